@@ -1,0 +1,137 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Dicp.Kernels;
+
+/// <summary>A unary element-wise operator in scalar, 256-bit and 512-bit form.</summary>
+internal interface IUnaryOperator
+{
+    static abstract float Invoke(float x);
+    static abstract Vector256<float> Invoke(Vector256<float> x);
+    static abstract Vector512<float> Invoke(Vector512<float> x);
+}
+
+/// <summary>A binary element-wise operator in scalar, 256-bit and 512-bit form.</summary>
+internal interface IBinaryOperator
+{
+    static abstract float Invoke(float x, float y);
+    static abstract Vector256<float> Invoke(Vector256<float> x, Vector256<float> y);
+    static abstract Vector512<float> Invoke(Vector512<float> x, Vector512<float> y);
+}
+
+/// <summary>The shared loops of element-wise kernels: 512-bit body, 256-bit body, scalar tail.</summary>
+internal static class Elementwise
+{
+    /// <summary>y[i] = op(x[i]).</summary>
+    public static void Map<TOp>(ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IUnaryOperator
+    {
+        if (x.Length != y.Length) throw new ArgumentException("Length mismatch in element-wise kernel.");
+        ref var px = ref MemoryMarshal.GetReference(x);
+        ref var py = ref MemoryMarshal.GetReference(y);
+        nuint n = (nuint)x.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16)
+                TOp.Invoke(Vector512.LoadUnsafe(ref px, i)).StoreUnsafe(ref py, i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8)
+                TOp.Invoke(Vector256.LoadUnsafe(ref px, i)).StoreUnsafe(ref py, i);
+        for (; i < n; i++) Unsafe.Add(ref py, i) = TOp.Invoke(Unsafe.Add(ref px, i));
+    }
+
+    /// <summary>z[i] = op(x[i], y[i]).</summary>
+    public static void Map<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> z) where TOp : struct, IBinaryOperator
+    {
+        if (x.Length != y.Length || x.Length != z.Length) throw new ArgumentException("Length mismatch in element-wise kernel.");
+        ref var px = ref MemoryMarshal.GetReference(x);
+        ref var py = ref MemoryMarshal.GetReference(y);
+        ref var pz = ref MemoryMarshal.GetReference(z);
+        nuint n = (nuint)x.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16)
+                TOp.Invoke(Vector512.LoadUnsafe(ref px, i), Vector512.LoadUnsafe(ref py, i)).StoreUnsafe(ref pz, i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8)
+                TOp.Invoke(Vector256.LoadUnsafe(ref px, i), Vector256.LoadUnsafe(ref py, i)).StoreUnsafe(ref pz, i);
+        for (; i < n; i++) Unsafe.Add(ref pz, i) = TOp.Invoke(Unsafe.Add(ref px, i), Unsafe.Add(ref py, i));
+    }
+
+    /// <summary>acc[i] += op(x[i], y[i]) — the shape of most backward passes.</summary>
+    public static void MapAccumulate<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> acc) where TOp : struct, IBinaryOperator
+    {
+        if (x.Length != y.Length || x.Length != acc.Length) throw new ArgumentException("Length mismatch in element-wise kernel.");
+        ref var px = ref MemoryMarshal.GetReference(x);
+        ref var py = ref MemoryMarshal.GetReference(y);
+        ref var pa = ref MemoryMarshal.GetReference(acc);
+        nuint n = (nuint)x.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16)
+                (Vector512.LoadUnsafe(ref pa, i) + TOp.Invoke(Vector512.LoadUnsafe(ref px, i), Vector512.LoadUnsafe(ref py, i))).StoreUnsafe(ref pa, i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8)
+                (Vector256.LoadUnsafe(ref pa, i) + TOp.Invoke(Vector256.LoadUnsafe(ref px, i), Vector256.LoadUnsafe(ref py, i))).StoreUnsafe(ref pa, i);
+        for (; i < n; i++) Unsafe.Add(ref pa, i) += TOp.Invoke(Unsafe.Add(ref px, i), Unsafe.Add(ref py, i));
+    }
+}
+
+// ------------------------------------------------------------------ operators
+
+/// <summary>silu(x) = x·σ(x).</summary>
+internal readonly struct SiluOperator : IUnaryOperator
+{
+    public static float Invoke(float x) => x / (1f + MathF.Exp(-x));
+    public static Vector256<float> Invoke(Vector256<float> x) => x / (Vector256<float>.One + Vector256.Exp(-x));
+    public static Vector512<float> Invoke(Vector512<float> x) => x / (Vector512<float>.One + Vector512.Exp(-x));
+}
+
+/// <summary>(x, g) ↦ g · silu'(x), silu'(x) = σ(x)·(1 + x·(1 − σ(x))).</summary>
+internal readonly struct SiluGradOperator : IBinaryOperator
+{
+    public static float Invoke(float x, float g)
+    {
+        var s = 1f / (1f + MathF.Exp(-x));
+        return g * s * (1f + x * (1f - s));
+    }
+    public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> g)
+    {
+        var s = Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-x));
+        return g * s * (Vector256<float>.One + x * (Vector256<float>.One - s));
+    }
+    public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> g)
+    {
+        var s = Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+        return g * s * (Vector512<float>.One + x * (Vector512<float>.One - s));
+    }
+}
+
+/// <summary>(y, g) ↦ g · (1 − y²), the tanh derivative written with the output y = tanh(x).</summary>
+internal readonly struct TanhGradOperator : IBinaryOperator
+{
+    public static float Invoke(float y, float g) => g * (1f - y * y);
+    public static Vector256<float> Invoke(Vector256<float> y, Vector256<float> g) => g * (Vector256<float>.One - y * y);
+    public static Vector512<float> Invoke(Vector512<float> y, Vector512<float> g) => g * (Vector512<float>.One - y * y);
+}
+
+/// <summary>(x, g) ↦ g · [x &gt; 0].</summary>
+internal readonly struct ReluGradOperator : IBinaryOperator
+{
+    public static float Invoke(float x, float g) => x > 0f ? g : 0f;
+    public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> g) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), g, Vector256<float>.Zero);
+    public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> g) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), g, Vector512<float>.Zero);
+}
+
+/// <summary>(a, b) ↦ a·b.</summary>
+internal readonly struct MultiplyOperator : IBinaryOperator
+{
+    public static float Invoke(float x, float y) => x * y;
+    public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => x * y;
+    public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => x * y;
+}
+
+/// <summary>swiglu(a, b) = silu(a)·b.</summary>
+internal readonly struct SwiGluOperator : IBinaryOperator
+{
+    public static float Invoke(float a, float b) => SiluOperator.Invoke(a) * b;
+    public static Vector256<float> Invoke(Vector256<float> a, Vector256<float> b) => SiluOperator.Invoke(a) * b;
+    public static Vector512<float> Invoke(Vector512<float> a, Vector512<float> b) => SiluOperator.Invoke(a) * b;
+}

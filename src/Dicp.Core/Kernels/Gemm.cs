@@ -1,0 +1,304 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Dicp.Kernels;
+
+/// <summary>
+/// Single-precision matrix multiply <c>C = β·C + op(A)·op(B)</c> (β ∈ {0, 1}) with register-blocked SIMD micro-kernels.
+/// </summary>
+/// <remarks>
+/// op(A) is M×K, op(B) is K×N, all row-major with leading dimensions. Transposed operands are packed into row-major
+/// scratch first, so the micro-kernel always streams rows of B and broadcasts elements of A: 4 rows × 32 columns
+/// (2 × <see cref="Vector512{T}"/>, 8 accumulators) or 4 × 16 with <see cref="Vector256{T}"/>, then narrower tails.
+/// Work is split over row blocks when M is large and over fixed K chunks (partial sums added in a fixed order) when
+/// M is small and K is large, so results do not depend on the number of threads.
+/// </remarks>
+internal static class Gemm
+{
+    private const int Mr = 4;
+    private const int KChunk = 2048;
+    private const long ParallelFlops = 1L << 17;
+
+    /// <summary>C[M×N] (+)= op(A)·op(B). A is M×K (or K×M when <paramref name="transA"/>), B is K×N (or N×K when <paramref name="transB"/>).</summary>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k,
+        float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, bool accumulate)
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (!accumulate) for (var i = 0; i < m; i++) c.AsSpan(cOff + i * ldc, n).Clear();
+            return;
+        }
+
+        float[]? packA = null, packB = null;
+        try
+        {
+            if (transA)
+            {
+                packA = ArrayPool<float>.Shared.Rent(m * k);
+                Transpose(a, aOff, lda, k, m, packA);   // (K, M) -> (M, K)
+                a = packA; aOff = 0; lda = k;
+            }
+            if (transB)
+            {
+                packB = ArrayPool<float>.Shared.Rent(k * n);
+                Transpose(b, bOff, ldb, n, k, packB);   // (N, K) -> (K, N)
+                b = packB; bOff = 0; ldb = n;
+            }
+            MultiplyNN(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+        }
+        finally
+        {
+            if (packA is not null) ArrayPool<float>.Shared.Return(packA);
+            if (packB is not null) ArrayPool<float>.Shared.Return(packB);
+        }
+    }
+
+    /// <summary>dst (cols × rows) = transpose of src (rows × cols, leading dimension ld).</summary>
+    public static void Transpose(float[] src, int off, int ld, int rows, int cols, float[] dst)
+    {
+        const int Tile = 32;
+        for (var r0 = 0; r0 < rows; r0 += Tile)
+        {
+            var r1 = Math.Min(rows, r0 + Tile);
+            for (var c0 = 0; c0 < cols; c0 += Tile)
+            {
+                var c1 = Math.Min(cols, c0 + Tile);
+                for (var r = r0; r < r1; r++)
+                {
+                    var s = off + r * ld;
+                    for (var cc = c0; cc < c1; cc++) dst[cc * rows + r] = src[s + cc];
+                }
+            }
+        }
+    }
+
+    private static void MultiplyNN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+        float[] c, int cOff, int ldc, bool accumulate)
+    {
+        var flops = (long)m * n * k;
+        if (flops < ParallelFlops)
+        {
+            Block(0, m, n, 0, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+            return;
+        }
+
+        // The split depends only on the shapes, never on the thread count, so results are reproducible.
+        var rowBlocks = (m + Mr - 1) / Mr;
+        if (rowBlocks >= 8 || k <= KChunk)
+        {
+            // Split rows: each output element is computed by exactly one thread, in the same order.
+            var chunks = Math.Min(rowBlocks, 64);
+            var per = (rowBlocks + chunks - 1) / chunks;
+            Parallel.For(0, chunks, ci =>
+            {
+                var r0 = ci * per * Mr;
+                var r1 = Math.Min(m, r0 + per * Mr);
+                if (r0 < r1) Block(r0, r1, n, 0, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+            });
+            return;
+        }
+
+        // Few rows, long reduction: fixed K chunks (independent of thread count) into partial buffers, summed in order.
+        var kChunks = (k + KChunk - 1) / KChunk;
+        var partial = ArrayPool<float>.Shared.Rent(kChunks * m * n);
+        try
+        {
+            Parallel.For(0, kChunks, kc =>
+            {
+                var k0 = kc * KChunk;
+                var k1 = Math.Min(k, k0 + KChunk);
+                Block(0, m, n, k0, k1, a, aOff, lda, b, bOff, ldb, partial, kc * m * n, n, accumulate: false);
+            });
+            for (var i = 0; i < m; i++)
+            {
+                var dst = c.AsSpan(cOff + i * ldc, n);
+                if (!accumulate) dst.Clear();
+                for (var kc = 0; kc < kChunks; kc++)
+                    TensorPrimitives.Add(dst, partial.AsSpan(kc * m * n + i * n, n), dst);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(partial);
+        }
+    }
+
+    /// <summary>C[r0..r1, 0..n] (+)= A[r0..r1, k0..k1] · B[k0..k1, 0..n].</summary>
+    private static unsafe void Block(int r0, int r1, int n, int k0, int k1, float[] a, int aOff, int lda,
+        float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, bool accumulate)
+    {
+        fixed (float* pa0 = a, pb0 = b, pc0 = c)
+        {
+            var pa = pa0 + aOff + k0;
+            var pb = pb0 + bOff + (long)k0 * ldb;
+            var pc = pc0 + cOff;
+            var kk = k1 - k0;
+            var i = r0;
+            for (; i + Mr <= r1; i += Mr)
+                RowPanel4(pa + (long)i * lda, lda, pb, ldb, pc + (long)i * ldc, ldc, n, kk, accumulate);
+            for (; i < r1; i++)
+                RowPanel1(pa + (long)i * lda, pb, ldb, pc + (long)i * ldc, n, kk, accumulate);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void RowPanel4(float* a, int lda, float* b, int ldb, float* c, int ldc, int n, int k, bool acc)
+    {
+        var j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j + 32 <= n; j += 32)
+            {
+                Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31;
+                if (acc)
+                {
+                    c00 = Vector512.Load(c + j); c01 = Vector512.Load(c + j + 16);
+                    c10 = Vector512.Load(c + ldc + j); c11 = Vector512.Load(c + ldc + j + 16);
+                    c20 = Vector512.Load(c + 2 * ldc + j); c21 = Vector512.Load(c + 2 * ldc + j + 16);
+                    c30 = Vector512.Load(c + 3 * ldc + j); c31 = Vector512.Load(c + 3 * ldc + j + 16);
+                }
+                else
+                {
+                    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector512<float>.Zero;
+                }
+                var pb = b + j;
+                for (var p = 0; p < k; p++, pb += ldb)
+                {
+                    var b0 = Vector512.Load(pb);
+                    var b1 = Vector512.Load(pb + 16);
+                    var a0 = Vector512.Create(a[p]);
+                    c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                    var a1 = Vector512.Create(a[lda + p]);
+                    c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                    var a2 = Vector512.Create(a[2 * lda + p]);
+                    c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                    var a3 = Vector512.Create(a[3 * lda + p]);
+                    c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                }
+                c00.Store(c + j); c01.Store(c + j + 16);
+                c10.Store(c + ldc + j); c11.Store(c + ldc + j + 16);
+                c20.Store(c + 2 * ldc + j); c21.Store(c + 2 * ldc + j + 16);
+                c30.Store(c + 3 * ldc + j); c31.Store(c + 3 * ldc + j + 16);
+            }
+            for (; j + 16 <= n; j += 16)
+            {
+                Vector512<float> c0, c1, c2, c3;
+                if (acc)
+                {
+                    c0 = Vector512.Load(c + j); c1 = Vector512.Load(c + ldc + j);
+                    c2 = Vector512.Load(c + 2 * ldc + j); c3 = Vector512.Load(c + 3 * ldc + j);
+                }
+                else c0 = c1 = c2 = c3 = Vector512<float>.Zero;
+                var pb = b + j;
+                for (var p = 0; p < k; p++, pb += ldb)
+                {
+                    var b0 = Vector512.Load(pb);
+                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[p]), b0, c0);
+                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[lda + p]), b0, c1);
+                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2 * lda + p]), b0, c2);
+                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3 * lda + p]), b0, c3);
+                }
+                c0.Store(c + j); c1.Store(c + ldc + j); c2.Store(c + 2 * ldc + j); c3.Store(c + 3 * ldc + j);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j + 16 <= n; j += 16)
+            {
+                Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31;
+                if (acc)
+                {
+                    c00 = Vector256.Load(c + j); c01 = Vector256.Load(c + j + 8);
+                    c10 = Vector256.Load(c + ldc + j); c11 = Vector256.Load(c + ldc + j + 8);
+                    c20 = Vector256.Load(c + 2 * ldc + j); c21 = Vector256.Load(c + 2 * ldc + j + 8);
+                    c30 = Vector256.Load(c + 3 * ldc + j); c31 = Vector256.Load(c + 3 * ldc + j + 8);
+                }
+                else c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector256<float>.Zero;
+                var pb = b + j;
+                for (var p = 0; p < k; p++, pb += ldb)
+                {
+                    var b0 = Vector256.Load(pb);
+                    var b1 = Vector256.Load(pb + 8);
+                    var a0 = Vector256.Create(a[p]);
+                    c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
+                    var a1 = Vector256.Create(a[lda + p]);
+                    c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+                    var a2 = Vector256.Create(a[2 * lda + p]);
+                    c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
+                    var a3 = Vector256.Create(a[3 * lda + p]);
+                    c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
+                }
+                c00.Store(c + j); c01.Store(c + j + 8);
+                c10.Store(c + ldc + j); c11.Store(c + ldc + j + 8);
+                c20.Store(c + 2 * ldc + j); c21.Store(c + 2 * ldc + j + 8);
+                c30.Store(c + 3 * ldc + j); c31.Store(c + 3 * ldc + j + 8);
+            }
+            for (; j + 8 <= n; j += 8)
+            {
+                Vector256<float> c0, c1, c2, c3;
+                if (acc)
+                {
+                    c0 = Vector256.Load(c + j); c1 = Vector256.Load(c + ldc + j);
+                    c2 = Vector256.Load(c + 2 * ldc + j); c3 = Vector256.Load(c + 3 * ldc + j);
+                }
+                else c0 = c1 = c2 = c3 = Vector256<float>.Zero;
+                var pb = b + j;
+                for (var p = 0; p < k; p++, pb += ldb)
+                {
+                    var b0 = Vector256.Load(pb);
+                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[p]), b0, c0);
+                    c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[lda + p]), b0, c1);
+                    c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2 * lda + p]), b0, c2);
+                    c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3 * lda + p]), b0, c3);
+                }
+                c0.Store(c + j); c1.Store(c + ldc + j); c2.Store(c + 2 * ldc + j); c3.Store(c + 3 * ldc + j);
+            }
+        }
+        for (; j < n; j++)
+        {
+            for (var r = 0; r < Mr; r++)
+            {
+                var s = acc ? c[r * ldc + j] : 0f;
+                var ar = a + r * lda;
+                var pb = b + j;
+                for (var p = 0; p < k; p++, pb += ldb) s = MathF.FusedMultiplyAdd(ar[p], *pb, s);
+                c[r * ldc + j] = s;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void RowPanel1(float* a, float* b, int ldb, float* c, int n, int k, bool acc)
+    {
+        var j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j + 16 <= n; j += 16)
+            {
+                var c0 = acc ? Vector512.Load(c + j) : Vector512<float>.Zero;
+                var pb = b + j;
+                for (var p = 0; p < k; p++, pb += ldb) c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[p]), Vector512.Load(pb), c0);
+                c0.Store(c + j);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j + 8 <= n; j += 8)
+            {
+                var c0 = acc ? Vector256.Load(c + j) : Vector256<float>.Zero;
+                var pb = b + j;
+                for (var p = 0; p < k; p++, pb += ldb) c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[p]), Vector256.Load(pb), c0);
+                c0.Store(c + j);
+            }
+        }
+        for (; j < n; j++)
+        {
+            var s = acc ? c[j] : 0f;
+            var pb = b + j;
+            for (var p = 0; p < k; p++, pb += ldb) s = MathF.FusedMultiplyAdd(a[p], *pb, s);
+            c[j] = s;
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using Dicp.Tensors;
+
+namespace Dicp.Nn;
+
+/// <summary>Hyperparameters of the reference backbone.</summary>
+/// <param name="DModel">Embedding size D (reference: 32 for grid worlds, 64 for Meta-World).</param>
+/// <param name="NLayer">Number of blocks (reference: 4).</param>
+/// <param name="NHead">Attention heads (reference: 4; 8 for Meta-World).</param>
+/// <param name="NInner">SwiGLU hidden size (reference: 128; 256 for Meta-World).</param>
+/// <param name="Dropout">Dropout on norm inputs and attention probabilities (reference: 0.1).</param>
+/// <param name="MaxSeqLen">Longest sequence the rotary tables cover.</param>
+/// <param name="RopeBase">Rotary frequency base (10000).</param>
+/// <param name="NormEps">RMSNorm ε (1e-5).</param>
+public sealed record TransformerConfig(
+    int DModel = 32,
+    int NLayer = 4,
+    int NHead = 4,
+    int NInner = 128,
+    float Dropout = 0.1f,
+    int MaxSeqLen = 1024,
+    double RopeBase = 10000.0,
+    float NormEps = 1e-5f)
+{
+    /// <summary>Head size D / H.</summary>
+    public int HeadSize => DModel / NHead;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
+    public void Validate()
+    {
+        if (DModel <= 0) throw new ArgumentException($"TransformerConfig.DModel must be positive, got {DModel}.");
+        if (NLayer <= 0) throw new ArgumentException($"TransformerConfig.NLayer must be positive, got {NLayer}.");
+        if (NHead <= 0 || DModel % NHead != 0) throw new ArgumentException($"TransformerConfig.NHead ({NHead}) must divide DModel ({DModel}).");
+        if (HeadSize % 2 != 0) throw new ArgumentException($"TransformerConfig: head size {HeadSize} must be even for rotary embeddings.");
+        if (NInner <= 0) throw new ArgumentException($"TransformerConfig.NInner must be positive, got {NInner}.");
+        if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentException($"TransformerConfig.Dropout must be in [0, 1), got {Dropout}.");
+        if (MaxSeqLen <= 0) throw new ArgumentException($"TransformerConfig.MaxSeqLen must be positive, got {MaxSeqLen}.");
+    }
+}
+
+/// <summary>
+/// The reference ("TinyLlama"-style) causal Transformer backbone: a stack of pre-norm blocks, no final norm.
+/// Key prefix <c>blocks.{i}.</c>; models hold it under <c>transformer</c>.
+/// </summary>
+/// <remarks>Input embeddings (B, T, D) → hidden states (B, T, D).</remarks>
+public sealed class Transformer : Module
+{
+    /// <summary>Creates the backbone; initial values and the dropout stream both derive from <paramref name="generator"/>.</summary>
+    public Transformer(TransformerConfig config, Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(generator);
+        config.Validate();
+        Config = config;
+        Rope = new RotaryCache(config.MaxSeqLen, config.HeadSize, config.RopeBase);
+        Blocks = RegisterModule("blocks", new ModuleList<TransformerBlock>(
+            Enumerable.Range(0, config.NLayer).Select(_ => new TransformerBlock(config, Rope, generator)).ToList()));
+        SetGenerator(generator.Derive(0x0D20_90A7));
+    }
+
+    /// <summary>The hyperparameters.</summary>
+    public TransformerConfig Config { get; }
+
+    /// <summary>Rotary tables shared by the blocks.</summary>
+    public RotaryCache Rope { get; }
+
+    /// <summary>The blocks.</summary>
+    public ModuleList<TransformerBlock> Blocks { get; }
+
+    /// <summary>Runs the stack on x (B, T, D).</summary>
+    /// <exception cref="ArgumentException">x is not (B, T ≤ MaxSeqLen, D).</exception>
+    public Tensor Forward(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Rank != 3 || x.Shape[2] != Config.DModel || x.Shape[1] > Config.MaxSeqLen)
+            throw new ArgumentException($"Transformer: input must be (B, T ≤ {Config.MaxSeqLen}, {Config.DModel}), got {ShapeUtil.Format(x.Shape)}.");
+        for (var i = 0; i < Blocks.Count; i++) x = Blocks[i].Forward(x);
+        return x;
+    }
+}

@@ -1,0 +1,132 @@
+using Dicp.Autograd;
+using Dicp.Kernels;
+
+namespace Dicp.Tensors;
+
+public static partial class Ops
+{
+    /// <summary>e^x element-wise.</summary>
+    /// <remarks>Backward: dx = dy ⊙ y.</remarks>
+    public static Tensor Exp(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var y = Tensor.Empty(x.Shape);
+        TensorPrimitives.Exp(x.Span, y.Span);
+        if (GradMode.ShouldRecord(x))
+            y.Record("exp", [x], () => Elementwise.MapAccumulate<MultiplyOperator>(y.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
+        return y;
+    }
+
+    /// <summary>Natural logarithm element-wise.</summary>
+    /// <remarks>Backward: dx = dy / x.</remarks>
+    public static Tensor Log(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var y = Tensor.Empty(x.Shape);
+        TensorPrimitives.Log(x.Span, y.Span);
+        if (GradMode.ShouldRecord(x))
+            y.Record("log", [x], () =>
+            {
+                var gx = x.GradSpan;
+                var gy = y.Grad!;
+                for (var i = 0; i < gx.Length; i++) gx[i] += gy[i] / x.Data[i];
+            });
+        return y;
+    }
+
+    /// <summary>tanh element-wise.</summary>
+    /// <remarks>Backward: dx = dy ⊙ (1 − y²).</remarks>
+    public static Tensor Tanh(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var y = Tensor.Empty(x.Shape);
+        TensorPrimitives.Tanh(x.Span, y.Span);
+        if (GradMode.ShouldRecord(x))
+            y.Record("tanh", [x], () => Elementwise.MapAccumulate<TanhGradOperator>(y.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
+        return y;
+    }
+
+    /// <summary>max(x, 0) element-wise.</summary>
+    /// <remarks>Backward: dx = dy ⊙ [x &gt; 0].</remarks>
+    public static Tensor Relu(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var y = Tensor.Empty(x.Shape);
+        TensorPrimitives.Max(x.Span, 0f, y.Span);
+        if (GradMode.ShouldRecord(x))
+            y.Record("relu", [x], () => Elementwise.MapAccumulate<ReluGradOperator>(x.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
+        return y;
+    }
+
+    /// <summary>SiLU (swish): <c>x·σ(x)</c>.</summary>
+    /// <remarks>Backward: dx = dy ⊙ σ(x)(1 + x(1 − σ(x))).</remarks>
+    public static Tensor Silu(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var y = Tensor.Empty(x.Shape);
+        Elementwise.Map<SiluOperator>(x.Span, y.Span);
+        if (GradMode.ShouldRecord(x))
+            y.Record("silu", [x], () => Elementwise.MapAccumulate<SiluGradOperator>(x.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
+        return y;
+    }
+
+    /// <summary>GELU, exact form <c>x·Φ(x) = ½x(1 + erf(x/√2))</c> (PyTorch's default).</summary>
+    /// <remarks>Backward: dx = dy ⊙ (Φ(x) + x·φ(x)), φ the standard normal density.</remarks>
+    public static Tensor Gelu(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var y = Tensor.Empty(x.Shape);
+        var xs = x.Span;
+        var ys = y.Span;
+        for (var i = 0; i < xs.Length; i++) ys[i] = (float)(0.5 * xs[i] * (1.0 + SpecialFunctions.Erf(xs[i] / Math.Sqrt(2.0))));
+        if (GradMode.ShouldRecord(x))
+            y.Record("gelu", [x], () =>
+            {
+                var gx = x.GradSpan;
+                var gy = y.Grad!;
+                for (var i = 0; i < gx.Length; i++)
+                {
+                    double v = x.Data[i];
+                    var cdf = 0.5 * (1.0 + SpecialFunctions.Erf(v / Math.Sqrt(2.0)));
+                    var pdf = Math.Exp(-0.5 * v * v) / Math.Sqrt(2.0 * Math.PI);
+                    gx[i] += (float)(gy[i] * (cdf + v * pdf));
+                }
+            });
+        return y;
+    }
+
+    /// <summary>The SwiGLU gate <c>silu(a) ⊙ b</c> (shapes equal), the core of the reference's MLP.</summary>
+    /// <remarks>Backward: da = dy ⊙ b ⊙ silu'(a); db = dy ⊙ silu(a).</remarks>
+    public static Tensor SwiGlu(Tensor a, Tensor b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ShapeUtil.CheckSame(a, b, nameof(SwiGlu));
+        var y = Tensor.Empty(a.Shape);
+        Elementwise.Map<SwiGluOperator>(a.Span, b.Span, y.Span);
+        if (GradMode.ShouldRecord(a, b))
+            y.Record("swiglu", [a, b], () =>
+            {
+                var gy = y.Grad!;
+                const int Chunk = 1024;
+                Span<float> tmp = stackalloc float[Chunk];
+                for (var o = 0; o < y.Size; o += Chunk)
+                {
+                    var len = Math.Min(Chunk, y.Size - o);
+                    var t = tmp[..len];
+                    var ga = gy.AsSpan(o, len);
+                    if (a.RequiresGrad)
+                    {
+                        TensorPrimitives.Multiply(ga, b.Data.AsSpan(o, len), t);                                    // dy·b
+                        Elementwise.MapAccumulate<SiluGradOperator>(a.Data.AsSpan(o, len), t, a.GradSpan.Slice(o, len)); // · silu'(a)
+                    }
+                    if (b.RequiresGrad)
+                    {
+                        Elementwise.Map<SiluOperator>(a.Data.AsSpan(o, len), t);
+                        Elementwise.MapAccumulate<MultiplyOperator>(t, ga, b.GradSpan.Slice(o, len));                 // dy·silu(a)
+                    }
+                }
+            });
+        return y;
+    }
+}

@@ -1,0 +1,105 @@
+using Dicp.Autograd;
+using Dicp.Kernels;
+
+namespace Dicp.Tensors;
+
+public static partial class Ops
+{
+    /// <summary>Element-wise sum <c>a + b</c>.</summary>
+    /// <remarks>Shapes: equal, or b's shape a suffix of a's (b broadcast over a's leading dims, e.g. a bias), or the reverse.
+    /// Backward: da = dy; db = dy summed over the broadcast dims.</remarks>
+    public static Tensor Add(Tensor a, Tensor b) => Broadcast(a, b, nameof(Add), static (a, b, y) =>
+    {
+        var (inner, outer) = (b.Size, a.Size / Math.Max(b.Size, 1));
+        for (var o = 0; o < outer; o++) TensorPrimitives.Add(a.Data.AsSpan(o * inner, inner), b.Span, y.Data.AsSpan(o * inner, inner));
+    }, static (a, b, y) =>
+    {
+        var gy = y.Grad!.AsSpan(0, y.Size);
+        if (a.RequiresGrad) TensorPrimitives.Add(a.GradSpan, gy, a.GradSpan);
+        if (b.RequiresGrad)
+        {
+            var gb = b.GradSpan;
+            for (var o = 0; o < a.Size / Math.Max(b.Size, 1); o++) TensorPrimitives.Add(gb, gy.Slice(o * b.Size, b.Size), gb);
+        }
+    });
+
+    /// <summary>Element-wise difference <c>a − b</c> (shapes equal).</summary>
+    /// <remarks>Backward: da = dy, db = −dy.</remarks>
+    public static Tensor Sub(Tensor a, Tensor b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ShapeUtil.CheckSame(a, b, nameof(Sub));
+        var y = Tensor.Empty(a.Shape);
+        TensorPrimitives.Subtract(a.Span, b.Span, y.Span);
+        if (GradMode.ShouldRecord(a, b))
+            y.Record("sub", [a, b], () =>
+            {
+                var gy = y.Grad!.AsSpan(0, y.Size);
+                if (a.RequiresGrad) TensorPrimitives.Add(a.GradSpan, gy, a.GradSpan);
+                if (b.RequiresGrad) TensorPrimitives.Subtract(b.GradSpan, gy, b.GradSpan);
+            });
+        return y;
+    }
+
+    /// <summary>Element-wise product <c>a ⊙ b</c>, with the broadcasting rule of <see cref="Add"/>.</summary>
+    /// <remarks>Backward: da = dy ⊙ b; db = Σ_broadcast dy ⊙ a.</remarks>
+    public static Tensor Mul(Tensor a, Tensor b) => Broadcast(a, b, nameof(Mul), static (a, b, y) =>
+    {
+        var (inner, outer) = (b.Size, a.Size / Math.Max(b.Size, 1));
+        for (var o = 0; o < outer; o++) TensorPrimitives.Multiply(a.Data.AsSpan(o * inner, inner), b.Span, y.Data.AsSpan(o * inner, inner));
+    }, static (a, b, y) =>
+    {
+        var (inner, outer) = (b.Size, a.Size / Math.Max(b.Size, 1));
+        var gy = y.Grad!;
+        for (var o = 0; o < outer; o++)
+        {
+            var g = gy.AsSpan(o * inner, inner);
+            if (a.RequiresGrad) Elementwise.MapAccumulate<MultiplyOperator>(g, b.Span, a.GradSpan.Slice(o * inner, inner));   // da = dy·b
+            if (b.RequiresGrad) Elementwise.MapAccumulate<MultiplyOperator>(g, a.Data.AsSpan(o * inner, inner), b.GradSpan); // db = Σ dy·a
+        }
+    });
+
+    /// <summary>Multiplies by a constant: <c>y = s·x</c>.</summary>
+    /// <remarks>Backward: dx = s·dy.</remarks>
+    public static Tensor Scale(Tensor x, float s)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var y = Tensor.Empty(x.Shape);
+        TensorPrimitives.Multiply(x.Span, s, y.Span);
+        if (GradMode.ShouldRecord(x))
+            y.Record("scale", [x], () => TensorPrimitives.MultiplyAdd(y.Grad!.AsSpan(0, y.Size), s, x.GradSpan, x.GradSpan));
+        return y;
+    }
+
+    /// <summary>Adds a constant: <c>y = x + c</c>.</summary>
+    public static Tensor AddScalar(Tensor x, float c)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var y = Tensor.Empty(x.Shape);
+        TensorPrimitives.Add(x.Span, c, y.Span);
+        if (GradMode.ShouldRecord(x))
+            y.Record("add_scalar", [x], () => TensorPrimitives.Add(x.GradSpan, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
+        return y;
+    }
+
+    /// <summary>Shared shape logic of the broadcasting binary ops; normalises so that b is the (suffix-shaped) smaller operand.</summary>
+    private static Tensor Broadcast(Tensor a, Tensor b, string op, Action<Tensor, Tensor, Tensor> forward, Action<Tensor, Tensor, Tensor> backward)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (!IsSuffix(b.Shape, a.Shape))
+        {
+            if (!IsSuffix(a.Shape, b.Shape))
+                throw new ArgumentException($"{op}: shapes {ShapeUtil.Format(a.Shape)} and {ShapeUtil.Format(b.Shape)} do not broadcast (one must equal the other's trailing dimensions).");
+            (a, b) = (b, a); // both ops are commutative
+        }
+        var y = Tensor.Empty(a.Shape);
+        forward(a, b, y);
+        if (GradMode.ShouldRecord(a, b)) y.Record(op.ToLowerInvariant(), [a, b], () => backward(a, b, y));
+        return y;
+    }
+
+    private static bool IsSuffix(ReadOnlySpan<int> small, ReadOnlySpan<int> big) =>
+        small.Length <= big.Length && big[(big.Length - small.Length)..].SequenceEqual(small);
+}

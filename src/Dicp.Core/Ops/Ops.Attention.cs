@@ -1,0 +1,39 @@
+using Dicp.Autograd;
+using Dicp.Kernels;
+
+namespace Dicp.Tensors;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Fused causal self-attention with rotary position embedding, as in the reference backbone.
+    /// </summary>
+    /// <remarks>
+    /// qkv (B, T, 3D) laid out per head as [q | k | v] (i.e. viewed as (B, T, H, 3·hs)) → (B, T, D) with heads concatenated.
+    /// <c>y_i = Σ_{j≤i} dropout(softmax_j(rope(q_i)·rope(k_j) / √hs)) v_j</c>. Dropout uses a counter-based mask keyed by
+    /// one draw from <paramref name="generator"/> (needed only when <paramref name="dropout"/> &gt; 0).
+    /// Backward is the standard softmax-attention backward with the mask regenerated, followed by the inverse rotation.
+    /// </remarks>
+    public static Tensor CausalSelfAttention(Tensor qkv, int nHead, RotaryCache? rope, float dropout = 0f, Generator? generator = null)
+    {
+        ArgumentNullException.ThrowIfNull(qkv);
+        if (qkv.Rank != 3 || nHead <= 0 || qkv.Shape[2] % (3 * nHead) != 0)
+            throw new ArgumentException($"CausalSelfAttention: qkv must be (B, T, 3·D) with D divisible by {nHead} heads, got {ShapeUtil.Format(qkv.Shape)}.");
+        int b = qkv.Shape[0], t = qkv.Shape[1], d = qkv.Shape[2] / 3, hs = d / nHead;
+        if (rope is not null && (rope.HeadSize != hs || rope.MaxSeqLen < t))
+            throw new ArgumentException($"CausalSelfAttention: rotary cache is for head size {rope.HeadSize} and ≤ {rope.MaxSeqLen} positions; the input needs {hs} and {t}.");
+        if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentOutOfRangeException(nameof(dropout), $"Attention dropout must be in [0, 1), got {dropout}.");
+        if (dropout > 0f && generator is null) throw new ArgumentNullException(nameof(generator), "Attention dropout needs a generator.");
+        var kernel = new CausalAttention
+        {
+            B = b, T = t, H = nHead, Hs = hs, Rope = rope, DropoutP = dropout,
+            DropoutKey = dropout > 0f ? generator!.NextUInt64() : 0UL,
+        };
+        var y = Tensor.Empty([b, t, d]);
+        var probs = new float[b * nHead * t * t]; // (B, H, T, T), lower triangle used
+        kernel.Forward(qkv.Data, y.Data, probs);
+        if (GradMode.ShouldRecord(qkv))
+            y.Record("causal_self_attention", [qkv], () => kernel.Backward(qkv.Data, probs, y.Grad!, qkv.EnsureGrad()));
+        return y;
+    }
+}

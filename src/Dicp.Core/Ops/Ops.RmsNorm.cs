@@ -1,0 +1,88 @@
+using Dicp.Autograd;
+
+namespace Dicp.Tensors;
+
+public static partial class Ops
+{
+    /// <summary>RMSNorm over the last axis: <c>y = w ⊙ x / √(mean(x²) + ε)</c>.</summary>
+    /// <remarks>
+    /// x (…, D), weight (D). With r = (mean(x²) + ε)^(−½) and x̂ = x·r, backward is
+    /// dx = r·(g − x̂·mean(g ⊙ x̂)) where g = dy ⊙ w, and dw = Σ_rows dy ⊙ x̂.
+    /// </remarks>
+    public static Tensor RmsNorm(Tensor x, Tensor weight, float eps = 1e-5f)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(weight);
+        ShapeUtil.CheckRankAtLeast(x, 1, nameof(RmsNorm), "input");
+        var d = x.Shape[^1];
+        if (weight.Rank != 1 || weight.Shape[0] != d)
+            throw new ArgumentException($"RmsNorm: weight must have shape [{d}] for input {ShapeUtil.Format(x.Shape)}, got {ShapeUtil.Format(weight.Shape)}.");
+        var rows = d == 0 ? 0 : x.Size / d;
+        var y = Tensor.Empty(x.Shape);
+        var rstd = new float[rows]; // saved for backward
+        ParallelRows(rows, d, (r0, r1) =>
+        {
+            for (var r = r0; r < r1; r++)
+            {
+                var xr = x.Data.AsSpan(r * d, d);
+                var inv = 1f / MathF.Sqrt(TensorPrimitives.Dot(xr, xr) / d + eps);
+                rstd[r] = inv;
+                var yr = y.Data.AsSpan(r * d, d);
+                TensorPrimitives.Multiply(xr, inv, yr);
+                TensorPrimitives.Multiply(yr, weight.Span, yr);
+            }
+        });
+        if (GradMode.ShouldRecord(x, weight))
+            y.Record("rmsnorm", [x, weight], () =>
+            {
+                var gy = y.Grad!;
+                if (x.RequiresGrad)
+                {
+                    var gx = x.EnsureGrad();
+                    ParallelRows(rows, d, (r0, r1) =>
+                    {
+                        Span<float> g = d <= 1024 ? stackalloc float[d] : new float[d];
+                        for (var r = r0; r < r1; r++)
+                        {
+                            var xr = x.Data.AsSpan(r * d, d);
+                            var inv = rstd[r];
+                            TensorPrimitives.Multiply(gy.AsSpan(r * d, d), weight.Span, g);      // g = dy ⊙ w
+                            var m = TensorPrimitives.Dot(g, xr) * inv / d;                       // mean(g ⊙ x̂)
+                            var gxr = gx.AsSpan(r * d, d);
+                            for (var i = 0; i < d; i++) gxr[i] += inv * (g[i] - xr[i] * inv * m);
+                        }
+                    });
+                }
+                if (weight.RequiresGrad)
+                {
+                    var gw = weight.GradSpan;
+                    for (var r = 0; r < rows; r++)
+                    {
+                        var xr = x.Data.AsSpan(r * d, d);
+                        var gyr = gy.AsSpan(r * d, d);
+                        var inv = rstd[r];
+                        for (var i = 0; i < d; i++) gw[i] += gyr[i] * xr[i] * inv;
+                    }
+                }
+            });
+        return y;
+    }
+
+    /// <summary>Runs <paramref name="body"/> over row ranges, in parallel when the work is large enough.</summary>
+    internal static void ParallelRows(int rows, int rowCost, Action<int, int> body)
+    {
+        if ((long)rows * rowCost < 1 << 15 || rows < 8)
+        {
+            body(0, rows);
+            return;
+        }
+        var chunks = Math.Min(rows, Environment.ProcessorCount * 4);
+        var per = (rows + chunks - 1) / chunks;
+        Parallel.For(0, chunks, c =>
+        {
+            var r0 = c * per;
+            var r1 = Math.Min(rows, r0 + per);
+            if (r0 < r1) body(r0, r1);
+        });
+    }
+}

@@ -1,0 +1,76 @@
+using Dicp.Autograd;
+
+namespace Dicp.Tensors;
+
+public partial class Tensor
+{
+    /// <summary>Marks this tensor as the output of a recorded op.</summary>
+    internal Tensor Record(string op, Tensor[] inputs, Action backward)
+    {
+        RequiresGrad = true;
+        GradFn = new Node(op, inputs, backward);
+        return this;
+    }
+
+    /// <summary>Back-propagates from a one-element tensor (seed gradient 1).</summary>
+    /// <exception cref="InvalidOperationException">The tensor has more than one element or does not require gradients.</exception>
+    public void Backward()
+    {
+        if (Size != 1) throw new InvalidOperationException($"Backward() without a seed gradient needs a one-element tensor, got shape {ShapeUtil.Format(_shape)}.");
+        Backward([1f]);
+    }
+
+    /// <summary>Back-propagates a seed gradient <c>∂loss/∂this</c> through the recorded graph.</summary>
+    /// <remarks>
+    /// Gradients accumulate (+=) into every reachable tensor that requires them; leaves keep theirs until
+    /// <see cref="ZeroGrad"/>. The graph is released afterwards (as PyTorch's <c>retain_graph=False</c>).
+    /// </remarks>
+    /// <param name="seed">Row-major gradient with this tensor's shape.</param>
+    public void Backward(ReadOnlySpan<float> seed)
+    {
+        if (!RequiresGrad) throw new InvalidOperationException("Backward() on a tensor that does not require gradients: no input of the computation had RequiresGrad set, or it ran under GradMode.NoGrad().");
+        if (seed.Length != Size) throw new ArgumentException($"Seed gradient has {seed.Length} elements, tensor {ShapeUtil.Format(_shape)} has {Size}.", nameof(seed));
+        var g = GradSpan;
+        for (var i = 0; i < g.Length; i++) g[i] += seed[i];
+
+        var order = TopologicalOrder(this);
+        using (GradMode.NoGrad())
+        {
+            for (var i = order.Count - 1; i >= 0; i--)
+            {
+                var t = order[i];
+                var node = t.GradFn!;
+                if (t.Grad is not null) node.Backward();
+                t.GradFn = null;                  // release the graph as we go
+                if (!ReferenceEquals(t, this)) t.Grad = null; // intermediates do not keep gradients
+            }
+        }
+    }
+
+    /// <summary>Non-leaf tensors reachable from <paramref name="root"/>, inputs before outputs.</summary>
+    private static List<Tensor> TopologicalOrder(Tensor root)
+    {
+        var order = new List<Tensor>();
+        if (root.GradFn is null) return order;
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Tensor T, int Next)>();
+        stack.Push((root, 0));
+        visited.Add(root);
+        while (stack.Count > 0)
+        {
+            var (t, next) = stack.Pop();
+            var inputs = t.GradFn!.Inputs;
+            if (next < inputs.Length)
+            {
+                stack.Push((t, next + 1));
+                var child = inputs[next];
+                if (child.GradFn is not null && visited.Add(child)) stack.Push((child, 0));
+            }
+            else
+            {
+                order.Add(t);
+            }
+        }
+        return order;
+    }
+}

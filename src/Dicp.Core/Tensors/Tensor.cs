@@ -1,0 +1,143 @@
+using System.Runtime.CompilerServices;
+using Dicp.Autograd;
+
+namespace Dicp.Tensors;
+
+/// <summary>
+/// A dense, row-major float32 tensor with an optional gradient, the unit of Dicp's reverse-mode autodiff engine.
+/// </summary>
+/// <remarks>
+/// Storage is a managed <c>float[]</c> (no <see cref="IDisposable"/>); its first <see cref="Size"/> elements hold the
+/// values in row-major order of <see cref="Shape"/>. Tensors produced by an operation while gradients are being
+/// recorded (see <see cref="GradMode"/>) remember the operation that made them, and <see cref="Backward()"/> walks that
+/// graph in reverse topological order, accumulating <c>∂loss/∂t</c> into each <see cref="Grad"/>.
+/// Reshapes share storage; every other operation returns fresh storage.
+/// </remarks>
+public partial class Tensor
+{
+    private readonly int[] _shape;
+
+    /// <summary>Creates a tensor over existing storage.</summary>
+    /// <param name="data">Row-major values; at least <c>prod(shape)</c> long.</param>
+    /// <param name="shape">The dimensions; each must be non-negative.</param>
+    /// <param name="requiresGrad">Whether gradients should flow into this tensor (a leaf).</param>
+    /// <exception cref="ArgumentException">The shape has a negative dimension or the storage is too short.</exception>
+    public Tensor(float[] data, ReadOnlySpan<int> shape, bool requiresGrad = false)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        _shape = shape.ToArray();
+        Size = ShapeUtil.Numel(_shape, nameof(shape));
+        if (data.Length < Size)
+            throw new ArgumentException($"Storage holds {data.Length} elements but shape {ShapeUtil.Format(_shape)} needs {Size}.", nameof(data));
+        Data = data;
+        RequiresGrad = requiresGrad;
+    }
+
+    /// <summary>The row-major storage. Only the first <see cref="Size"/> elements are meaningful.</summary>
+    public float[] Data { get; }
+
+    /// <summary>The gradient of the last <see cref="Backward()"/> with respect to this tensor, or <c>null</c>.</summary>
+    public float[]? Grad { get; internal set; }
+
+    /// <summary>Whether this tensor takes part in gradient recording.</summary>
+    public bool RequiresGrad { get; set; }
+
+    /// <summary>Number of elements, <c>prod(Shape)</c>.</summary>
+    public int Size { get; }
+
+    /// <summary>The dimensions.</summary>
+    public ReadOnlySpan<int> Shape => _shape;
+
+    /// <summary>Number of dimensions.</summary>
+    public int Rank => _shape.Length;
+
+    /// <summary>An optional name (parameters carry their state-dict key).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The operation that produced this tensor while recording, or <c>null</c> for leaves.</summary>
+    internal Node? GradFn { get; set; }
+
+    /// <summary>Whether this tensor is a leaf of the graph (created by the user, not by a recorded op).</summary>
+    public bool IsLeaf => GradFn is null;
+
+    /// <summary>Dimension <paramref name="axis"/>; negative values count from the end.</summary>
+    public int Dim(int axis) => _shape[ShapeUtil.Axis(axis, _shape.Length)];
+
+    /// <summary>The values as a span of length <see cref="Size"/>.</summary>
+    public Span<float> Span => Data.AsSpan(0, Size);
+
+    /// <summary>The gradient as a span, allocating zeros on first use.</summary>
+    internal Span<float> GradSpan => EnsureGrad().AsSpan(0, Size);
+
+    /// <summary>Returns the gradient storage, allocating zeros on first use.</summary>
+    internal float[] EnsureGrad() => Grad ??= new float[Size];
+
+    /// <summary>Element at a flat row-major index.</summary>
+    [IndexerName("At")]
+    public float this[int index]
+    {
+        get => Span[index];
+        set => Span[index] = value;
+    }
+
+    /// <summary>Returns the value of a one-element tensor.</summary>
+    /// <exception cref="InvalidOperationException">The tensor has more than one element.</exception>
+    public float Item()
+    {
+        if (Size != 1) throw new InvalidOperationException($"Item() needs a one-element tensor, got shape {ShapeUtil.Format(_shape)}.");
+        return Data[0];
+    }
+
+    /// <summary>Copies the values into a new array.</summary>
+    public float[] ToArray() => Span.ToArray();
+
+    /// <summary>Sets the gradient to <c>null</c>.</summary>
+    public void ZeroGrad() => Grad = null;
+
+    /// <summary>A new leaf sharing this tensor's storage but detached from the graph.</summary>
+    public Tensor Detach() => new(Data, _shape);
+
+    /// <summary>A deep copy of the values as a new leaf.</summary>
+    public Tensor Clone() => new(Span.ToArray(), _shape, RequiresGrad);
+
+    /// <summary>Copies values from <paramref name="source"/>, which must have the same shape.</summary>
+    public void CopyFrom(Tensor source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ShapeUtil.CheckSame(this, source, nameof(CopyFrom));
+        source.Span.CopyTo(Span);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"Tensor{ShapeUtil.Format(_shape)}{(Name is null ? "" : " " + Name)}{(RequiresGrad ? " requires_grad" : "")}";
+
+    // ---------------------------------------------------------------- factories
+
+    /// <summary>A tensor of zeros.</summary>
+    public static Tensor Zeros(params int[] shape) => new(new float[ShapeUtil.Numel(shape, nameof(shape))], shape);
+
+    /// <summary>A tensor filled with <paramref name="value"/>.</summary>
+    public static Tensor Full(float value, params int[] shape)
+    {
+        var t = Zeros(shape);
+        t.Span.Fill(value);
+        return t;
+    }
+
+    /// <summary>A tensor holding a copy of <paramref name="values"/> with the given shape.</summary>
+    public static Tensor FromArray(ReadOnlySpan<float> values, params int[] shape)
+    {
+        var n = ShapeUtil.Numel(shape, nameof(shape));
+        if (values.Length != n)
+            throw new ArgumentException($"{values.Length} values do not fill shape {ShapeUtil.Format(shape)} ({n} elements).", nameof(values));
+        return new Tensor(values.ToArray(), shape);
+    }
+
+    /// <summary>A one-element tensor of shape <c>[]</c>.</summary>
+    public static Tensor Scalar(float value) => new([value], []);
+
+    /// <summary>Uninitialised-looking (actually zeroed) output storage for an op result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Tensor Empty(ReadOnlySpan<int> shape) => new(new float[ShapeUtil.Numel(shape, "shape")], shape);
+}
