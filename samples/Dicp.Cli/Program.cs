@@ -1,0 +1,17 @@
+using System.CommandLine;
+using Dicp.Cli;
+
+var root = new RootCommand("dicp — Distillation for In-Context Planning on .NET.");
+
+var steps = new Option<int>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => 600 };
+var seed = new Option<int>("--seed") { Description = "Seed for initialisation and data.", DefaultValueFactory = _ => 0 };
+var batch = new Option<int>("--batch") { Description = "Sequences per step.", DefaultValueFactory = _ => 32 };
+var demo = new Command("demo", "Train a small Transformer on a copy task with Dicp's engine and print its loss falling.") { steps, seed, batch };
+demo.SetAction((parse, ct) =>
+{
+    var r = EngineDemo.Run(new EngineDemo.Options(Steps: parse.GetValue(steps), Batch: parse.GetValue(batch), Seed: parse.GetValue(seed)), Console.Out, ct);
+    return Task.FromResult(r.HeldOutAccuracy > 0.5 ? 0 : 1);
+});
+root.Subcommands.Add(demo);
+
+return await root.Parse(args).InvokeAsync();
