@@ -9,4 +9,7 @@ internal sealed class Node(string op, Tensor[] inputs, Action backward)
     public string Op { get; } = op;
     public Tensor[] Inputs { get; } = inputs;
     public Action Backward { get; } = backward;
+
+    /// <summary>Stands in for a node whose graph was already back-propagated and freed.</summary>
+    public static Node Released { get; } = new("released", [], static () => { });
 }

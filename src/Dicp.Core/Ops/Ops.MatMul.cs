@@ -23,8 +23,7 @@ public static partial class Ops
         if (x.Shape[^1] != k) throw new ArgumentException($"Linear: input {ShapeUtil.Format(x.Shape)} has last dimension {x.Shape[^1]} but weight {ShapeUtil.Format(weight.Shape)} expects {k}.");
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != n))
             throw new ArgumentException($"Linear: bias must have shape [{n}], got {ShapeUtil.Format(bias.Shape)}.");
-        var m = x.Size / Math.Max(k, 1);
-        if (k == 0) m = ShapeUtil.Prod(x.Shape, 0, x.Rank - 1);
+        var m = ShapeUtil.Prod(x.Shape, 0, x.Rank - 1); // rows of the flattened (M, K) input
 
         var y = Tensor.Empty(ShapeUtil.WithLast(x.Shape, n)); // (…, N)
         if (bias is not null)
@@ -83,7 +82,13 @@ public static partial class Ops
         if (GradMode.ShouldRecord(a, b))
         {
             y.Record("bmm", [a, b], () =>
-                Parallel.For(0, batch, i => MatMulBackward(a, b, y.Grad!, i * sa, i * sb, i * sy, m, n, k, transposeA, transposeB)));
+            {
+                // Allocate the gradient buffers once, before the batches write into them in parallel (a lazy
+                // EnsureGrad inside the loop races: two threads each allocate, and one buffer's writes are lost).
+                if (a.RequiresGrad) a.EnsureGrad();
+                if (b.RequiresGrad) b.EnsureGrad();
+                Parallel.For(0, batch, i => MatMulBackward(a, b, y.Grad!, i * sa, i * sb, i * sy, m, n, k, transposeA, transposeB));
+            });
         }
         return y;
     }

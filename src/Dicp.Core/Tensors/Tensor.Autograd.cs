@@ -30,10 +30,10 @@ public partial class Tensor
     {
         if (!RequiresGrad) throw new InvalidOperationException("Backward() on a tensor that does not require gradients: no input of the computation had RequiresGrad set, or it ran under GradMode.NoGrad().");
         if (seed.Length != Size) throw new ArgumentException($"Seed gradient has {seed.Length} elements, tensor {ShapeUtil.Format(_shape)} has {Size}.", nameof(seed));
+        var order = TopologicalOrder(this); // throws before any gradient is touched if the graph was freed
         var g = GradSpan;
         for (var i = 0; i < g.Length; i++) g[i] += seed[i];
 
-        var order = TopologicalOrder(this);
         using (GradMode.NoGrad())
         {
             for (var i = order.Count - 1; i >= 0; i--)
@@ -41,17 +41,22 @@ public partial class Tensor
                 var t = order[i];
                 var node = t.GradFn!;
                 if (t.Grad is not null) node.Backward();
-                t.GradFn = null;                  // release the graph as we go
+                t.GradFn = Node.Released;         // free the graph as we go; a second backward through it throws
                 if (!ReferenceEquals(t, this)) t.Grad = null; // intermediates do not keep gradients
             }
         }
     }
+
+    private static InvalidOperationException SecondBackward() => new(
+        "Backward() reached a part of the graph that an earlier Backward() already freed. Recompute the forward pass, " +
+        "or sum the losses and call Backward() once.");
 
     /// <summary>Non-leaf tensors reachable from <paramref name="root"/>, inputs before outputs.</summary>
     private static List<Tensor> TopologicalOrder(Tensor root)
     {
         var order = new List<Tensor>();
         if (root.GradFn is null) return order;
+        if (ReferenceEquals(root.GradFn, Node.Released)) throw SecondBackward();
         var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         var stack = new Stack<(Tensor T, int Next)>();
         stack.Push((root, 0));
@@ -64,6 +69,7 @@ public partial class Tensor
             {
                 stack.Push((t, next + 1));
                 var child = inputs[next];
+                if (ReferenceEquals(child.GradFn, Node.Released)) throw SecondBackward();
                 if (child.GradFn is not null && visited.Add(child)) stack.Push((child, 0));
             }
             else
