@@ -8,8 +8,8 @@ namespace Dicp.Kernels;
 /// Single-precision matrix multiply <c>C = β·C + op(A)·op(B)</c> (β ∈ {0, 1}) with register-blocked SIMD micro-kernels.
 /// </summary>
 /// <remarks>
-/// op(A) is M×K, op(B) is K×N, all row-major with leading dimensions. Transposed operands are packed into row-major
-/// scratch first, so the micro-kernel always streams rows of B and broadcasts elements of A: 4 rows × 32 columns
+/// op(A) is M×K, op(B) is K×N, all row-major with leading dimensions. A transposed B is packed into row-major scratch
+/// first; A is read in place through row and column strides. The micro-kernel streams rows of B and broadcasts elements of A: 4 rows × 32 columns
 /// (2 × <see cref="Vector512{T}"/>, 8 accumulators) or 4 × 16 with <see cref="Vector256{T}"/>, then narrower tails.
 /// Work is split over row blocks when M is large and over fixed K chunks (partial sums added in a fixed order) when
 /// M is small and K is large, so results do not depend on the number of threads.
@@ -31,26 +31,21 @@ internal static class Gemm
             return;
         }
 
-        float[]? packA = null, packB = null;
+        // op(A)[i, p] = A[i·sr + p·sk]: a transposed A is read in place (4 consecutive rows are contiguous for a fixed p).
+        int sr = transA ? 1 : lda, sk = transA ? lda : 1;
+        float[]? packB = null;
         try
         {
-            if (transA)
-            {
-                packA = ArrayPool<float>.Shared.Rent(m * k);
-                Transpose(a, aOff, lda, k, m, packA);   // (K, M) -> (M, K)
-                a = packA; aOff = 0; lda = k;
-            }
             if (transB)
             {
                 packB = ArrayPool<float>.Shared.Rent(k * n);
                 Transpose(b, bOff, ldb, n, k, packB);   // (N, K) -> (K, N)
                 b = packB; bOff = 0; ldb = n;
             }
-            MultiplyNN(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+            MultiplyNN(m, n, k, a, aOff, sr, sk, b, bOff, ldb, c, cOff, ldc, accumulate);
         }
         finally
         {
-            if (packA is not null) ArrayPool<float>.Shared.Return(packA);
             if (packB is not null) ArrayPool<float>.Shared.Return(packB);
         }
     }
@@ -74,13 +69,13 @@ internal static class Gemm
         }
     }
 
-    private static void MultiplyNN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+    private static void MultiplyNN(int m, int n, int k, float[] a, int aOff, int sr, int sk, float[] b, int bOff, int ldb,
         float[] c, int cOff, int ldc, bool accumulate)
     {
         var flops = (long)m * n * k;
         if (flops < ParallelFlops)
         {
-            Block(0, m, n, 0, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+            Block(0, m, n, 0, k, a, aOff, sr, sk, b, bOff, ldb, c, cOff, ldc, accumulate);
             return;
         }
 
@@ -95,7 +90,7 @@ internal static class Gemm
             {
                 var r0 = ci * per * Mr;
                 var r1 = Math.Min(m, r0 + per * Mr);
-                if (r0 < r1) Block(r0, r1, n, 0, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+                if (r0 < r1) Block(r0, r1, n, 0, k, a, aOff, sr, sk, b, bOff, ldb, c, cOff, ldc, accumulate);
             });
             return;
         }
@@ -109,7 +104,7 @@ internal static class Gemm
             {
                 var k0 = kc * KChunk;
                 var k1 = Math.Min(k, k0 + KChunk);
-                Block(0, m, n, k0, k1, a, aOff, lda, b, bOff, ldb, partial, kc * m * n, n, accumulate: false);
+                Block(0, m, n, k0, k1, a, aOff, sr, sk, b, bOff, ldb, partial, kc * m * n, n, accumulate: false);
             });
             for (var i = 0; i < m; i++)
             {
@@ -125,26 +120,31 @@ internal static class Gemm
         }
     }
 
-    /// <summary>C[r0..r1, 0..n] (+)= A[r0..r1, k0..k1] · B[k0..k1, 0..n].</summary>
-    private static unsafe void Block(int r0, int r1, int n, int k0, int k1, float[] a, int aOff, int lda,
+    /// <summary>C[r0..r1, 0..n] (+)= A[r0..r1, k0..k1] · B[k0..k1, 0..n], K tiled so a slab of B stays in cache.</summary>
+    private static unsafe void Block(int r0, int r1, int n, int k0, int k1, float[] a, int aOff, int sr, int sk,
         float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, bool accumulate)
     {
+        const int KTile = 256;
         fixed (float* pa0 = a, pb0 = b, pc0 = c)
         {
-            var pa = pa0 + aOff + k0;
-            var pb = pb0 + bOff + (long)k0 * ldb;
             var pc = pc0 + cOff;
-            var kk = k1 - k0;
-            var i = r0;
-            for (; i + Mr <= r1; i += Mr)
-                RowPanel4(pa + (long)i * lda, lda, pb, ldb, pc + (long)i * ldc, ldc, n, kk, accumulate);
-            for (; i < r1; i++)
-                RowPanel1(pa + (long)i * lda, pb, ldb, pc + (long)i * ldc, n, kk, accumulate);
+            for (var kt = k0; kt < k1; kt += KTile)
+            {
+                var kk = Math.Min(KTile, k1 - kt);
+                var acc = accumulate || kt > k0;
+                var pa = pa0 + aOff + (long)kt * sk;
+                var pb = pb0 + bOff + (long)kt * ldb;
+                var i = r0;
+                for (; i + Mr <= r1; i += Mr)
+                    RowPanel4(pa + (long)i * sr, sr, sk, pb, ldb, pc + (long)i * ldc, ldc, n, kk, acc);
+                for (; i < r1; i++)
+                    RowPanel1(pa + (long)i * sr, sk, pb, ldb, pc + (long)i * ldc, n, kk, acc);
+            }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void RowPanel4(float* a, int lda, float* b, int ldb, float* c, int ldc, int n, int k, bool acc)
+    private static unsafe void RowPanel4(float* a, int sr, int sk, float* b, int ldb, float* c, int ldc, int n, int k, bool acc)
     {
         var j = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -168,13 +168,13 @@ internal static class Gemm
                 {
                     var b0 = Vector512.Load(pb);
                     var b1 = Vector512.Load(pb + 16);
-                    var a0 = Vector512.Create(a[p]);
+                    var a0 = Vector512.Create(a[p * sk]);
                     c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                    var a1 = Vector512.Create(a[lda + p]);
+                    var a1 = Vector512.Create(a[sr + p * sk]);
                     c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                    var a2 = Vector512.Create(a[2 * lda + p]);
+                    var a2 = Vector512.Create(a[2 * sr + p * sk]);
                     c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                    var a3 = Vector512.Create(a[3 * lda + p]);
+                    var a3 = Vector512.Create(a[3 * sr + p * sk]);
                     c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
                 }
                 c00.Store(c + j); c01.Store(c + j + 16);
@@ -195,10 +195,10 @@ internal static class Gemm
                 for (var p = 0; p < k; p++, pb += ldb)
                 {
                     var b0 = Vector512.Load(pb);
-                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[p]), b0, c0);
-                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[lda + p]), b0, c1);
-                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2 * lda + p]), b0, c2);
-                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3 * lda + p]), b0, c3);
+                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[p * sk]), b0, c0);
+                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[sr + p * sk]), b0, c1);
+                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2 * sr + p * sk]), b0, c2);
+                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3 * sr + p * sk]), b0, c3);
                 }
                 c0.Store(c + j); c1.Store(c + ldc + j); c2.Store(c + 2 * ldc + j); c3.Store(c + 3 * ldc + j);
             }
@@ -221,13 +221,13 @@ internal static class Gemm
                 {
                     var b0 = Vector256.Load(pb);
                     var b1 = Vector256.Load(pb + 8);
-                    var a0 = Vector256.Create(a[p]);
+                    var a0 = Vector256.Create(a[p * sk]);
                     c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
-                    var a1 = Vector256.Create(a[lda + p]);
+                    var a1 = Vector256.Create(a[sr + p * sk]);
                     c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
-                    var a2 = Vector256.Create(a[2 * lda + p]);
+                    var a2 = Vector256.Create(a[2 * sr + p * sk]);
                     c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
-                    var a3 = Vector256.Create(a[3 * lda + p]);
+                    var a3 = Vector256.Create(a[3 * sr + p * sk]);
                     c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
                 }
                 c00.Store(c + j); c01.Store(c + j + 8);
@@ -248,10 +248,10 @@ internal static class Gemm
                 for (var p = 0; p < k; p++, pb += ldb)
                 {
                     var b0 = Vector256.Load(pb);
-                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[p]), b0, c0);
-                    c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[lda + p]), b0, c1);
-                    c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2 * lda + p]), b0, c2);
-                    c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3 * lda + p]), b0, c3);
+                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[p * sk]), b0, c0);
+                    c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[sr + p * sk]), b0, c1);
+                    c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2 * sr + p * sk]), b0, c2);
+                    c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3 * sr + p * sk]), b0, c3);
                 }
                 c0.Store(c + j); c1.Store(c + ldc + j); c2.Store(c + 2 * ldc + j); c3.Store(c + 3 * ldc + j);
             }
@@ -261,16 +261,16 @@ internal static class Gemm
             for (var r = 0; r < Mr; r++)
             {
                 var s = acc ? c[r * ldc + j] : 0f;
-                var ar = a + r * lda;
+                var ar = a + r * sr;
                 var pb = b + j;
-                for (var p = 0; p < k; p++, pb += ldb) s = MathF.FusedMultiplyAdd(ar[p], *pb, s);
+                for (var p = 0; p < k; p++, pb += ldb) s = MathF.FusedMultiplyAdd(ar[p * sk], *pb, s);
                 c[r * ldc + j] = s;
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void RowPanel1(float* a, float* b, int ldb, float* c, int n, int k, bool acc)
+    private static unsafe void RowPanel1(float* a, int sk, float* b, int ldb, float* c, int n, int k, bool acc)
     {
         var j = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -279,7 +279,7 @@ internal static class Gemm
             {
                 var c0 = acc ? Vector512.Load(c + j) : Vector512<float>.Zero;
                 var pb = b + j;
-                for (var p = 0; p < k; p++, pb += ldb) c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[p]), Vector512.Load(pb), c0);
+                for (var p = 0; p < k; p++, pb += ldb) c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[p * sk]), Vector512.Load(pb), c0);
                 c0.Store(c + j);
             }
         }
@@ -289,7 +289,7 @@ internal static class Gemm
             {
                 var c0 = acc ? Vector256.Load(c + j) : Vector256<float>.Zero;
                 var pb = b + j;
-                for (var p = 0; p < k; p++, pb += ldb) c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[p]), Vector256.Load(pb), c0);
+                for (var p = 0; p < k; p++, pb += ldb) c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[p * sk]), Vector256.Load(pb), c0);
                 c0.Store(c + j);
             }
         }
@@ -297,7 +297,7 @@ internal static class Gemm
         {
             var s = acc ? c[j] : 0f;
             var pb = b + j;
-            for (var p = 0; p < k; p++, pb += ldb) s = MathF.FusedMultiplyAdd(a[p], *pb, s);
+            for (var p = 0; p < k; p++, pb += ldb) s = MathF.FusedMultiplyAdd(a[p * sk], *pb, s);
             c[j] = s;
         }
     }

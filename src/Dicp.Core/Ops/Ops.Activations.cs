@@ -10,7 +10,7 @@ public static partial class Ops
     public static Tensor Exp(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Exp(x.Span, y.Span);
         if (GradMode.ShouldRecord(x))
             y.Record("exp", [x], () => Elementwise.MapAccumulate<MultiplyOperator>(y.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
@@ -22,7 +22,7 @@ public static partial class Ops
     public static Tensor Log(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Log(x.Span, y.Span);
         if (GradMode.ShouldRecord(x))
             y.Record("log", [x], () =>
@@ -39,7 +39,7 @@ public static partial class Ops
     public static Tensor Tanh(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Tanh(x.Span, y.Span);
         if (GradMode.ShouldRecord(x))
             y.Record("tanh", [x], () => Elementwise.MapAccumulate<TanhGradOperator>(y.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
@@ -51,7 +51,7 @@ public static partial class Ops
     public static Tensor Relu(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Max(x.Span, 0f, y.Span);
         if (GradMode.ShouldRecord(x))
             y.Record("relu", [x], () => Elementwise.MapAccumulate<ReluGradOperator>(x.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
@@ -63,7 +63,7 @@ public static partial class Ops
     public static Tensor Silu(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         Elementwise.Map<SiluOperator>(x.Span, y.Span);
         if (GradMode.ShouldRecord(x))
             y.Record("silu", [x], () => Elementwise.MapAccumulate<SiluGradOperator>(x.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
@@ -75,7 +75,7 @@ public static partial class Ops
     public static Tensor Gelu(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         var xs = x.Span;
         var ys = y.Span;
         for (var i = 0; i < xs.Length; i++) ys[i] = (float)(0.5 * xs[i] * (1.0 + SpecialFunctions.Erf(xs[i] / Math.Sqrt(2.0))));
@@ -102,7 +102,7 @@ public static partial class Ops
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         ShapeUtil.CheckSame(a, b, nameof(SwiGlu));
-        var y = Tensor.Empty(a.Shape);
+        var y = Tensor.Uninitialized(a.Shape);
         Elementwise.Map<SwiGluOperator>(a.Span, b.Span, y.Span);
         if (GradMode.ShouldRecord(a, b))
             y.Record("swiglu", [a, b], () =>

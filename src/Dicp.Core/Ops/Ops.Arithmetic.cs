@@ -30,7 +30,7 @@ public static partial class Ops
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         ShapeUtil.CheckSame(a, b, nameof(Sub));
-        var y = Tensor.Empty(a.Shape);
+        var y = Tensor.Uninitialized(a.Shape);
         TensorPrimitives.Subtract(a.Span, b.Span, y.Span);
         if (GradMode.ShouldRecord(a, b))
             y.Record("sub", [a, b], () =>
@@ -65,7 +65,7 @@ public static partial class Ops
     public static Tensor Scale(Tensor x, float s)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Multiply(x.Span, s, y.Span);
         if (GradMode.ShouldRecord(x))
             y.Record("scale", [x], () => TensorPrimitives.MultiplyAdd(y.Grad!.AsSpan(0, y.Size), s, x.GradSpan, x.GradSpan));
@@ -76,7 +76,7 @@ public static partial class Ops
     public static Tensor AddScalar(Tensor x, float c)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Add(x.Span, c, y.Span);
         if (GradMode.ShouldRecord(x))
             y.Record("add_scalar", [x], () => TensorPrimitives.Add(x.GradSpan, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
@@ -94,7 +94,7 @@ public static partial class Ops
                 throw new ArgumentException($"{op}: shapes {ShapeUtil.Format(a.Shape)} and {ShapeUtil.Format(b.Shape)} do not broadcast (one must equal the other's trailing dimensions).");
             (a, b) = (b, a); // both ops are commutative
         }
-        var y = Tensor.Empty(a.Shape);
+        var y = Tensor.Uninitialized(a.Shape);
         forward(a, b, y);
         if (GradMode.ShouldRecord(a, b)) y.Record(op.ToLowerInvariant(), [a, b], () => backward(a, b, y));
         return y;

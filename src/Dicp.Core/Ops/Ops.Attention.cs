@@ -29,11 +29,17 @@ public static partial class Ops
             B = b, T = t, H = nHead, Hs = hs, Rope = rope, DropoutP = dropout,
             DropoutKey = dropout > 0f ? generator!.NextUInt64() : 0UL,
         };
-        var y = Tensor.Empty([b, t, d]);
-        var probs = new float[b * nHead * t * t]; // (B, H, T, T), lower triangle used
+        var y = Tensor.Uninitialized([b, t, d]);
+        var probs = BufferPool.Rent(b * nHead * t * t, clear: false); // (B, H, T, T), only the lower triangle is written and read
         kernel.Forward(qkv.Data, y.Data, probs);
         if (GradMode.ShouldRecord(qkv))
-            y.Record("causal_self_attention", [qkv], () => kernel.Backward(qkv.Data, probs, y.Grad!, qkv.EnsureGrad()));
+            y.Record("causal_self_attention", [qkv], () =>
+            {
+                kernel.Backward(qkv.Data, probs, y.Grad!, qkv.EnsureGrad());
+                BufferPool.Return(probs); // the node runs once: the graph is freed after backward
+            });
+        else
+            BufferPool.Return(probs);
         return y;
     }
 }

@@ -20,7 +20,7 @@ public static partial class Ops
         if (p == 0f) return x;
         var key = generator.NextUInt64();
         var scale = 1f / (1f - p);
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         DropoutMask.Apply(key, 0, p, scale, x.Span, y.Span, accumulate: false);
         if (GradMode.ShouldRecord(x))
             y.Record("dropout", [x], () => DropoutMask.Apply(key, 0, p, scale, y.Grad!.AsSpan(0, y.Size), x.GradSpan, accumulate: true));

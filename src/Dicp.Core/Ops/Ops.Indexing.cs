@@ -16,7 +16,7 @@ public static partial class Ops
             if ((uint)i >= (uint)dim) throw new ArgumentOutOfRangeException(nameof(index), $"IndexSelect: index {i} is out of range for axis {ax} of size {dim}.");
         var outShape = x.Shape.ToArray();
         outShape[ax] = idx.Length;
-        var y = Tensor.Empty(outShape);
+        var y = Tensor.Uninitialized(outShape);
         int outer = ShapeUtil.Prod(x.Shape, 0, ax), inner = ShapeUtil.Prod(x.Shape, ax + 1, x.Rank);
         for (var o = 0; o < outer; o++)
             for (var i = 0; i < idx.Length; i++)
@@ -49,7 +49,7 @@ public static partial class Ops
         var idx = index.ToArray();
         foreach (var i in idx)
             if ((uint)i >= (uint)c) throw new ArgumentOutOfRangeException(nameof(index), $"Gather: index {i} is out of range for the last axis of size {c}.");
-        var y = Tensor.Empty(indexShape);
+        var y = Tensor.Uninitialized(indexShape);
         for (var r = 0; r < rows; r++)
             for (var q = 0; q < j; q++) y.Data[r * j + q] = x.Data[r * c + idx[r * j + q]];
         if (GradMode.ShouldRecord(x))
@@ -77,7 +77,7 @@ public static partial class Ops
         var outShape = new int[idsShape.Length + 1];
         idsShape.CopyTo(outShape);
         outShape[^1] = d;
-        var y = Tensor.Empty(outShape);
+        var y = Tensor.Uninitialized(outShape);
         for (var i = 0; i < idx.Length; i++) weight.Data.AsSpan(idx[i] * d, d).CopyTo(y.Data.AsSpan(i * d));
         if (GradMode.ShouldRecord(weight))
             y.Record("embedding", [weight], () =>

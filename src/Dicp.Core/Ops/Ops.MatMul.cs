@@ -25,7 +25,7 @@ public static partial class Ops
             throw new ArgumentException($"Linear: bias must have shape [{n}], got {ShapeUtil.Format(bias.Shape)}.");
         var m = ShapeUtil.Prod(x.Shape, 0, x.Rank - 1); // rows of the flattened (M, K) input
 
-        var y = Tensor.Empty(ShapeUtil.WithLast(x.Shape, n)); // (…, N)
+        var y = Tensor.Uninitialized(ShapeUtil.WithLast(x.Shape, n)); // (…, N)
         if (bias is not null)
             for (var i = 0; i < m; i++) bias.Span.CopyTo(y.Data.AsSpan(i * n, n));
         Gemm.Multiply(false, true, m, n, k, x.Data, 0, k, weight.Data, 0, k, y.Data, 0, n, accumulate: bias is not null);
@@ -54,7 +54,7 @@ public static partial class Ops
         int m = transposeA ? a.Shape[1] : a.Shape[0], k = transposeA ? a.Shape[0] : a.Shape[1];
         int kb = transposeB ? b.Shape[1] : b.Shape[0], n = transposeB ? b.Shape[0] : b.Shape[1];
         if (k != kb) throw new ArgumentException($"MatMul: inner dimensions differ: op(a) is [{m}, {k}], op(b) is [{kb}, {n}].");
-        var y = Tensor.Empty([m, n]);
+        var y = Tensor.Uninitialized([m, n]);
         Gemm.Multiply(transposeA, transposeB, m, n, k, a.Data, 0, a.Shape[1], b.Data, 0, b.Shape[1], y.Data, 0, n, false);
         if (GradMode.ShouldRecord(a, b))
         {
@@ -75,7 +75,7 @@ public static partial class Ops
         int m = transposeA ? a.Shape[2] : a.Shape[1], k = transposeA ? a.Shape[1] : a.Shape[2];
         int kb = transposeB ? b.Shape[2] : b.Shape[1], n = transposeB ? b.Shape[1] : b.Shape[2];
         if (k != kb) throw new ArgumentException($"BatchedMatMul: inner dimensions differ: op(a) is [{m}, {k}], op(b) is [{kb}, {n}].");
-        var y = Tensor.Empty([batch, m, n]);
+        var y = Tensor.Uninitialized([batch, m, n]);
         int sa = m * k, sb = k * n, sy = m * n;
         Parallel.For(0, batch, i =>
             Gemm.Multiply(transposeA, transposeB, m, n, k, a.Data, i * sa, a.Shape[2], b.Data, i * sb, b.Shape[2], y.Data, i * sy, n, false));

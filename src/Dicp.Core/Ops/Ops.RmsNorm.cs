@@ -1,4 +1,5 @@
 using Dicp.Autograd;
+using Dicp.Kernels;
 
 namespace Dicp.Tensors;
 
@@ -18,8 +19,8 @@ public static partial class Ops
         if (weight.Rank != 1 || weight.Shape[0] != d)
             throw new ArgumentException($"RmsNorm: weight must have shape [{d}] for input {ShapeUtil.Format(x.Shape)}, got {ShapeUtil.Format(weight.Shape)}.");
         var rows = d == 0 ? 0 : x.Size / d;
-        var y = Tensor.Empty(x.Shape);
-        var rstd = new float[rows]; // saved for backward
+        var y = Tensor.Uninitialized(x.Shape);
+        var rstd = BufferPool.Rent(rows, clear: false); // 1/rms per row, saved for backward
         ParallelRows(rows, d, (r0, r1) =>
         {
             for (var r = r0; r < r1; r++)
@@ -64,7 +65,10 @@ public static partial class Ops
                         for (var i = 0; i < d; i++) gw[i] += gyr[i] * xr[i] * inv;
                     }
                 }
+                BufferPool.Return(rstd);
             });
+        else
+            BufferPool.Return(rstd);
         return y;
     }
 

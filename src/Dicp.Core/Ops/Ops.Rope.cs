@@ -13,7 +13,7 @@ public static partial class Ops
         if (x.Rank != 4 || x.Shape[3] != cache.HeadSize || x.Shape[1] > cache.MaxSeqLen)
             throw new ArgumentException($"Rope: input must be (B, T ≤ {cache.MaxSeqLen}, H, {cache.HeadSize}), got {ShapeUtil.Format(x.Shape)}.");
         int b = x.Shape[0], t = x.Shape[1], h = x.Shape[2], hs = x.Shape[3];
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         for (var bi = 0; bi < b; bi++)
             for (var ti = 0; ti < t; ti++)
                 for (var hi = 0; hi < h; hi++)

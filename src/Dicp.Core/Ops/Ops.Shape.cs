@@ -21,7 +21,7 @@ public static partial class Ops
         }
         if (ShapeUtil.Numel(s, nameof(shape)) != x.Size)
             throw new ArgumentException($"Reshape: {ShapeUtil.Format(x.Shape)} ({x.Size} elements) cannot become {ShapeUtil.Format(shape)}.");
-        var y = new Tensor(x.Data, s);
+        var y = Tensor.View(x, s);
         if (GradMode.ShouldRecord(x))
             y.Record("reshape", [x], () => TensorPrimitives.Add(x.GradSpan, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
         return y;
@@ -55,7 +55,7 @@ public static partial class Ops
             perm[i] = p;
             outShape[i] = x.Shape[p];
         }
-        var y = Tensor.Empty(outShape);
+        var y = Tensor.Uninitialized(outShape);
         var inStrides = Strides(x.Shape);
         var srcStride = new int[x.Rank]; // stride in x of each output axis
         for (var i = 0; i < perm.Length; i++) srcStride[i] = inStrides[perm[i]];
@@ -110,7 +110,7 @@ public static partial class Ops
             throw new ArgumentOutOfRangeException(nameof(start), $"Slice: [{start}, {start + length}) is outside axis {ax} of size {dim} in {ShapeUtil.Format(x.Shape)}.");
         var outShape = x.Shape.ToArray();
         outShape[ax] = length;
-        var y = Tensor.Empty(outShape);
+        var y = Tensor.Uninitialized(outShape);
         int outer = ShapeUtil.Prod(x.Shape, 0, ax), inner = ShapeUtil.Prod(x.Shape, ax + 1, x.Rank);
         for (var o = 0; o < outer; o++)
             x.Data.AsSpan((o * dim + start) * inner, length * inner).CopyTo(y.Data.AsSpan(o * length * inner));
@@ -145,7 +145,7 @@ public static partial class Ops
         }
         var outShape = first.Shape.ToArray();
         outShape[ax] = total;
-        var y = Tensor.Empty(outShape);
+        var y = Tensor.Uninitialized(outShape);
         int outer = ShapeUtil.Prod(first.Shape, 0, ax), inner = ShapeUtil.Prod(first.Shape, ax + 1, first.Rank);
         var inputs = xs.ToArray();
         var offset = 0;

@@ -11,7 +11,7 @@ public static partial class Ops
         ArgumentNullException.ThrowIfNull(x);
         ShapeUtil.CheckRankAtLeast(x, 1, nameof(Softmax), "input");
         int c = x.Shape[^1], rows = c == 0 ? 0 : x.Size / c;
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         for (var r = 0; r < rows; r++) TensorPrimitives.SoftMax(x.Data.AsSpan(r * c, c), y.Data.AsSpan(r * c, c));
         if (GradMode.ShouldRecord(x))
             y.Record("softmax", [x], () =>
@@ -36,7 +36,7 @@ public static partial class Ops
         ArgumentNullException.ThrowIfNull(x);
         ShapeUtil.CheckRankAtLeast(x, 1, nameof(LogSoftmax), "input");
         int c = x.Shape[^1], rows = c == 0 ? 0 : x.Size / c;
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         for (var r = 0; r < rows; r++) LogSoftmaxRow(x.Data.AsSpan(r * c, c), y.Data.AsSpan(r * c, c));
         if (GradMode.ShouldRecord(x))
             y.Record("log_softmax", [x], () =>

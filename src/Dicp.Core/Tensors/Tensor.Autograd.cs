@@ -1,4 +1,5 @@
 using Dicp.Autograd;
+using Dicp.Kernels;
 
 namespace Dicp.Tensors;
 
@@ -42,7 +43,7 @@ public partial class Tensor
                 var node = t.GradFn!;
                 if (t.Grad is not null) node.Backward();
                 t.GradFn = Node.Released;         // free the graph as we go; a second backward through it throws
-                if (!ReferenceEquals(t, this)) t.Grad = null; // intermediates do not keep gradients
+                if (!ReferenceEquals(t, this)) { BufferPool.Return(t.Grad); t.Grad = null; } // intermediates do not keep gradients
             }
         }
     }

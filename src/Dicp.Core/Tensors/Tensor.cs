@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Dicp.Autograd;
+using Dicp.Kernels;
 
 namespace Dicp.Tensors;
 
@@ -16,6 +17,8 @@ namespace Dicp.Tensors;
 public partial class Tensor
 {
     private readonly int[] _shape;
+    private float[]? _data;
+    private bool _ownsStorage;
 
     /// <summary>Creates a tensor over existing storage.</summary>
     /// <param name="data">Row-major values; at least <c>prod(shape)</c> long.</param>
@@ -29,12 +32,14 @@ public partial class Tensor
         Size = ShapeUtil.Numel(_shape, nameof(shape));
         if (data.Length < Size)
             throw new ArgumentException($"Storage holds {data.Length} elements but shape {ShapeUtil.Format(_shape)} needs {Size}.", nameof(data));
-        Data = data;
+        _data = data;
         RequiresGrad = requiresGrad;
     }
 
     /// <summary>The row-major storage. Only the first <see cref="Size"/> elements are meaningful.</summary>
-    public float[] Data { get; }
+    /// <exception cref="ObjectDisposedException">The tensor was an op result inside a <see cref="TensorScope"/> that has ended.</exception>
+    public float[] Data => _data ?? throw new ObjectDisposedException(nameof(Tensor),
+        $"{this}: its storage went back to the buffer pool when its TensorScope ended; read results inside the scope or Clone() them.");
 
     /// <summary>The gradient of the last <see cref="Backward()"/> with respect to this tensor, or <c>null</c>.</summary>
     public float[]? Grad { get; internal set; }
@@ -69,8 +74,8 @@ public partial class Tensor
     /// <summary>The gradient as a span, allocating zeros on first use.</summary>
     internal Span<float> GradSpan => EnsureGrad().AsSpan(0, Size);
 
-    /// <summary>Returns the gradient storage, allocating zeros on first use.</summary>
-    internal float[] EnsureGrad() => Grad ??= new float[Size];
+    /// <summary>Returns the gradient storage, renting zeros from the pool on first use.</summary>
+    internal float[] EnsureGrad() => Grad ??= BufferPool.Rent(Size, clear: true);
 
     /// <summary>Element at a flat row-major index.</summary>
     [IndexerName("At")]
@@ -91,11 +96,15 @@ public partial class Tensor
     /// <summary>Copies the values into a new array.</summary>
     public float[] ToArray() => Span.ToArray();
 
-    /// <summary>Sets the gradient to <c>null</c>.</summary>
-    public void ZeroGrad() => Grad = null;
+    /// <summary>Sets the gradient to <c>null</c>, giving its storage back to the pool (do not keep references to an old <see cref="Grad"/>).</summary>
+    public void ZeroGrad()
+    {
+        BufferPool.Return(Grad);
+        Grad = null;
+    }
 
     /// <summary>A new leaf sharing this tensor's storage but detached from the graph.</summary>
-    public Tensor Detach() => new(Data, _shape);
+    public Tensor Detach() => View(this, _shape);
 
     /// <summary>A deep copy of the values as a new leaf.</summary>
     public Tensor Clone() => new(Span.ToArray(), _shape, RequiresGrad);
@@ -137,7 +146,37 @@ public partial class Tensor
     /// <summary>A one-element tensor of shape <c>[]</c>.</summary>
     public static Tensor Scalar(float value) => new([value], []);
 
-    /// <summary>Uninitialised-looking (actually zeroed) output storage for an op result.</summary>
+    /// <summary>Zeroed storage for an op result, rented from the pool and tracked by the current <see cref="TensorScope"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Tensor Empty(ReadOnlySpan<int> shape) => new(new float[ShapeUtil.Numel(shape, "shape")], shape);
+    internal static Tensor Empty(ReadOnlySpan<int> shape) => Owned(shape, clear: true);
+
+    /// <summary>Like <see cref="Empty"/> for ops that overwrite every element: the values start undefined.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Tensor Uninitialized(ReadOnlySpan<int> shape) => Owned(shape, clear: false);
+
+    private static Tensor Owned(ReadOnlySpan<int> shape, bool clear)
+    {
+        var t = new Tensor(BufferPool.Rent(ShapeUtil.Numel(shape, "shape"), clear), shape) { _ownsStorage = true };
+        TensorScope.Track(t);
+        return t;
+    }
+
+    /// <summary>A tensor sharing <paramref name="source"/>'s storage with another shape (tracked by the current scope as a view).</summary>
+    internal static Tensor View(Tensor source, ReadOnlySpan<int> shape)
+    {
+        var t = new Tensor(source.Data, shape);
+        TensorScope.Track(t);
+        return t;
+    }
+
+    /// <summary>Called when the owning scope ends: storage and gradient go back to the pool, the graph is dropped.</summary>
+    internal void ReleaseStorage()
+    {
+        if (_ownsStorage) BufferPool.Return(_data);
+        _data = null;
+        _ownsStorage = false;
+        BufferPool.Return(Grad);
+        Grad = null;
+        GradFn = null;
+    }
 }

@@ -1,0 +1,54 @@
+using Dicp.Kernels;
+
+namespace Dicp.Tensors;
+
+/// <summary>
+/// A region (per thread) whose op results give their storage back to Dicp's buffer pool when it ends, so that a
+/// training or planning loop reuses the same memory every iteration instead of allocating it.
+/// </summary>
+/// <remarks>
+/// <code>
+/// using (TensorScope.Begin())
+/// {
+///     var loss = model.Loss(batch);
+///     loss.Backward();
+///     lossValue = loss.Item();      // read results inside the scope (or Clone() them)
+/// }
+/// </code>
+/// Every tensor produced by an op inside the scope is released at its end: touching its values afterwards throws
+/// <see cref="ObjectDisposedException"/>. Parameters, tensors created with a constructor or
+/// <see cref="Tensor.Clone"/>, and gradients of leaves are not affected. Scopes nest.
+/// </remarks>
+public readonly struct TensorScope : IDisposable
+{
+    [ThreadStatic] private static List<Tensor>? _tracked;
+    [ThreadStatic] private static int _depth;
+    private readonly int _start;
+
+    private TensorScope(int start) => _start = start;
+
+    /// <summary>Starts a scope on this thread.</summary>
+    public static TensorScope Begin()
+    {
+        _tracked ??= new List<Tensor>(256);
+        _depth++;
+        return new TensorScope(_tracked.Count);
+    }
+
+    /// <summary>Whether a scope is active on this thread.</summary>
+    public static bool IsActive => _depth > 0;
+
+    internal static void Track(Tensor t)
+    {
+        if (_depth > 0) _tracked!.Add(t);
+    }
+
+    /// <summary>Releases every op result created since <see cref="Begin"/>.</summary>
+    public void Dispose()
+    {
+        if (_depth == 0 || _tracked is null) return;
+        for (var i = _tracked.Count - 1; i >= _start; i--) _tracked[i].ReleaseStorage();
+        _tracked.RemoveRange(_start, _tracked.Count - _start);
+        _depth--;
+    }
+}
