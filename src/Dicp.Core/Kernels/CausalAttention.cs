@@ -1,15 +1,23 @@
-using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Dicp.Kernels;
 
 /// <summary>
 /// Fused causal self-attention for one (batch, head) pair at a time: RoPE on q and k, scores
-/// <c>s_ij = q_i·k_j / √hs</c> for j ≤ i only (masked positions are never computed), softmax, counter-based dropout on
-/// the probabilities, and <c>o_i = Σ_j p̃_ij v_j</c>. The probabilities P (B, H, T, T) are saved for backward; q, k, v are
-/// re-read from qkv. The qkv input is laid out per head as [q | k | v] (B, T, H, 3·hs).
+/// <c>s_ij = q_i·k_j / √hs</c> for j ≤ i, softmax, counter-based dropout on the probabilities, and
+/// <c>o_i = Σ_j p̃_ij v_j</c>. The qkv input is laid out per head as [q | k | v] (B, T, H, 3·hs).
 /// </summary>
+/// <remarks>
+/// Keys and values are held transposed (hs × Tp, Tp = T rounded up to 16) so every inner loop runs over positions j in
+/// whole <see cref="Vector512{T}"/> lanes: a row i only touches ⌈(i+1)/16⌉ blocks, and lanes past i hold −∞ scores
+/// (zero probabilities), so the causal mask costs nothing. The softmax probabilities P (B, H, T, Tp) are saved for
+/// backward; q, k, v are recomputed from qkv.
+/// </remarks>
 internal sealed class CausalAttention
 {
+    private const int W = 16;
+
     public required int B { get; init; }
     public required int T { get; init; }
     public required int H { get; init; }
@@ -19,38 +27,37 @@ internal sealed class CausalAttention
     public required ulong DropoutKey { get; init; }
 
     private int D => H * Hs;
+
+    /// <summary>T rounded up to whole vectors: the row stride of the saved probabilities.</summary>
+    public int Tp => (T + W - 1) / W * W;
+
     private float Scale => 1f / MathF.Sqrt(Hs);
 
-    /// <summary>out (B, T, D) = attention(qkv (B, T, 3D)); probs (B, H, T, T) receives the softmax (pre-dropout).</summary>
+    /// <summary>Length of the saved probabilities, B·H·T·Tp.</summary>
+    public int ProbsLength => B * H * T * Tp;
+
+    /// <summary>out (B, T, D) = attention(qkv (B, T, 3D)); probs (B, H, T, Tp) receives the softmax (pre-dropout).</summary>
     public void Forward(float[] qkv, float[] output, float[] probs)
     {
-        Parallel.For(0, B * H, () => new Scratch(T, Hs), (bh, _, s) =>
+        Parallel.For(0, B * H, () => new Scratch(T, Tp, Hs), (bh, _, s) =>
         {
-            int b = bh / H, h = bh % H;
-            LoadHead(qkv, b, h, s.Q, s.K, s.V);
-            var p = probs.AsSpan(bh * T * T, T * T);
+            int b = bh / H, h = bh % H, tp = Tp;
+            LoadHead(qkv, b, h, s);
             var dropScale = 1f / (1f - DropoutP);
             for (var i = 0; i < T; i++)
             {
-                var qi = s.Q.AsSpan(i * Hs, Hs);
-                var row = p.Slice(i * T, i + 1);
-                var max = float.NegativeInfinity;
-                for (var j = 0; j <= i; j++)
-                {
-                    var dot = Dot(qi, s.K.AsSpan(j * Hs, Hs)) * Scale;
-                    row[j] = dot;
-                    if (dot > max) max = dot;
-                }
-                TensorPrimitives.Subtract(row, max, row);
-                TensorPrimitives.Exp(row, row);
-                TensorPrimitives.Multiply(row, 1f / TensorPrimitives.Sum(row), row);
+                var n = (i + 1 + W - 1) / W * W; // lanes covering j = 0..i
+                var row = probs.AsSpan((bh * T + i) * tp, tp);
+                Scores(s.Q.AsSpan(i * Hs, Hs), s.Kt, tp, n, row);
+                for (var j = i + 1; j < n; j++) row[j] = float.NegativeInfinity;
+                SoftmaxInPlace(row[..n]);
+                row[n..].Clear();
 
-                var pd = s.Row.AsSpan(0, i + 1);
-                if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, row, pd, false);
-                else row.CopyTo(pd);
+                var pd = s.Row.AsSpan(0, n);
+                if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, row[..n], pd, false);
+                else row[..n].CopyTo(pd);
                 var oi = output.AsSpan((b * T + i) * D + h * Hs, Hs);
-                oi.Clear();
-                for (var j = 0; j <= i; j++) TensorPrimitives.MultiplyAdd(s.V.AsSpan(j * Hs, Hs), pd[j], oi, oi);
+                for (var d = 0; d < Hs; d++) oi[d] = Dot(pd, s.Vt.AsSpan(d * tp, n)); // o_i[d] = Σ_j p̃_j v_j[d]
             }
             return s;
         }, static _ => { });
@@ -59,91 +66,163 @@ internal sealed class CausalAttention
     /// <summary>gqkv (B, T, 3D) += ∂/∂qkv given gout (B, T, D) and the saved probabilities.</summary>
     public void Backward(float[] qkv, float[] probs, float[] gout, float[] gqkv)
     {
-        Parallel.For(0, B * H, () => new Scratch(T, Hs), (bh, _, s) =>
+        Parallel.For(0, B * H, () => new Scratch(T, Tp, Hs), (bh, _, s) =>
         {
-            int b = bh / H, h = bh % H;
-            LoadHead(qkv, b, h, s.Q, s.K, s.V);
-            Array.Clear(s.Dq); Array.Clear(s.Dk); Array.Clear(s.Dv);
-            var p = probs.AsSpan(bh * T * T, T * T);
+            int b = bh / H, h = bh % H, tp = Tp;
+            LoadHead(qkv, b, h, s);
+            Array.Clear(s.Dq); Array.Clear(s.Dkt); Array.Clear(s.Dvt);
             var dropScale = 1f / (1f - DropoutP);
+            var scale = Scale;
             for (var i = 0; i < T; i++)
             {
+                var n = (i + 1 + W - 1) / W * W;
                 var go = gout.AsSpan((b * T + i) * D + h * Hs, Hs);
-                var prow = p.Slice(i * T, i + 1);
-                var pd = s.Row.AsSpan(0, i + 1);
-                var dp = s.Row2.AsSpan(0, i + 1);
-                if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, prow, pd, false);
-                else prow.CopyTo(pd);
-                for (var j = 0; j <= i; j++)
+                var p = probs.AsSpan((bh * T + i) * tp, n);
+                var pd = s.Row.AsSpan(0, n);
+                var dp = s.Row2.AsSpan(0, n);
+                if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, p, pd, false);
+                else p.CopyTo(pd);
+                dp.Clear();
+                for (var d = 0; d < Hs; d++)
                 {
-                    TensorPrimitives.MultiplyAdd(go, pd[j], s.Dv.AsSpan(j * Hs, Hs), s.Dv.AsSpan(j * Hs, Hs)); // dv_j += p̃_ij·do_i
-                    dp[j] = Dot(go, s.V.AsSpan(j * Hs, Hs));                                                   // dp̃_ij = do_i·v_j
+                    Axpy(go[d], pd, s.Dvt.AsSpan(d * tp, n));          // dv_j[d] += p̃_ij·do_i[d]
+                    Axpy(go[d], s.Vt.AsSpan(d * tp, n), dp);          // dp̃_ij = do_i·v_j
                 }
                 if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, dp, dp, false); // dp = dp̃·mask/(1−p)
-                var dot = TensorPrimitives.Dot(prow, dp);
+                var dot = Dot(p, dp);
+                SoftmaxBackward(p, dp, dot, scale);                  // dp ← ds_ij = p_ij (dp_ij − Σ p dp) / √hs
                 var dqi = s.Dq.AsSpan(i * Hs, Hs);
                 var qi = s.Q.AsSpan(i * Hs, Hs);
-                for (var j = 0; j <= i; j++)
+                for (var d = 0; d < Hs; d++)
                 {
-                    var ds = prow[j] * (dp[j] - dot) * Scale;                 // softmax backward, times the score scale
-                    TensorPrimitives.MultiplyAdd(s.K.AsSpan(j * Hs, Hs), ds, dqi, dqi);
-                    TensorPrimitives.MultiplyAdd(qi, ds, s.Dk.AsSpan(j * Hs, Hs), s.Dk.AsSpan(j * Hs, Hs));
+                    dqi[d] += Dot(dp, s.Kt.AsSpan(d * tp, n));        // dq_i[d] = Σ_j ds_ij k_j[d]
+                    Axpy(qi[d], dp, s.Dkt.AsSpan(d * tp, n));         // dk_j[d] += ds_ij q_i[d]
                 }
             }
+            Span<float> tmp = stackalloc float[Hs];
             for (var t = 0; t < T; t++)
             {
                 var baseOff = (b * T + t) * 3 * D + h * 3 * Hs;
                 var gq = gqkv.AsSpan(baseOff, Hs);
                 var gk = gqkv.AsSpan(baseOff + Hs, Hs);
                 var gv = gqkv.AsSpan(baseOff + 2 * Hs, Hs);
+                for (var d = 0; d < Hs; d++) tmp[d] = s.Dkt[d * tp + t];
                 if (Rope is null)
                 {
                     TensorPrimitives.Add(gq, s.Dq.AsSpan(t * Hs, Hs), gq);
-                    TensorPrimitives.Add(gk, s.Dk.AsSpan(t * Hs, Hs), gk);
+                    TensorPrimitives.Add(gk, tmp, gk);
                 }
                 else
                 {
                     Rope.RotateBackAccumulate(s.Dq.AsSpan(t * Hs, Hs), gq, t);
-                    Rope.RotateBackAccumulate(s.Dk.AsSpan(t * Hs, Hs), gk, t);
+                    Rope.RotateBackAccumulate(tmp, gk, t);
                 }
-                TensorPrimitives.Add(gv, s.Dv.AsSpan(t * Hs, Hs), gv);
+                for (var d = 0; d < Hs; d++) gv[d] += s.Dvt[d * tp + t];
             }
             return s;
         }, static _ => { });
     }
 
-    /// <summary>Copies head h of sample b out of qkv into (T, hs) q, k, v, rotating q and k.</summary>
-    private void LoadHead(float[] qkv, int b, int h, float[] q, float[] k, float[] v)
+    /// <summary>Fills the scratch with head h of sample b: Q (T, hs) and Kᵀ, Vᵀ (hs, Tp), q and k rotated, padding zero.</summary>
+    private void LoadHead(float[] qkv, int b, int h, Scratch s)
     {
+        var tp = Tp;
+        Span<float> k = stackalloc float[Hs];
         for (var t = 0; t < T; t++)
         {
-            var baseOff = (b * T + t) * 3 * D + h * 3 * Hs;
-            var src = qkv.AsSpan(baseOff, 3 * Hs);
+            var src = qkv.AsSpan((b * T + t) * 3 * D + h * 3 * Hs, 3 * Hs);
             if (Rope is null)
             {
-                src[..Hs].CopyTo(q.AsSpan(t * Hs, Hs));
-                src.Slice(Hs, Hs).CopyTo(k.AsSpan(t * Hs, Hs));
+                src[..Hs].CopyTo(s.Q.AsSpan(t * Hs, Hs));
+                src.Slice(Hs, Hs).CopyTo(k);
             }
             else
             {
-                Rope.Rotate(src[..Hs], q.AsSpan(t * Hs, Hs), t);
-                Rope.Rotate(src.Slice(Hs, Hs), k.AsSpan(t * Hs, Hs), t);
+                Rope.Rotate(src[..Hs], s.Q.AsSpan(t * Hs, Hs), t);
+                Rope.Rotate(src.Slice(Hs, Hs), k, t);
             }
-            src.Slice(2 * Hs, Hs).CopyTo(v.AsSpan(t * Hs, Hs));
+            for (var d = 0; d < Hs; d++)
+            {
+                s.Kt[d * tp + t] = k[d];
+                s.Vt[d * tp + t] = src[2 * Hs + d];
+            }
         }
     }
 
-    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    /// <summary>row[j] = (q · k_j)/√hs for j &lt; n (n a multiple of 16).</summary>
+    private void Scores(ReadOnlySpan<float> q, float[] kt, int tp, int n, Span<float> row)
     {
-        var s = 0f;
-        for (var i = 0; i < a.Length; i++) s = MathF.FusedMultiplyAdd(a[i], b[i], s);
-        return s;
+        var scale = Scale;
+        ref var r0 = ref row[0];
+        for (var j = 0; j < n; j += W)
+        {
+            var acc = Vector512<float>.Zero;
+            for (var d = 0; d < q.Length; d++)
+                acc = Vector512.FusedMultiplyAdd(Vector512.Create(q[d]), Vector512.LoadUnsafe(ref kt[d * tp + j]), acc);
+            (acc * scale).StoreUnsafe(ref r0, (nuint)j);
+        }
     }
 
-    private sealed class Scratch(int t, int hs)
+    /// <summary>Softmax over a row whose length is a multiple of 16 (masked lanes hold −∞).</summary>
+    private static void SoftmaxInPlace(Span<float> row)
     {
-        public readonly float[] Q = new float[t * hs], K = new float[t * hs], V = new float[t * hs];
-        public readonly float[] Dq = new float[t * hs], Dk = new float[t * hs], Dv = new float[t * hs];
-        public readonly float[] Row = new float[t], Row2 = new float[t];
+        ref var r = ref row[0];
+        var vmax = Vector512.Create(float.NegativeInfinity);
+        for (var j = 0; j < row.Length; j += W) vmax = Vector512.Max(vmax, Vector512.LoadUnsafe(ref r, (nuint)j));
+        var max = Vector512.Create(HorizontalMax(vmax));
+        var vsum = Vector512<float>.Zero;
+        for (var j = 0; j < row.Length; j += W)
+        {
+            var e = Vector512.Exp(Vector512.LoadUnsafe(ref r, (nuint)j) - max);
+            e.StoreUnsafe(ref r, (nuint)j);
+            vsum += e;
+        }
+        var inv = Vector512.Create(1f / Vector512.Sum(vsum));
+        for (var j = 0; j < row.Length; j += W) (Vector512.LoadUnsafe(ref r, (nuint)j) * inv).StoreUnsafe(ref r, (nuint)j);
+    }
+
+    private static float HorizontalMax(Vector512<float> v)
+    {
+        var m = float.NegativeInfinity;
+        for (var i = 0; i < W; i++) m = MathF.Max(m, v[i]);
+        return m;
+    }
+
+    /// <summary>dp ← p ⊙ (dp − dot) · scale.</summary>
+    private static void SoftmaxBackward(ReadOnlySpan<float> p, Span<float> dp, float dot, float scale)
+    {
+        ref var rp = ref Unsafe.AsRef(in p[0]);
+        ref var rd = ref dp[0];
+        var vdot = Vector512.Create(dot);
+        for (var j = 0; j < dp.Length; j += W)
+            (Vector512.LoadUnsafe(ref rp, (nuint)j) * (Vector512.LoadUnsafe(ref rd, (nuint)j) - vdot) * scale).StoreUnsafe(ref rd, (nuint)j);
+    }
+
+    /// <summary>Σ a ⊙ b over a length that is a multiple of 16.</summary>
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        ref var ra = ref Unsafe.AsRef(in a[0]);
+        ref var rb = ref Unsafe.AsRef(in b[0]);
+        var acc = Vector512<float>.Zero;
+        for (var j = 0; j < a.Length; j += W)
+            acc = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ra, (nuint)j), Vector512.LoadUnsafe(ref rb, (nuint)j), acc);
+        return Vector512.Sum(acc);
+    }
+
+    /// <summary>y += α·x over a length that is a multiple of 16.</summary>
+    private static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y)
+    {
+        ref var rx = ref Unsafe.AsRef(in x[0]);
+        ref var ry = ref y[0];
+        var va = Vector512.Create(alpha);
+        for (var j = 0; j < y.Length; j += W)
+            Vector512.FusedMultiplyAdd(va, Vector512.LoadUnsafe(ref rx, (nuint)j), Vector512.LoadUnsafe(ref ry, (nuint)j)).StoreUnsafe(ref ry, (nuint)j);
+    }
+
+    private sealed class Scratch(int t, int tp, int hs)
+    {
+        public readonly float[] Q = new float[t * hs], Dq = new float[t * hs];
+        public readonly float[] Kt = new float[hs * tp], Vt = new float[hs * tp], Dkt = new float[hs * tp], Dvt = new float[hs * tp];
+        public readonly float[] Row = new float[tp], Row2 = new float[tp];
     }
 }

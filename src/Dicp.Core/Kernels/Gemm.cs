@@ -80,8 +80,10 @@ internal static class Gemm
         }
 
         // The split depends only on the shapes, never on the thread count, so results are reproducible.
+        // Long reductions over few output rows (weight gradients: K = batch·tokens) split K, so each chunk of B is
+        // streamed from memory once; everything else splits rows.
         var rowBlocks = (m + Mr - 1) / Mr;
-        if (rowBlocks >= 8 || k <= KChunk)
+        if (k <= KChunk || (rowBlocks >= 8 && k < 16 * m))
         {
             // Split rows: each output element is computed by exactly one thread, in the same order.
             var chunks = Math.Min(rowBlocks, 64);

@@ -30,7 +30,7 @@ public static partial class Ops
             DropoutKey = dropout > 0f ? generator!.NextUInt64() : 0UL,
         };
         var y = Tensor.Uninitialized([b, t, d]);
-        var probs = BufferPool.Rent(b * nHead * t * t, clear: false); // (B, H, T, T), only the lower triangle is written and read
+        var probs = BufferPool.Rent(kernel.ProbsLength, clear: false); // (B, H, T, Tp): every row is written in full
         kernel.Forward(qkv.Data, y.Data, probs);
         if (GradMode.ShouldRecord(qkv))
             y.Record("causal_self_attention", [qkv], () =>
