@@ -46,7 +46,7 @@ public static class EnvironmentChecker
     /// <summary>
     /// Runs two episodes of random actions (drawn from a <see cref="Generator"/> seeded with <paramref name="seed"/>)
     /// and replays the first, checking every <see cref="EnvironmentRule"/>; then probes invalid actions. Leaves the
-    /// environment in a finished episode.
+    /// environment mid-episode: reset it before further use.
     /// </summary>
     /// <exception cref="EnvironmentCheckException">A rule is violated; <see cref="EnvironmentCheckException.Rule"/> names it.</exception>
     public static void Check(IEnvironment env, int seed)
