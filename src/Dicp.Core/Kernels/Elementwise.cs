@@ -74,6 +74,39 @@ internal static class Elementwise
     }
 }
 
+/// <summary>Fused backward of swiglu(a, b) = silu(a)·b: σ(a) is computed once per element for both gradients.</summary>
+internal static class SwiGluBackward
+{
+    /// <summary>ga += gy·b·σ(a)(1 + a(1 − σ(a))) and gb += gy·a·σ(a); either accumulator may be empty (not needed).</summary>
+    public static void Run(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> gy, Span<float> ga, Span<float> gb)
+    {
+        ref var pa = ref MemoryMarshal.GetReference(a);
+        ref var pb = ref MemoryMarshal.GetReference(b);
+        ref var pg = ref MemoryMarshal.GetReference(gy);
+        bool wantA = !ga.IsEmpty, wantB = !gb.IsEmpty;
+        nuint n = (nuint)a.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref var qa = ref MemoryMarshal.GetReference(ga);
+            ref var qb = ref MemoryMarshal.GetReference(gb);
+            for (; i + 16 <= n; i += 16)
+            {
+                var x = Vector512.LoadUnsafe(ref pa, i);
+                var g = Vector512.LoadUnsafe(ref pg, i);
+                var sg = Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+                if (wantA) (Vector512.LoadUnsafe(ref qa, i) + g * Vector512.LoadUnsafe(ref pb, i) * sg * (Vector512<float>.One + x * (Vector512<float>.One - sg))).StoreUnsafe(ref qa, i);
+                if (wantB) (Vector512.LoadUnsafe(ref qb, i) + g * x * sg).StoreUnsafe(ref qb, i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float x = Unsafe.Add(ref pa, i), g = Unsafe.Add(ref pg, i), sg = 1f / (1f + MathF.Exp(-x));
+            if (wantA) ga[(int)i] += g * Unsafe.Add(ref pb, i) * sg * (1f + x * (1f - sg));
+            if (wantB) gb[(int)i] += g * x * sg;
+        }
+    }
+}
+
 // ------------------------------------------------------------------ operators
 
 /// <summary>silu(x) = x·σ(x).</summary>

@@ -107,25 +107,14 @@ public static partial class Ops
         if (GradMode.ShouldRecord(a, b))
             y.Record("swiglu", [a, b], () =>
             {
-                var gy = y.Grad!;
-                const int Chunk = 1024;
-                Span<float> tmp = stackalloc float[Chunk];
-                for (var o = 0; o < y.Size; o += Chunk)
+                var ga = a.RequiresGrad ? a.EnsureGrad() : null; // allocated before the parallel region
+                var gb = b.RequiresGrad ? b.EnsureGrad() : null;
+                ParallelRows((y.Size + 1023) / 1024, 1024, (c0, c1) =>
                 {
-                    var len = Math.Min(Chunk, y.Size - o);
-                    var t = tmp[..len];
-                    var ga = gy.AsSpan(o, len);
-                    if (a.RequiresGrad)
-                    {
-                        TensorPrimitives.Multiply(ga, b.Data.AsSpan(o, len), t);                                    // dy·b
-                        Elementwise.MapAccumulate<SiluGradOperator>(a.Data.AsSpan(o, len), t, a.GradSpan.Slice(o, len)); // · silu'(a)
-                    }
-                    if (b.RequiresGrad)
-                    {
-                        Elementwise.Map<SiluOperator>(a.Data.AsSpan(o, len), t);
-                        Elementwise.MapAccumulate<MultiplyOperator>(t, ga, b.GradSpan.Slice(o, len));                 // dy·silu(a)
-                    }
-                }
+                    int o = c0 * 1024, len = Math.Min(y.Size, c1 * 1024) - o;
+                    SwiGluBackward.Run(a.Data.AsSpan(o, len), b.Data.AsSpan(o, len), y.Grad!.AsSpan(o, len),
+                        ga is null ? default : ga.AsSpan(o, len), gb is null ? default : gb.AsSpan(o, len));
+                });
             });
         return y;
     }
