@@ -13,5 +13,7 @@ demo.SetAction((parse, ct) =>
     return Task.FromResult(r.HeldOutAccuracy > 0.5 ? 0 : 1);
 });
 root.Subcommands.Add(demo);
+root.Subcommands.Add(TasksCommand.Create());
+root.Subcommands.Add(CollectCommand.Create());
 
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Globalization;
+using Dicp.Benchmarks;
+
+// Stopwatch harness for Dicp's engine on the DICP-AD Darkroom model; the PyTorch twin is benchmarks/torch_twin.py and
+// benchmarks/run.sh runs both side by side. Every measurement prints one JSON line on stdout; --verbose adds
+// per-step timings on stderr.
+
+const string Usage = """
+usage: Dicp.Benchmarks <command> [options]
+  ad-train --batch 512 --steps 10 [--warmup 3]   median training step (forward, loss, backward, clip, AdamW)
+  ad-infer --batch 20 [--iters 50] [--warmup 5]  median forward under NoGrad + Eval
+  alloc    [--batch 64] [--steps 10] [--warmup 5] managed bytes and GC counts per warm training step
+  gemm     [--m 41472] [--iters 20]              GFLOP/s of Ops.Linear at the backbone's shapes
+  profile  [--batch 512] [--iters 10] [--steps 5] step split and per-op microbenchmarks at the step's shapes
+  parity   [--out FILE] [--batch 4]              weights + batch + eval outputs for torch_twin.py parity
+  all                                            ad-train 512 and 64, ad-infer 20 and 1000, alloc
+common: [--threads N] (re-runs itself with DOTNET_PROCESSOR_COUNT=N), [--verbose]
+""";
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.Error.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+var allowed = new Dictionary<string, string[]>
+{
+    ["ad-train"] = ["batch", "steps", "warmup"],
+    ["ad-infer"] = ["batch", "iters", "warmup"],
+    ["alloc"] = ["batch", "steps", "warmup"],
+    ["gemm"] = ["m", "iters"],
+    ["profile"] = ["batch", "iters", "steps"],
+    ["all"] = [],
+    ["parity"] = ["out", "batch"],
+};
+Args opts;
+try
+{
+    if (!allowed.TryGetValue(args[0], out var names)) throw new ArgumentException($"Unknown command '{args[0]}'.");
+    opts = new Args(args.Skip(1));
+    opts.RejectUnknown([.. names, "threads", "verbose"]);
+}
+catch (ArgumentException e) { Console.Error.WriteLine(e.Message); Console.Error.WriteLine(Usage); return 2; }
+
+var threads = opts.Int("threads", 0);
+if (threads > 0 && Environment.ProcessorCount != threads)
+{
+    // The engine sizes its parallel work by Environment.ProcessorCount and the thread pool; both follow
+    // DOTNET_PROCESSOR_COUNT, which must be set before the runtime starts, so re-execute ourselves with it.
+    if (Environment.GetEnvironmentVariable("DOTNET_PROCESSOR_COUNT") == threads.ToString(CultureInfo.InvariantCulture))
+    {
+        Console.Error.WriteLine($"--threads {threads}: the runtime reports {Environment.ProcessorCount} processors even with DOTNET_PROCESSOR_COUNT set.");
+        return 1;
+    }
+    var exe = Environment.ProcessPath ?? "dotnet";
+    var psi = new ProcessStartInfo(exe) { UseShellExecute = false };
+    if (Path.GetFileNameWithoutExtension(exe) == "dotnet") psi.ArgumentList.Add(typeof(Benchmarks).Assembly.Location);
+    foreach (var a in args) psi.ArgumentList.Add(a);
+    psi.Environment["DOTNET_PROCESSOR_COUNT"] = threads.ToString(CultureInfo.InvariantCulture);
+    using var child = Process.Start(psi)!;
+    child.WaitForExit();
+    return child.ExitCode;
+}
+
+var verbose = opts.Has("verbose");
+void Work()
+{
+    Trainer.WarmJit();
+    switch (args[0])
+    {
+        case "ad-train":
+            Benchmarks.AdTrain(opts.Int("batch", 512), opts.Int("steps", 10), opts.Int("warmup", 3), verbose);
+            break;
+        case "ad-infer":
+            Benchmarks.AdInfer(opts.Int("batch", 20), opts.Int("iters", 50), opts.Int("warmup", 5), verbose);
+            break;
+        case "alloc":
+            Benchmarks.Alloc(opts.Int("batch", 64), opts.Int("steps", 10), opts.Int("warmup", 5));
+            break;
+        case "gemm":
+            Benchmarks.GemmBench(opts.Int("m", 512 * 81), opts.Int("iters", 20));
+            break;
+        case "profile":
+            Profile.Run(opts.Int("batch", 512), opts.Int("iters", 10), opts.Int("steps", 5), verbose);
+            break;
+        case "parity":
+            Benchmarks.Parity(opts.Str("out", Path.Combine(Path.GetTempPath(), "dicp_parity.safetensors")), opts.Int("batch", 4));
+            break;
+        case "all":
+            Benchmarks.AdTrain(512, 10, 3, verbose);
+            Benchmarks.AdTrain(64, 30, 5, verbose);
+            Benchmarks.AdInfer(20, 50, 5, verbose);
+            Benchmarks.AdInfer(1000, 10, 2, verbose);
+            Benchmarks.Alloc(64, 10, 5);
+            break;
+        default:
+            throw new ArgumentException($"Unknown command '{args[0]}'.");
+    }
+}
+
+try
+{
+    if (threads > 0)
+    {
+        // Run on a pool thread (not inlined into the main thread) so that at most `threads` threads compute.
+        ThreadPool.SetMaxThreads(threads, Math.Max(threads, 4));
+        ThreadPool.SetMinThreads(threads, 1);
+        Exception? error = null;
+        using var done = new ManualResetEventSlim();
+        ThreadPool.UnsafeQueueUserWorkItem(_ =>
+        {
+            try { Work(); }
+            catch (Exception e) { error = e; }
+            finally { done.Set(); }
+        }, null);
+        done.Wait();
+        if (error is not null) throw error;
+    }
+    else
+    {
+        Work();
+    }
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+return 0;

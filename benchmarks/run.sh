@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Runs Dicp's harness (benchmarks/Dicp.Benchmarks, Release) and its PyTorch twin (benchmarks/torch_twin.py) side by
+# side for each measurement and prints the ratio dicp/pytorch of the median times (< 1: Dicp is faster).
+#
+# usage: benchmarks/run.sh [all|quick|train|infer|gemm|alloc|profile|parity]   (default: all)
+#   all     parity, ad-train 512 and 64, ad-infer 20 and 1000, gemm, alloc (Dicp only)   a few minutes
+#   parity  Dicp's weights and batch loaded into the twin: evaluation outputs must agree (max |diff| < 1e-3)
+#   quick   ad-train 64, ad-infer 20
+#   profile Dicp's step split and per-op microbenchmarks at batch 512, then PyTorch's profiler table (stderr)
+# env: THREADS (default 2), RESULTS=file (append the raw JSON lines), IDLE_WAIT=seconds to wait for an idle
+#      machine before each run (default 60; 0 disables), BUSY_PCT (default 20): "idle" means less CPU busy than this.
+#
+# PyTorch runs the fair setup of docs/performance.md: Debian's python3-torch 1.13, OpenBLAS (libopenblas0-openmp,
+# which takes over libblas.so.3) and tcmalloc preloaded. Install once with
+#   apt-get install -y libopenblas0-openmp libtcmalloc-minimal4
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE="${1:-all}"
+THREADS="${THREADS:-2}"
+IDLE_WAIT="${IDLE_WAIT:-60}"
+BUSY_PCT="${BUSY_PCT:-20}"
+PY=/usr/bin/python3
+TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+
+if [[ -f "$TCMALLOC" ]]; then PRELOAD="$TCMALLOC"; else
+  PRELOAD=""; echo "run.sh: warning: $TCMALLOC missing (apt-get install -y libtcmalloc-minimal4); PyTorch runs with glibc malloc" >&2
+fi
+if ! ls /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3 >/dev/null 2>&1; then
+  echo "run.sh: warning: OpenBLAS (libopenblas0-openmp) is not installed; PyTorch uses the reference BLAS" >&2
+fi
+
+echo "# building the C# harness (Release)" >&2
+dotnet build -c Release benchmarks/Dicp.Benchmarks -nologo -v q >&2
+
+dicp() { dotnet run --no-build -c Release --project benchmarks/Dicp.Benchmarks -- "$@" --threads "$THREADS"; }
+torch() { LD_PRELOAD="$PRELOAD" "$PY" benchmarks/torch_twin.py "$@" --threads "$THREADS"; }
+
+# Percentage of CPU time not idle over one second (from /proc/stat).
+busy_pct() {
+  local a b
+  a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat); sleep 1
+  b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," ");split(b,y," ");bu=y[1]-x[1];id=y[2]-x[2];print (bu+id>0)?int(100*bu/(bu+id)):0}'
+}
+
+# Others share this machine (builds, tests): wait a little for it to go quiet so both sides see the same conditions.
+wait_idle() {
+  [[ "$IDLE_WAIT" -gt 0 ]] || return 0
+  local waited=0 b
+  while b=$(busy_pct); [[ "$b" -ge "$BUSY_PCT" ]]; do
+    if [[ "$waited" -ge "$IDLE_WAIT" ]]; then echo "# machine still ${b}% busy after ${IDLE_WAIT}s; measuring anyway (numbers are noisy)" >&2; return 0; fi
+    waited=$((waited + 1))
+  done
+}
+
+record() { if [[ -n "${RESULTS:-}" ]]; then printf '%s\n' "$1" >> "$RESULTS"; fi; }
+
+# pair <label> <args...>: runs both implementations with the same arguments and prints the ratio of median_ms
+# (for gemm: per layer, of fwd_ms and bwd_ms).
+pair() {
+  local label="$1"; shift
+  local d t
+  wait_idle; d=$(dicp "$@" | grep '^{') || { echo "dicp $* failed" >&2; return 1; }
+  wait_idle; t=$(torch "$@" | grep '^{') || { echo "torch_twin $* failed" >&2; return 1; }
+  while IFS= read -r l; do echo "$l"; record "$l"; done <<< "$d"
+  while IFS= read -r l; do echo "$l"; record "$l"; done <<< "$t"
+  DICP_JSON="$d" TORCH_JSON="$t" LABEL="$label" "$PY" - <<'EOF'
+import json, os
+d = [json.loads(l) for l in os.environ["DICP_JSON"].splitlines() if l.strip()]
+t = [json.loads(l) for l in os.environ["TORCH_JSON"].splitlines() if l.strip()]
+label = os.environ["LABEL"]
+for a, b in zip(d, t):
+    if a["bench"] == "gemm":
+        print(f"== {label} {a['layer']:6} (M={a['m']}, K={a['k']}, N={a['n']}): fwd dicp {a['fwd_ms']:.3f} ms ({a['fwd_gflops']} GFLOP/s)"
+              f" vs pytorch {b['fwd_ms']:.3f} ms ({b['fwd_gflops']} GFLOP/s), dicp/pytorch = {a['fwd_ms'] / b['fwd_ms']:.2f};"
+              f" fwd+bwd dicp/pytorch = {(a['fwd_ms'] + a['bwd_ms']) / (b['fwd_ms'] + b['bwd_ms']):.2f}")
+    else:
+        print(f"== {label}: dicp {a['median_ms']:.2f} ms, pytorch {b['median_ms']:.2f} ms (median), dicp/pytorch = {a['median_ms'] / b['median_ms']:.2f}")
+EOF
+}
+
+# parity: the two implementations compute the same function (Dicp's weights and batch loaded into the twin, eval mode).
+parity() {
+  local f l
+  f=$(mktemp --suffix=.safetensors)
+  dicp parity --out "$f" --batch 4 >/dev/null
+  l=$(torch parity --file "$f" | grep '^{') || { echo "$l"; rm -f "$f"; echo "run.sh: parity check FAILED" >&2; return 1; }
+  rm -f "$f"; echo "$l"; record "$l"
+}
+
+solo() { local l; wait_idle; while IFS= read -r l; do echo "$l"; record "$l"; done < <(dicp "$@" | grep '^{'); }
+
+case "$MODE" in
+  all)
+    parity
+    pair "ad-train batch 512" ad-train --batch 512 --steps 10 --warmup 3
+    pair "ad-train batch 64" ad-train --batch 64 --steps 30 --warmup 5
+    pair "ad-infer batch 20" ad-infer --batch 20 --iters 50
+    pair "ad-infer batch 1000" ad-infer --batch 1000 --iters 10 --warmup 2
+    pair "gemm" gemm --iters 20
+    solo alloc --batch 64
+    ;;
+  quick)
+    parity
+    pair "ad-train batch 64" ad-train --batch 64 --steps 20 --warmup 5
+    pair "ad-infer batch 20" ad-infer --batch 20 --iters 50
+    ;;
+  train)
+    pair "ad-train batch 512" ad-train --batch 512 --steps 10 --warmup 3
+    pair "ad-train batch 64" ad-train --batch 64 --steps 30 --warmup 5
+    ;;
+  infer)
+    pair "ad-infer batch 20" ad-infer --batch 20 --iters 50
+    pair "ad-infer batch 1000" ad-infer --batch 1000 --iters 10 --warmup 2
+    ;;
+  gemm) pair "gemm" gemm --iters 20 ;;
+  parity) parity ;;
+  alloc) solo alloc --batch 64; solo alloc --batch 512 --steps 5 --warmup 2 ;;
+  profile)
+    solo profile --batch 512
+    wait_idle; torch profile --batch 512 --steps 3
+    ;;
+  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+esac

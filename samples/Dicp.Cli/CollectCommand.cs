@@ -1,0 +1,58 @@
+using System.CommandLine;
+using Dicp.Data;
+
+namespace Dicp.Cli;
+
+/// <summary><c>dicp collect --env ENV --out DIR [--tasks 0-80] [--streams 100] [--steps-per-stream 1000] [--seed 0]</c>.</summary>
+internal static class CollectCommand
+{
+    public static Command Create()
+    {
+        var env = new Option<string>("--env") { Description = "darkroom, darkroom-permuted or dark-key-to-door.", Required = true };
+        env.AcceptOnlyFromAmong(TaskSetResolver.Names);
+        var output = new Option<string>("--out") { Description = "Output directory (resumes if it holds part of the collection).", Required = true };
+        var tasksOpt = new Option<string?>("--tasks") { Description = "Task indices, e.g. 0-80 or 3,38,40 (default: all)." };
+        var streams = new Option<int>("--streams") { Description = "Streams per task.", DefaultValueFactory = _ => 100 };
+        var steps = new Option<int>("--steps-per-stream") { Description = "Environment steps per stream.", DefaultValueFactory = _ => 1000 };
+        var seed = new Option<int>("--seed") { Description = "Base seed (task i uses seed + i).", DefaultValueFactory = _ => 0 };
+        var parallel = new Option<int>("--parallel") { Description = "Tasks at once (0: all cores).", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("collect", "Collect PPO learning histories, one safetensors file per task, plus manifest.json.") { env, output, tasksOpt, streams, steps, seed, parallel };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var tasks = TaskSetResolver.Resolve(parse.GetValue(env)!);
+            var spec = parse.GetValue(tasksOpt);
+            var options = new HistoryCollectionOptions(parse.GetValue(output)!, spec is null ? null : TaskSetResolver.ParseRanges(spec),
+                parse.GetValue(streams), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(parallel));
+            var collector = new HistoryCollector(tasks, options);
+            var gate = new object();
+            var progress = new SyncProgress(p =>
+            {
+                if (p.Event == CollectionEvent.Advanced) return;
+                lock (gate)
+                    Console.Out.WriteLine(p.Event switch
+                    {
+                        CollectionEvent.Completed => $"[{p.TasksFinished}/{p.TasksTotal}] task {p.TaskIndex}: done, mean return of the last 5 episodes {p.MeanReturn:F2}",
+                        CollectionEvent.Skipped => $"[{p.TasksFinished}/{p.TasksTotal}] task {p.TaskIndex}: exists, skipped",
+                        _ => $"[{p.TasksFinished}/{p.TasksTotal}] task {p.TaskIndex}: started",
+                    });
+            });
+            try
+            {
+                var r = await collector.RunAsync(progress, ct);
+                Console.Out.WriteLine($"collected {r.Collected.Count}, skipped {r.Skipped.Count} in {r.Elapsed.TotalSeconds:F1} s");
+                return 0;
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine("cancelled; run the same command again to resume.");
+                return 130;
+            }
+        });
+        return cmd;
+    }
+
+    private sealed class SyncProgress(Action<CollectionProgress> report) : IProgress<CollectionProgress>
+    {
+        public void Report(CollectionProgress value) => report(value);
+    }
+}

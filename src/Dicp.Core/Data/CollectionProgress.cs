@@ -1,0 +1,33 @@
+namespace Dicp.Data;
+
+/// <summary>What happened to a task during a <see cref="HistoryCollector"/> run.</summary>
+public enum CollectionEvent
+{
+    /// <summary>The task's learner started.</summary>
+    Started,
+
+    /// <summary>The task's learner finished an update (<see cref="CollectionProgress.Steps"/> advanced).</summary>
+    Advanced,
+
+    /// <summary>The task's history was written.</summary>
+    Completed,
+
+    /// <summary>A valid history already existed; the task was skipped.</summary>
+    Skipped,
+}
+
+/// <summary>A progress report of a <see cref="HistoryCollector"/> run.</summary>
+/// <param name="Event">What happened.</param>
+/// <param name="TaskIndex">The task it happened to.</param>
+/// <param name="Steps">Steps per stream done for this task.</param>
+/// <param name="StepsPerStream">Steps per stream to do.</param>
+/// <param name="TasksFinished">Tasks completed or skipped so far in this run.</param>
+/// <param name="TasksTotal">Tasks in this run.</param>
+/// <param name="MeanReturn">For <see cref="CollectionEvent.Completed"/>: the mean return of the streams' last five episodes; otherwise NaN.</param>
+public sealed record CollectionProgress(CollectionEvent Event, int TaskIndex, int Steps, int StepsPerStream, int TasksFinished, int TasksTotal, double MeanReturn);
+
+/// <summary>The outcome of a <see cref="HistoryCollector"/> run.</summary>
+/// <param name="Collected">Tasks whose histories were written by this run.</param>
+/// <param name="Skipped">Tasks whose valid histories already existed.</param>
+/// <param name="Elapsed">Wall-clock time of the run.</param>
+public sealed record CollectionResult(IReadOnlyList<int> Collected, IReadOnlyList<int> Skipped, TimeSpan Elapsed);

@@ -1,0 +1,24 @@
+using Dicp.Rl;
+
+namespace Dicp.Data;
+
+/// <summary>Settings of a <see cref="HistoryCollector"/> run.</summary>
+/// <param name="OutputDirectory">Where the task files and <c>manifest.json</c> go (created if missing).</param>
+/// <param name="TaskIndices">The tasks to collect (null: all tasks of the family).</param>
+/// <param name="Streams">Streams (parallel copies of a task) per learner (100).</param>
+/// <param name="StepsPerStream">Environment steps per stream (1000).</param>
+/// <param name="Seed">Base seed; task <c>i</c>'s learner and environments use <c>Seed + i</c> (0).</param>
+/// <param name="MaxParallelism">Tasks collected at once (0: <see cref="Environment.ProcessorCount"/>).</param>
+/// <param name="SplitSeed">The train/test split seed written to the manifest (null: the family's default).</param>
+/// <param name="TrainRatio">The train fraction written to the manifest (null: the family's default).</param>
+/// <param name="Ppo">PPO's hyperparameters (null: <see cref="PpoOptions.ForEnvironment"/> of the family's name).</param>
+public sealed record HistoryCollectionOptions(
+    string OutputDirectory,
+    IReadOnlyList<int>? TaskIndices = null,
+    int Streams = 100,
+    int StepsPerStream = 1000,
+    int Seed = 0,
+    int MaxParallelism = 0,
+    int? SplitSeed = null,
+    double? TrainRatio = null,
+    PpoOptions? Ppo = null);
