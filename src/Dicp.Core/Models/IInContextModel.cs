@@ -1,0 +1,132 @@
+using Dicp.Environments;
+
+namespace Dicp.Models;
+
+/// <summary>
+/// A trained in-context model (AD, DPT or IDT, with or without DICP world-model heads) as evaluation and planners see
+/// it, independent of its backbone.
+/// </summary>
+/// <remarks>
+/// Observations and actions are flat float vectors as in <see cref="IEnvironment"/>: a discrete action is one float
+/// holding its index. A model keeps no per-environment state itself; <see cref="CreateSession"/> opens the contexts.
+/// </remarks>
+public interface IInContextModel
+{
+    /// <summary>A short name, e.g. <c>"dicp-ad"</c>.</summary>
+    string Name { get; }
+
+    /// <summary>The floats per observation.</summary>
+    int ObservationSize { get; }
+
+    /// <summary>The action space the policy head covers (<see cref="DiscreteSpace"/> or <see cref="BoxSpace"/>).</summary>
+    Space ActionSpace { get; }
+
+    /// <summary>The number of real transitions the context window keeps: the reference's <c>n_transit − 1</c>.</summary>
+    int WindowTransitions { get; }
+
+    /// <summary>Whether the model has DICP dynamics heads (reward and next observation).</summary>
+    bool HasDynamics { get; }
+
+    /// <summary>Whether the model also predicts the return-to-go of a candidate action.</summary>
+    bool HasReturnToGo { get; }
+
+    /// <summary>Opens one empty context per environment for in-context evaluation and planning.</summary>
+    /// <param name="environments">The number of environments stepped together (at least 1).</param>
+    /// <param name="options">Inference settings; <see cref="SessionOptions.Default"/> when null.</param>
+    IInContextSession CreateSession(int environments, SessionOptions? options = null);
+}
+
+/// <summary>Inference settings of an <see cref="IInContextSession"/>.</summary>
+/// <param name="SharedPrefix">
+/// Encode each environment's real context once (keys and values cached per layer) and compute only the candidates'
+/// own tokens (default). <c>false</c> recomputes the whole window for every candidate, as the reference does; both
+/// give the same predictions within 1e-5.
+/// </param>
+/// <param name="MaxCandidates">The largest candidate batch per environment the session prepares buffers for.</param>
+public sealed record SessionOptions(bool SharedPrefix = true, int MaxCandidates = 64)
+{
+    /// <summary>The default settings.</summary>
+    public static SessionOptions Default { get; } = new();
+}
+
+/// <summary>
+/// The contexts of a batch of environments stepped together: the real transitions seen so far (a sliding window of the
+/// last <see cref="IInContextModel.WindowTransitions"/>), the policy for the current observation, and the world model's
+/// predictions for candidate actions.
+/// </summary>
+/// <remarks>
+/// Buffers are row-major. <c>E</c> is <see cref="Environments"/>, <c>O</c> the observation size, <c>A</c> the action
+/// size (1 for discrete actions), <c>P</c> the policy parameter count: the number of actions for a discrete space
+/// (logits), <c>2·A</c> for a box (mean, then log-variance). Sessions are not thread-safe.
+/// </remarks>
+public interface IInContextSession
+{
+    /// <summary>The model the session belongs to.</summary>
+    IInContextModel Model { get; }
+
+    /// <summary>The number of environments (contexts).</summary>
+    int Environments { get; }
+
+    /// <summary>The number of real transitions currently in environment <paramref name="environment"/>'s window.</summary>
+    int ContextLength(int environment);
+
+    /// <summary>Whether environment <paramref name="environment"/>'s window holds <see cref="IInContextModel.WindowTransitions"/> transitions.</summary>
+    bool IsWindowFull(int environment);
+
+    /// <summary>Empties every context.</summary>
+    void Reset();
+
+    /// <summary>Appends one real transition per environment, sliding each window.</summary>
+    /// <param name="states">(E, O) the observations the actions were taken in.</param>
+    /// <param name="actions">(E, A) the actions taken.</param>
+    /// <param name="rewards">(E) the rewards received.</param>
+    /// <param name="nextStates">(E, O) the true next observations (the terminal observation at an episode's end).</param>
+    /// <param name="dones">(E) whether the episode ended with this transition.</param>
+    /// <exception cref="ArgumentException">A buffer has the wrong length.</exception>
+    void Append(ReadOnlySpan<float> states, ReadOnlySpan<float> actions, ReadOnlySpan<float> rewards,
+        ReadOnlySpan<float> nextStates, ReadOnlySpan<bool> dones);
+
+    /// <summary>The policy's action distribution for each environment's current observation, given its context.</summary>
+    /// <param name="observations">(E, O) the current observations.</param>
+    /// <param name="distribution">Receives (E, P): logits, or mean then log-variance.</param>
+    void Policy(ReadOnlySpan<float> observations, Span<float> distribution);
+
+    /// <summary>
+    /// The world model's predictions for a batch of candidates of one environment, each candidate being the real
+    /// window followed by <see cref="CandidateBatch.Depth"/> imagined transitions of its own, then a query observation
+    /// and a query action.
+    /// </summary>
+    /// <remarks>
+    /// The window slides over imagined transitions exactly as over real ones: the model sees the last
+    /// <see cref="IInContextModel.WindowTransitions"/> of (real ++ imagined). Predictions are deterministic decodes
+    /// (argmax for discrete heads, the mean or clipped value for continuous ones).
+    /// </remarks>
+    /// <param name="environment">The environment whose real context the candidates share.</param>
+    /// <param name="candidates">The candidates.</param>
+    /// <param name="predictions">Receives the predictions; sized for at least <c>candidates.Count</c>.</param>
+    /// <exception cref="InvalidOperationException">The model has no dynamics heads.</exception>
+    /// <exception cref="ArgumentException">The batch does not fit the model or the session's buffers.</exception>
+    void Predict(int environment, CandidateBatch candidates, CandidatePredictions predictions);
+}
+
+/// <summary>
+/// Candidates of one environment that share its real context: N imagined paths of equal depth, each ending in a query
+/// observation and a query action. The arrays are owned by the caller and may be reused between calls.
+/// </summary>
+/// <param name="Count">N, the number of candidates used (the arrays may be larger).</param>
+/// <param name="Depth">h ≥ 0, the imagined transitions before the query of every candidate.</param>
+/// <param name="ImaginedStates">(N, h, O) states of the imagined transitions.</param>
+/// <param name="ImaginedActions">(N, h, A) actions of the imagined transitions.</param>
+/// <param name="ImaginedRewards">(N, h) predicted rewards of the imagined transitions.</param>
+/// <param name="ImaginedNextStates">(N, h, O) predicted next observations of the imagined transitions.</param>
+/// <param name="QueryStates">(N, O) the observation each candidate action is taken in.</param>
+/// <param name="QueryActions">(N, A) the candidate actions.</param>
+public sealed record CandidateBatch(int Count, int Depth, float[] ImaginedStates, float[] ImaginedActions,
+    float[] ImaginedRewards, float[] ImaginedNextStates, float[] QueryStates, float[] QueryActions);
+
+/// <summary>What the world model predicts for each candidate of a <see cref="CandidateBatch"/> (row-major, caller-owned).</summary>
+/// <param name="Rewards">(N) the predicted reward (argmax class value, or the regression clipped to the reward range).</param>
+/// <param name="NextStates">(N, O) the predicted next observation (decoded from the argmax cell for grid worlds).</param>
+/// <param name="ReturnsToGo">(N) the predicted return-to-go, or null when the model has none.</param>
+/// <param name="Policy">(N, P) the policy's distribution at the candidate's query observation (same layout as <see cref="IInContextSession.Policy"/>).</param>
+public sealed record CandidatePredictions(float[] Rewards, float[] NextStates, float[]? ReturnsToGo, float[] Policy);
