@@ -1,0 +1,47 @@
+namespace Dicp.Models;
+
+/// <summary>
+/// Everything needed to build an in-context model: its family, its heads, the environment's sizes and the backbone.
+/// Serialised as JSON into checkpoints and as YAML in <c>configs/</c> (snake_case keys in both).
+/// </summary>
+/// <param name="Model"><c>"ad"</c>, <c>"dpt"</c> or <c>"idt"</c>.</param>
+/// <param name="Dynamics">DICP world-model heads (reward and next observation) on or off.</param>
+/// <param name="ReturnToGo">Also predict the return-to-go of the query action (needs <paramref name="Dynamics"/>).</param>
+/// <param name="ObservationSize">Floats per observation (2 for grid worlds).</param>
+/// <param name="StateClasses">Grid cells for state embeddings and next-state classification (81), or 0 for continuous observations.</param>
+/// <param name="ActionCount">Discrete actions (5 for grid worlds), or 0 for continuous actions.</param>
+/// <param name="ActionSize">Floats per continuous action (ignored when <paramref name="ActionCount"/> &gt; 0).</param>
+/// <param name="RewardClasses">Reward classes for a categorical reward head (2 for grid worlds), or 0 for regression.</param>
+/// <param name="RewardMax">Upper clip of a regressed reward (10 for Meta-World); the lower clip is 0.</param>
+/// <param name="NTransit">The reference's <c>n_transit</c>: steps per training sample; the window keeps <c>n_transit − 1</c> transitions.</param>
+/// <param name="EmbeddingDim">Backbone width d.</param>
+/// <param name="Layers">Transformer blocks.</param>
+/// <param name="Heads">Attention heads.</param>
+/// <param name="Inner">SwiGLU hidden size <c>n_inner</c>.</param>
+/// <param name="Dropout">Dropout p (norm inputs and attention).</param>
+/// <param name="DynamicsCoefficient">λ in loss = imitation + λ · dynamics.</param>
+/// <param name="LabelSmoothing">Label smoothing of the categorical losses.</param>
+/// <param name="LearnVariance">Continuous policy: Gaussian head with learned log-variance (NLL) instead of MSE on the mean.</param>
+/// <param name="SegmentLength">IDT: low-level steps per high-level decision (c).</param>
+/// <param name="LatentDim">IDT: dim_z.</param>
+public sealed record ModelConfig(
+    string Model = "ad",
+    bool Dynamics = false,
+    bool ReturnToGo = false,
+    int ObservationSize = 2,
+    int StateClasses = 81,
+    int ActionCount = 5,
+    int ActionSize = 1,
+    int RewardClasses = 2,
+    float RewardMax = 10f,
+    int NTransit = 80,
+    int EmbeddingDim = 32,
+    int Layers = 4,
+    int Heads = 4,
+    int Inner = 128,
+    float Dropout = 0.1f,
+    float DynamicsCoefficient = 1f,
+    float LabelSmoothing = 0f,
+    bool LearnVariance = true,
+    int SegmentLength = 10,
+    int LatentDim = 8);
