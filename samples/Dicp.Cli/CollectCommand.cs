@@ -8,7 +8,7 @@ internal static class CollectCommand
 {
     public static Command Create()
     {
-        var env = new Option<string>("--env") { Description = "darkroom, darkroom-permuted or dark-key-to-door.", Required = true };
+        var env = new Option<string>("--env") { Description = "darkroom, darkroom-permuted, dark-key-to-door or point-robot.", Required = true };
         env.AcceptOnlyFromAmong(TaskSetResolver.Names);
         var output = new Option<string>("--out") { Description = "Output directory (resumes if it holds part of the collection).", Required = true };
         var tasksOpt = new Option<string?>("--tasks") { Description = "Task indices, e.g. 0-80 or 3,38,40 (default: all)." };

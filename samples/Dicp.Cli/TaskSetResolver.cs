@@ -5,13 +5,14 @@ namespace Dicp.Cli;
 /// <summary>Maps the CLI's environment names to task sets.</summary>
 internal static class TaskSetResolver
 {
-    public static readonly string[] Names = ["darkroom", "darkroom-permuted", "dark-key-to-door"];
+    public static readonly string[] Names = ["darkroom", "darkroom-permuted", "dark-key-to-door", "point-robot"];
 
     public static ITaskSet Resolve(string name) => name switch
     {
         "darkroom" => new DarkroomTasks(),
         "darkroom-permuted" => new DarkroomPermutedTasks(),
         "dark-key-to-door" => new KeyToDoorTasks(),
+        "point-robot" => new PointRobotTasks(),
         _ => throw new ArgumentException($"Unknown environment '{name}'; expected one of {string.Join(", ", Names)}."),
     };
 
