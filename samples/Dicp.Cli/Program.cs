@@ -15,5 +15,6 @@ demo.SetAction((parse, ct) =>
 root.Subcommands.Add(demo);
 root.Subcommands.Add(TasksCommand.Create());
 root.Subcommands.Add(CollectCommand.Create());
+root.Subcommands.Add(PlotCommand.Create());
 
 return await root.Parse(args).InvokeAsync();
