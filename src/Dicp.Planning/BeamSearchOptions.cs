@@ -1,6 +1,8 @@
 namespace Dicp.Planning;
 
 /// <summary>Settings of <see cref="BeamSearchPlanner"/> (defaults: the reference's Darkroom settings, reference.md §5).</summary>
+/// <remarks>One Predict carries up to max(L, K · N) candidates (N = number of actions; 50 at the defaults on the grid
+/// worlds): the session's <see cref="Models.SessionOptions.MaxCandidates"/> must be at least that.</remarks>
 /// <param name="BeamWidth">K, the paths kept after every depth (default 10).</param>
 /// <param name="FirstActions">L, the first actions tried (default 5; at most the number of actions are used).</param>
 /// <param name="Horizon">The longest imagined path in steps (default 8; the reference uses 16 on Key-to-Door and Permuted).

@@ -42,7 +42,7 @@ public class CemPlannerTests
         Assert.InRange(actions[0], 0.9f, 1f);
         Assert.InRange(actions[1], -1f, -0.9f);
         Assert.Equal(6, trace.Actions[0].Length);
-        Assert.InRange(trace.PredictedRewards[0].Sum(), -5.4f, -5f);   // optimum: −(2·1.5² + 2·0.5² + 0) = −5
+        Assert.InRange(trace.PredictedRewards[0].Sum(), -5.6f, -5f);   // optimum: −(2·1.5² + 2·0.5² + 0) = −5
     }
 
     [Fact]
