@@ -46,6 +46,23 @@ public class CemPlannerTests
     }
 
     [Fact]
+    public void ALongerHorizonSeesADelayedReward()
+    {
+        // 1-d point at 0: moving right pays 0.1·a now; reaching x ≤ −1.5 (two steps left) pays 10.
+        var model = FakeModel.Point(1, (_, a, n) => n[0] <= -1.5f ? 10f : 0.1f * a[0], [0f], [0f]);
+        var session = ((FakeSession)model.CreateSession(1)).Full();
+        var actions = new float[1];
+        new CemPlanner(new CemOptions(Horizon: 1, Iterations: 4, Population: 32, Elites: 4, Seed: 2)).Plan(session, Request1(), actions);
+        Assert.InRange(actions[0], 0.8f, 1f);                          // one step: go right
+        var trace = new PlanTrace();
+        new CemPlanner(new CemOptions(Horizon: 2, Iterations: 4, Population: 32, Elites: 4, Seed: 2)).Plan(session, Request1(), actions, trace);
+        Assert.InRange(actions[0], -1f, -0.5f);                        // two steps: go left for the delayed 10
+        Assert.Equal(10f, trace.PredictedRewards[0][1]);
+
+        static PlanRequest Request1() => new([0f], [0], [40]);
+    }
+
+    [Fact]
     public void BatchesThePopulationPerDepthAndRespectsTheEpisodesEnd()
     {
         var model = FakeModel.Point(2, (_, a, _) => -a[0] * a[0], [0f, 0f], [0f, 0f]);
