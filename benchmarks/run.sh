@@ -2,11 +2,13 @@
 # Runs Dicp's harness (benchmarks/Dicp.Benchmarks, Release) and its PyTorch twin (benchmarks/torch_twin.py) side by
 # side for each measurement and prints the ratio dicp/pytorch of the median times (< 1: Dicp is faster).
 #
-# usage: benchmarks/run.sh [all|quick|train|infer|gemm|alloc|profile|parity]   (default: all)
+# usage: benchmarks/run.sh [all|quick|train|infer|gemm|alloc|profile|parity|plan]   (default: all)
 #   all     parity, ad-train 512 and 64, ad-infer 20 and 1000, gemm, alloc (Dicp only)   a few minutes
 #   parity  Dicp's weights and batch loaded into the twin: evaluation outputs must agree (max |diff| < 1e-3)
 #   quick   ad-train 64, ad-infer 20
 #   profile Dicp's step split and per-op microbenchmarks at batch 512, then PyTorch's profiler table (stderr)
+#   plan    one beam-search planning step of DICP-AD on Darkroom (K 10, L 5, horizon 8, 20 environments): Dicp's
+#           shared-prefix and naive paths, and the PyTorch twin of the reference's naive algorithm (minutes)
 # env: THREADS (default 2), RESULTS=file (append the raw JSON lines), IDLE_WAIT=seconds to wait for an idle
 #      machine before each run (default 60; 0 disables), BUSY_PCT (default 20): "idle" means less CPU busy than this.
 #
@@ -89,6 +91,23 @@ parity() {
   rm -f "$f"; echo "$l"; record "$l"
 }
 
+# plan_step: Dicp shared-prefix, Dicp naive, PyTorch naive; prints the speed-ups over the PyTorch naive step.
+plan_step() {
+  local args=(--envs 20 --beam-k 10 --samples 5 --horizon 8) d="" n="" t l
+  wait_idle; d=$(dicp plan-step "${args[@]}" --iters 5 --warmup 2 | grep '^{') || echo "dicp plan-step unavailable (see above)" >&2
+  wait_idle; n=$(dicp plan-step "${args[@]}" --iters 3 --warmup 1 --naive | grep '^{') || true
+  wait_idle; t=$(torch plan-step "${args[@]}" --iters 3 --warmup 1 | grep '^{') || { echo "torch_twin plan-step failed" >&2; return 1; }
+  for l in "$d" "$n" "$t"; do [[ -n "$l" ]] && { echo "$l"; record "$l"; }; done
+  SHARED="$d" NAIVE="$n" TORCH="$t" "$PY" - <<'EOF'
+import json, os
+t = json.loads(os.environ["TORCH"])
+for key in ("SHARED", "NAIVE"):
+    if os.environ[key]:
+        d = json.loads(os.environ[key])
+        print(f"== plan-step {d['impl']}: {d['median_ms']:.1f} ms vs torch-naive {t['median_ms']:.1f} ms: {t['median_ms'] / d['median_ms']:.1f}x faster")
+EOF
+}
+
 solo() { local l; wait_idle; while IFS= read -r l; do echo "$l"; record "$l"; done < <(dicp "$@" | grep '^{'); }
 
 case "$MODE" in
@@ -116,6 +135,7 @@ case "$MODE" in
     ;;
   gemm) pair "gemm" gemm --iters 20 ;;
   parity) parity ;;
+  plan) plan_step ;;
   alloc) solo alloc --batch 64; solo alloc --batch 512 --steps 5 --warmup 2 ;;
   profile)
     solo profile --batch 512

@@ -12,6 +12,8 @@ Subcommands (one JSON line per measurement, "impl":"pytorch"):
     gemm [--m M] [--iters I]                      GFLOP/s of F.linear at the backbone's shapes
     profile [--batch N] [--steps S]               torch.profiler op table of a training step (to stderr)
     parity [--file F]                             load Dicp's weights/batch/outputs (Dicp.Benchmarks parity) and compare
+    plan-step [--envs 20] [--beam-k 10] [--samples 5] [--horizon 8] [--iters 3] [--warmup 1]
+                                                  median time of one naive beam-search planning step ("impl":"torch-naive")
     all                                           ad-train 512 and 64, ad-infer 20 and 1000
 common: --threads N (torch.set_num_threads, default 2), --verbose
 
@@ -192,7 +194,7 @@ class Trainer:
 
 
 def emit(**kv):
-    out = {"bench": kv.pop("bench"), "impl": "pytorch"}
+    out = {"bench": kv.pop("bench"), "impl": kv.pop("impl", "pytorch")}
     for k, v in kv.items():
         out[k] = (round(v, 4) if v == 0 or abs(v) >= 0.01 else float(f"{v:.3g}")) if isinstance(v, float) else v
     print(json.dumps(out, separators=(",", ":")), flush=True)
@@ -318,6 +320,95 @@ def parity(path):
     return 0 if worst < 1e-3 else 1
 
 
+def _grid_context(n, g):
+    """(n, 79, 10) random Darkroom transitions: s (2 coords), one-hot a (5), r (1), s' (2)."""
+    c = N_TRANSIT - 1
+    s = torch.randint(0, 9, (n, c, 2), generator=g).float()
+    a = F.one_hot(torch.randint(0, NUM_ACTIONS, (n, c), generator=g), NUM_ACTIONS).float()
+    r = torch.randint(0, 2, (n, c, 1), generator=g).float()
+    s2 = torch.randint(0, 9, (n, c, 2), generator=g).float()
+    return torch.cat([s, a, r, s2], dim=-1).contiguous()
+
+
+def naive_beam_step(model, ctx, obs, beam_k, samples, horizon, g):
+    """One beam-search planning step for every environment at once (reference.md section 5), recomputing the whole
+    window of every candidate as the reference does: each candidate is a full sequence of the last 79 transitions of
+    (real window ++ its imagined path), its query state and its query action.
+
+    ctx (E, 79, 10) real windows, obs (E, 2) current cells. Returns (first actions (E), sequences run, forwards)."""
+    e, c = ctx.shape[0], ctx.shape[1]
+    cell = lambda xy: (xy[..., 0] * 9 + xy[..., 1]).long()
+    decode = lambda idx: torch.stack([torch.div(idx, 9, rounding_mode="floor"), idx % 9], dim=-1).float()
+    seqs, forwards = 0, 0
+
+    def predict(context, qs, qa):
+        nonlocal seqs, forwards
+        a_logits, r_logits, s_logits = model(context, qs, qa)
+        seqs += context.shape[0]
+        forwards += 1
+        return a_logits, r_logits.argmax(-1).float(), decode(s_logits.argmax(-1))
+
+    # The policy at the current observation (the query-action token is ignored by the action head).
+    logits, _, _ = predict(ctx, cell(obs), torch.zeros(e, dtype=torch.long))
+    first = torch.multinomial(F.softmax(logits, dim=-1), samples, replacement=False, generator=g)  # (E, L)
+
+    # Depth 0: L candidates per environment.
+    n = samples
+    context = ctx.unsqueeze(1).expand(e, n, c, 10).reshape(e * n, c, 10)
+    qs = obs.unsqueeze(1).expand(e, n, 2)                                       # (E, L, 2)
+    _, r, s2 = predict(context, cell(qs).reshape(-1), first.reshape(-1))
+    r, s2 = r.view(e, n), s2.view(e, n, 2)
+    tokens = torch.cat([qs, F.one_hot(first, NUM_ACTIONS).float(), r.unsqueeze(-1), s2], dim=-1).unsqueeze(2)  # (E, P, 1, 10)
+    actions, score = first.unsqueeze(-1), r
+    order = torch.sort(score, dim=1, descending=True, stable=True).indices[:, :beam_k]
+    take = lambda x, idx: torch.gather(x, 1, idx.view(*idx.shape, *([1] * (x.dim() - 2))).expand(*idx.shape, *x.shape[2:]))
+    tokens, actions, score = take(tokens, order), take(actions, order), take(score, order)
+
+    for d in range(1, horizon):
+        p = tokens.shape[1]
+        cand = p * NUM_ACTIONS
+        path_tokens = tokens.unsqueeze(2).expand(e, p, NUM_ACTIONS, d, 10).reshape(e, cand, d, 10)
+        # Slide the window: the last 79 of (real ++ imagined), recomputed for every candidate.
+        real = ctx[:, d:].unsqueeze(1).expand(e, cand, c - d, 10)
+        context = torch.cat([real, path_tokens], dim=2).reshape(e * cand, c, 10)    # (E*P*5, 79, 10)
+        qs = path_tokens[:, :, -1, 8:10]                                             # the last predicted next state
+        qa = torch.arange(NUM_ACTIONS).repeat(p).unsqueeze(0).expand(e, cand)
+        _, r, s2 = predict(context, cell(qs).reshape(-1), qa.reshape(-1))
+        r, s2 = r.view(e, cand), s2.view(e, cand, 2)
+        new_tok = torch.cat([qs, F.one_hot(qa, NUM_ACTIONS).float(), r.unsqueeze(-1), s2], dim=-1).unsqueeze(2)
+        tokens = torch.cat([path_tokens, new_tok], dim=2)                          # (E, cand, d + 1, 10)
+        actions = torch.cat([actions.unsqueeze(2).expand(e, p, NUM_ACTIONS, d).reshape(e, cand, d), qa.unsqueeze(-1)], dim=2)
+        score = score.unsqueeze(2).expand(e, p, NUM_ACTIONS).reshape(e, cand) + r
+        order = torch.sort(score, dim=1, descending=True, stable=True).indices[:, :beam_k]
+        tokens, actions, score = take(tokens, order), take(actions, order), take(score, order)
+    return actions[:, 0, 0], seqs, forwards
+
+
+def plan_step(envs, beam_k, samples, horizon, iters, warmup, verbose):
+    torch.manual_seed(1234)
+    model = DicpAd()
+    model.eval()
+    g = torch.Generator().manual_seed(77)
+    ctx = _grid_context(envs, g)
+    obs = torch.randint(0, 9, (envs, 2), generator=g).float()
+    times = []
+    with torch.no_grad():
+        for i in range(warmup + iters):
+            t0 = time.perf_counter()
+            first, seqs, forwards = naive_beam_step(model, ctx, obs, beam_k, samples, horizon, g)
+            ms = (time.perf_counter() - t0) * 1000.0
+            if i >= warmup:
+                times.append(ms)
+            if verbose:
+                print(f"  {'warmup' if i < warmup else 'iter'} {i}: {ms:.1f} ms, {seqs} sequences in {forwards} forwards,"
+                      f" actions {first.tolist()}", file=sys.stderr)
+    m = statistics.median(times)
+    emit(bench="plan-step", impl="torch-naive", envs=envs, beam_k=beam_k, samples=samples, horizon=horizon,
+         window=N_TRANSIT - 1, iters=iters, median_ms=round(m, 2), min_ms=round(min(times), 2),
+         ms_per_env=round(m / envs, 3), sequences=seqs, tokens=seqs * (N_TRANSIT + 1), forwards=forwards,
+         threads=torch.get_num_threads())
+
+
 def parse(argv):
     opts, i = {}, 0
     while i < len(argv):
@@ -340,7 +431,8 @@ def main(argv):
         return 2 if not argv else 0
     cmd, opts = argv[0], parse(argv[1:])
     known = {"ad-train": {"batch", "steps", "warmup"}, "ad-infer": {"batch", "iters", "warmup"},
-             "gemm": {"m", "iters"}, "profile": {"batch", "steps"}, "parity": {"file"}, "all": set()}
+             "gemm": {"m", "iters"}, "profile": {"batch", "steps"}, "parity": {"file"}, "all": set(),
+             "plan-step": {"envs", "beam-k", "samples", "horizon", "iters", "warmup"}}
     if cmd not in known:
         raise SystemExit(f"unknown command {cmd!r}\n{__doc__}")
     unknown = set(opts) - known[cmd] - {"threads", "verbose"}
@@ -361,6 +453,9 @@ def main(argv):
         profile(geti("batch", 512), geti("steps", 3))
     elif cmd == "parity":
         return parity(opts.get("file", "/tmp/dicp_parity.safetensors"))
+    elif cmd == "plan-step":
+        plan_step(geti("envs", 20), geti("beam-k", 10), geti("samples", 5), geti("horizon", 8), geti("iters", 3),
+                  geti("warmup", 1), verbose)
     elif cmd == "all":
         ad_train(512, 10, 3, verbose)
         ad_train(64, 30, 5, verbose)

@@ -14,6 +14,8 @@ usage: Dicp.Benchmarks <command> [options]
   gemm     [--m 41472] [--iters 20]              GFLOP/s of Ops.Linear at the backbone's shapes
   profile  [--batch 512] [--iters 10] [--steps 5] step split and per-op microbenchmarks at the step's shapes
   parity   [--out FILE] [--batch 4]              weights + batch + eval outputs for torch_twin.py parity
+  plan-step [--envs 20] [--beam-k 10] [--samples 5] [--horizon 8] [--iters 5] [--warmup 2] [--naive]
+                                                 median beam-search planning step of DICP-AD (shared prefix, or naive)
   all                                            ad-train 512 and 64, ad-infer 20 and 1000, alloc
 common: [--threads N] (re-runs itself with DOTNET_PROCESSOR_COUNT=N), [--verbose]
 """;
@@ -33,6 +35,7 @@ var allowed = new Dictionary<string, string[]>
     ["profile"] = ["batch", "iters", "steps"],
     ["all"] = [],
     ["parity"] = ["out", "batch"],
+    ["plan-step"] = ["envs", "beam-k", "samples", "horizon", "iters", "warmup", "naive"],
 };
 Args opts;
 try
@@ -87,6 +90,10 @@ void Work()
         case "parity":
             Benchmarks.Parity(opts.Str("out", Path.Combine(Path.GetTempPath(), "dicp_parity.safetensors")), opts.Int("batch", 4));
             break;
+        case "plan-step":
+            PlanStep.Run(opts.Int("envs", 20), opts.Int("beam-k", 10), opts.Int("samples", 5), opts.Int("horizon", 8),
+                opts.Int("iters", 5), opts.Int("warmup", 2), opts.Has("naive"), verbose);
+            break;
         case "all":
             Benchmarks.AdTrain(512, 10, 3, verbose);
             Benchmarks.AdTrain(64, 30, 5, verbose);
@@ -127,5 +134,10 @@ catch (ArgumentException e)
     Console.Error.WriteLine(e.Message);
     Console.Error.WriteLine(Usage);
     return 2;
+}
+catch (NotSupportedException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 3;
 }
 return 0;

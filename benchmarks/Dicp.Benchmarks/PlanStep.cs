@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using Dicp.Autograd;
+using Dicp.Models;
+using Dicp.Planning;
+using Dicp.Tensors;
+
+namespace Dicp.Benchmarks;
+
+/// <summary>
+/// Time per beam-search planning step of DICP-AD on Darkroom (issue 6): E environments with full windows of
+/// n_transit − 1 = 79 random grid transitions, K, L and the horizon as given, with the session's shared-prefix
+/// evaluation or (--naive) the full recomputation of the window for every candidate. The PyTorch peer is
+/// <c>torch_twin.py plan-step</c> (the reference's naive algorithm).
+/// </summary>
+public static class PlanStep
+{
+    /// <summary>Runs the measurement and prints one JSON line (<c>"impl":"dicp-shared"</c> or <c>"dicp-naive"</c>).</summary>
+    /// <exception cref="NotSupportedException">This build has no DICP-AD model yet (<see cref="InContextModels.Create"/>).</exception>
+    public static void Run(int envs, int beamK, int samples, int horizon, int iters, int warmup, bool naive, bool verbose)
+    {
+        if (envs < 1 || beamK < 1 || samples < 1 || horizon < 1 || iters < 1 || warmup < 0)
+            throw new ArgumentException("plan-step: --envs, --beam-k, --samples, --horizon and --iters must be positive, --warmup not negative.");
+        var config = new ModelConfig(Model: "ad", Dynamics: true);    // the Darkroom preset: n_transit 80, d 32, 4 layers
+        ITrainableInContextModel model;
+        try { model = InContextModels.Create(config, seed: 1234); }
+        catch (NotSupportedException e)
+        {
+            throw new NotSupportedException(
+                $"plan-step needs the DICP-AD model, which this build does not have yet: {e.Message.TrimEnd('.')}). Until the models " +
+                "branch is merged only the PyTorch twin can be timed: torch_twin.py plan-step.", e);
+        }
+        model.Network.Eval();
+
+        var actionCount = config.ActionCount;
+        var session = model.CreateSession(envs, new SessionOptions(SharedPrefix: !naive, MaxCandidates: Math.Max(samples, beamK * actionCount)));
+        var rng = new Generator(77);
+        int o = model.ObservationSize, window = model.WindowTransitions;
+        float[] s = new float[envs * o], a = new float[envs], r = new float[envs], s2 = new float[envs * o];
+        var dones = new bool[envs];
+        for (var t = 0; t < window; t++)
+        {
+            for (var i = 0; i < envs * o; i++) { s[i] = rng.NextInt(9); s2[i] = rng.NextInt(9); }
+            for (var e = 0; e < envs; e++) { a[e] = rng.NextInt(actionCount); r[e] = rng.NextInt(2); }
+            session.Append(s, a, r, s2, dones);
+        }
+        var obs = new float[envs * o];
+        for (var i = 0; i < obs.Length; i++) obs[i] = rng.NextInt(9);
+        var request = new PlanRequest(obs, new int[envs], Enumerable.Repeat(horizon, envs).ToArray());
+        var planner = new BeamSearchPlanner(new BeamSearchOptions(BeamWidth: beamK, FirstActions: samples, Horizon: horizon, Seed: 1));
+        var actions = new float[envs];
+
+        var times = new List<double>();
+        using (GradMode.NoGrad())
+        {
+            for (var i = 0; i < warmup + iters; i++)
+            {
+                if (i == warmup) Benchmarks.Collect();
+                var t0 = Stopwatch.GetTimestamp();
+                planner.Plan(session, request, actions);
+                var ms = Trainer.Ms(t0, Stopwatch.GetTimestamp());
+                if (i >= warmup) times.Add(ms);
+                if (verbose) Console.Error.WriteLine($"  {(i < warmup ? "warmup" : "iter")} {i}: {ms:F1} ms, actions [{string.Join(", ", actions)}]");
+            }
+        }
+        var median = Stats.Median(times);
+        new JsonLine().Add("bench", "plan-step").Add("impl", naive ? "dicp-naive" : "dicp-shared")
+            .Add("envs", envs).Add("beam_k", beamK).Add("samples", samples).Add("horizon", horizon).Add("window", window)
+            .Add("iters", iters).Add("median_ms", median, 2).Add("min_ms", times.Min(), 2).Add("ms_per_env", median / envs, 3)
+            .Add("threads", Benchmarks.Threads)
+            .Print();
+    }
+}

@@ -1,0 +1,219 @@
+using Dicp.Environments;
+using Dicp.Models;
+using Dicp.Tensors;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Dicp.Planning;
+
+/// <summary>
+/// Cross-entropy-method planning for continuous actions through the in-context world model (beyond the paper):
+/// refine a diagonal Gaussian over action sequences toward the sequences with the highest imagined return.
+/// </summary>
+/// <remarks>
+/// Per environment that plans, with D = min(<see cref="CemOptions.Horizon"/>, <see cref="PlanRequest.StepsLeft"/>),
+/// P = <see cref="CemOptions.Population"/> and α = <see cref="CemOptions.Momentum"/>:
+/// <list type="number">
+/// <item>μ_t = the policy mean at the observation and σ_t = max(exp(½·logvar), MinStd), for every t &lt; D;</item>
+/// <item>each iteration imagines P sequences (D, A): sequence 0 is μ, the others μ + σ ⊙ ε, all clipped to the box;
+/// step t is one <see cref="IInContextSession.Predict"/> of the P candidates at depth t, whose imagined transitions
+/// are the sequence's earlier steps with their predicted rewards and next observations, and whose query observation
+/// is the previous predicted next observation (the real one at t = 0); the return is Σ_t predicted reward;</item>
+/// <item>the E elites (largest returns, stable order) refit μ ← α·μ + (1 − α)·mean(elites),
+/// σ ← max(α·σ + (1 − α)·std(elites), MinStd) (population std over the elites);</item>
+/// <item>the first action of the best sequence imagined in any iteration is executed.</item>
+/// </list>
+/// Predict calls per planning environment: Iterations · D, each with P candidates. Not thread-safe.
+/// </remarks>
+public sealed class CemPlanner : IPlanner
+{
+    private const string PlannerName = "cem";
+    private readonly Generator _rng;
+    private readonly ILogger<CemPlanner> _logger;
+    private int _a = -1, _o = -1;
+    private bool _rtg;
+    // Rollouts of the population, stride H: actions (P, H, A), states and next states (P, H, O), rewards (P, H).
+    private float[] _seq = [], _states = [], _next = [], _rewards = [], _returns = [];
+    // The candidate batch of one depth, stride t.
+    private float[] _bStates = [], _bActions = [], _bRewards = [], _bNext = [], _qStates = [], _qActions = [];
+    private float[] _mean = [], _std = [], _bestSeq = [], _bestRewards = [], _policy = [];
+    private int[] _order = [];
+    private CandidatePredictions? _pred;
+
+    /// <summary>Creates a CEM planner.</summary>
+    /// <param name="options">The settings; <see cref="CemOptions"/> defaults when null.</param>
+    /// <param name="logger">Debug output per plan; none when null.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
+    public CemPlanner(CemOptions? options = null, ILogger<CemPlanner>? logger = null)
+    {
+        Options = options ?? new CemOptions();
+        Options.Validate();
+        _rng = new Generator(Options.Seed);
+        _logger = logger ?? NullLogger<CemPlanner>.Instance;
+    }
+
+    /// <summary>The settings.</summary>
+    public CemOptions Options { get; }
+
+    /// <inheritdoc/>
+    public string Name => PlannerName;
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, object> Settings => new Dictionary<string, object>
+    {
+        ["planner"] = PlannerName,
+        ["horizon"] = Options.Horizon,
+        ["iterations"] = Options.Iterations,
+        ["population"] = Options.Population,
+        ["elites"] = Options.Elites,
+        ["momentum"] = Options.Momentum,
+        ["min_std"] = Options.MinStd,
+        ["start_step"] = Options.StartStep,
+        ["require_full_window"] = Options.RequireFullWindow,
+        ["deterministic"] = Options.Deterministic,
+        ["seed"] = Options.Seed,
+    };
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentException">A buffer has the wrong length, or a step count is invalid.</exception>
+    /// <exception cref="InvalidOperationException">The model's actions are not a box, or it has no dynamics heads.</exception>
+    public void Plan(IInContextSession session, PlanRequest request, Span<float> actions, PlanTrace? trace = null)
+    {
+        var envs = PlannerSupport.Validate(PlannerName, session, request, actions.Length);
+        var model = session.Model;
+        var box = PlannerSupport.RequireBox(PlannerName, model);
+        PlannerSupport.RequireDynamics(PlannerName, model);
+        int a = box.Size, o = model.ObservationSize, p = 2 * a;
+        Prepare(a, o, model);
+        if (_policy.Length < envs * p) _policy = new float[envs * p];
+        trace?.Reset(envs);
+
+        session.Policy(request.Observations, _policy.AsSpan(0, envs * p));
+        var planned = 0;
+        for (var e = 0; e < envs; e++)
+        {
+            var dist = _policy.AsSpan(e * p, p);
+            var action = actions.Slice(e * a, a);
+            if (!PlannerSupport.ShouldPlan(session, request, e, Options.RequireFullWindow, Options.StartStep))
+            {
+                PlannerSupport.GaussianAction(_rng, dist, box, Options.Deterministic, action);
+                continue;
+            }
+            var depth = Math.Min(Options.Horizon, request.StepsLeft[e]);
+            Search(session, e, request.Observations.AsSpan(e * o, o), dist, box, depth);
+            _bestSeq.AsSpan(0, a).CopyTo(action);
+            planned++;
+            if (trace is not null)
+            {
+                trace.Planned[e] = true;
+                trace.Actions[e] = _bestSeq.AsSpan(0, depth * a).ToArray();
+                trace.PredictedRewards[e] = _bestRewards.AsSpan(0, depth).ToArray();
+            }
+        }
+        if (_logger.IsEnabled(LogLevel.Debug)) _logger.LogDebug("cem: planned {Planned} of {Environments} environments", planned, envs);
+    }
+
+    private void Search(IInContextSession session, int env, ReadOnlySpan<float> obs, ReadOnlySpan<float> dist, BoxSpace box, int depth)
+    {
+        int a = _a, o = _o, h = Options.Horizon, pop = Options.Population, elites = Options.Elites;
+        float alpha = Options.Momentum, minStd = Options.MinStd;
+        var pred = _pred!;
+        for (var t = 0; t < depth; t++)
+            for (var j = 0; j < a; j++)
+            {
+                _mean[t * a + j] = dist[j];
+                _std[t * a + j] = MathF.Max(MathF.Exp(0.5f * dist[a + j]), minStd);
+            }
+        var bestReturn = float.NegativeInfinity;
+
+        for (var it = 0; it < Options.Iterations; it++)
+        {
+            // Sample the population (P, H, A); member 0 is the mean.
+            for (var c = 0; c < pop; c++)
+            {
+                for (var t = 0; t < depth; t++)
+                {
+                    var s = _seq.AsSpan((c * h + t) * a, a);
+                    for (var j = 0; j < a; j++)
+                        s[j] = _mean[t * a + j] + (c == 0 ? 0f : _std[t * a + j] * (float)_rng.NextNormal());
+                    PlannerSupport.Clip(box, s);
+                }
+                _returns[c] = 0f;
+            }
+
+            // Imagine step by step: depth t sees the sequence's first t imagined transitions.
+            for (var t = 0; t < depth; t++)
+            {
+                for (var c = 0; c < pop; c++)
+                {
+                    for (var u = 0; u < t; u++)
+                    {
+                        _states.AsSpan((c * h + u) * o, o).CopyTo(_bStates.AsSpan((c * t + u) * o, o)); // (P, t, O)
+                        _seq.AsSpan((c * h + u) * a, a).CopyTo(_bActions.AsSpan((c * t + u) * a, a));   // (P, t, A)
+                        _bRewards[c * t + u] = _rewards[c * h + u];                                     // (P, t)
+                        _next.AsSpan((c * h + u) * o, o).CopyTo(_bNext.AsSpan((c * t + u) * o, o));     // (P, t, O)
+                    }
+                    var query = t == 0 ? obs : _next.AsSpan((c * h + t - 1) * o, o);
+                    query.CopyTo(_qStates.AsSpan(c * o, o));
+                    query.CopyTo(_states.AsSpan((c * h + t) * o, o));
+                    _seq.AsSpan((c * h + t) * a, a).CopyTo(_qActions.AsSpan(c * a, a));
+                }
+                session.Predict(env, new CandidateBatch(pop, t, _bStates, _bActions, _bRewards, _bNext, _qStates, _qActions), pred);
+                PlannerSupport.CheckFinite(PlannerName, pred, pop, o);
+                for (var c = 0; c < pop; c++)
+                {
+                    _rewards[c * h + t] = pred.Rewards[c];
+                    pred.NextStates.AsSpan(c * o, o).CopyTo(_next.AsSpan((c * h + t) * o, o));
+                    _returns[c] += pred.Rewards[c];
+                }
+            }
+
+            // Elites, the best sequence so far, and the refit.
+            for (var c = 0; c < pop; c++) _order[c] = c;
+            PlannerSupport.StableSortDescending(_returns, _order, pop);
+            var top = _order[0];
+            if (_returns[top] > bestReturn)
+            {
+                bestReturn = _returns[top];
+                _seq.AsSpan(top * h * a, depth * a).CopyTo(_bestSeq);
+                _rewards.AsSpan(top * h, depth).CopyTo(_bestRewards);
+            }
+            for (var t = 0; t < depth; t++)
+                for (var j = 0; j < a; j++)
+                {
+                    double m = 0, v = 0;
+                    for (var i = 0; i < elites; i++) m += _seq[(_order[i] * h + t) * a + j];
+                    m /= elites;
+                    for (var i = 0; i < elites; i++) { var d = _seq[(_order[i] * h + t) * a + j] - m; v += d * d; }
+                    var sd = Math.Sqrt(v / elites);
+                    var k = t * a + j;
+                    _mean[k] = alpha * _mean[k] + (1f - alpha) * (float)m;
+                    _std[k] = MathF.Max(alpha * _std[k] + (1f - alpha) * (float)sd, minStd);
+                }
+        }
+    }
+
+    private void Prepare(int a, int o, IInContextModel model)
+    {
+        if (a == _a && o == _o && model.HasReturnToGo == _rtg) return;
+        (_a, _o, _rtg) = (a, o, model.HasReturnToGo);
+        int h = Options.Horizon, pop = Options.Population;
+        _seq = new float[pop * h * a];
+        _states = new float[pop * h * o];
+        _next = new float[pop * h * o];
+        _rewards = new float[pop * h];
+        _returns = new float[pop];
+        _bStates = new float[pop * h * o];
+        _bActions = new float[pop * h * a];
+        _bRewards = new float[pop * h];
+        _bNext = new float[pop * h * o];
+        _qStates = new float[pop * o];
+        _qActions = new float[pop * a];
+        _mean = new float[h * a];
+        _std = new float[h * a];
+        _bestSeq = new float[h * a];
+        _bestRewards = new float[h];
+        _order = new int[pop];
+        _pred = PlannerSupport.Predictions(model, pop);
+    }
+}
