@@ -38,7 +38,7 @@ internal static class SyntheticHistories
 
     /// <summary>
     /// Darkroom histories of a scripted "learner": in each stream, the optimal action with probability rising linearly
-    /// from 0.2 to 0.95 over the stream, otherwise a uniformly random action.
+    /// from 0.5 to 0.95 over the stream, otherwise a uniformly random action.
     /// </summary>
     public static void WriteDarkroom(string dir, int[] tasks, int streams, int steps, int[] train, int[] test, int seed = 0)
     {
@@ -60,7 +60,7 @@ internal static class SyntheticHistories
                     var k = s * steps + t;
                     obs.CopyTo(st, 2 * k);
                     opt[k] = env.OptimalAction();
-                    var p = 0.2 + 0.75 * t / Math.Max(1, steps - 1);
+                    var p = 0.5 + 0.45 * t / Math.Max(1, steps - 1);
                     var a = rng.NextDouble() < p ? opt[k] : rng.NextInt(5);
                     act[k] = a;
                     var r = env.Step([a], next.AsSpan(2 * k, 2));
