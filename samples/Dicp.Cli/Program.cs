@@ -15,5 +15,7 @@ demo.SetAction((parse, ct) =>
 root.Subcommands.Add(demo);
 root.Subcommands.Add(TasksCommand.Create());
 root.Subcommands.Add(CollectCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
 
 return await root.Parse(args).InvokeAsync();
