@@ -27,12 +27,13 @@ internal static class EvaluateCommand
         return cmd;
     }
 
-    private static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, string? plannerName, CancellationToken ct)
+    /// <summary>Runs the command; returns the exit code (0 done, 2 bad input, 130 interrupted).</summary>
+    internal static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, string? plannerName, CancellationToken ct)
     {
         try
         {
             var config = RunConfig.ReadRun(runDir);
-            var model = InContextModels.Create(config.Model, config.Training.Seed);
+            var model = TrainCommand.ModelFactory(config.Model, config.Training.Seed);
             var source = LoadWeights(model, runDir);
             model.Network.Eval();
             var tasks = TaskSetResolver.Resolve(config.Data.Environment);

@@ -31,7 +31,11 @@ internal static class TrainCommand
         Training = c.Training with { Steps = steps ?? c.Training.Steps, Seed = seed ?? c.Training.Seed },
     };
 
-    private static int Run(string configPath, string dataDir, string runDir, int? steps, int? seed, CancellationToken ct)
+    /// <summary>Builds models from configurations (tests substitute a small model; the default is the library's factory).</summary>
+    internal static Func<ModelConfig, int, ITrainableInContextModel> ModelFactory { get; set; } = InContextModels.Create;
+
+    /// <summary>Runs the command; returns the exit code (0 done, 2 bad input, 130 interrupted).</summary>
+    internal static int Run(string configPath, string dataDir, string runDir, int? steps, int? seed, CancellationToken ct)
     {
         try
         {
@@ -42,7 +46,7 @@ internal static class TrainCommand
                 throw new ConfigException($"{configPath}: data.environment is '{config.Data.Environment}' but '{dataDir}' holds '{manifest.Environment}' histories.");
             using var train = HistoryDataset.Open(dataDir, HistorySplit.Train, config.Data.MaxTrainTasks, config.Data.Streams, config.Data.StepsPerStream);
             using var test = OpenTest(dataDir, config);
-            var model = InContextModels.Create(config.Model, config.Training.Seed);
+            var model = ModelFactory(config.Model, config.Training.Seed);
             Directory.CreateDirectory(runDir);
             AtomicFile.WriteAllText(Path.Combine(runDir, RunConfig.FileName), config.ToJson() + "\n");
             var trainer = new Trainer(model, train, test, config.Training, runDir, new ConsoleLogger<Trainer>())
