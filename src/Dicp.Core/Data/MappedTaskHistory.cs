@@ -15,15 +15,13 @@ namespace Dicp.Data;
 /// </remarks>
 public sealed unsafe class MappedTaskHistory : IDisposable
 {
-    private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly long _states, _actions, _rewards, _nextStates, _dones, _optimal;
     private byte* _base;
 
-    private MappedTaskHistory(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* basePointer, HistoryLayout layout,
-        SafeTensorsHeader header)
+    private MappedTaskHistory(string path, MemoryMappedViewAccessor view, byte* basePointer, HistoryLayout layout, SafeTensorsHeader header)
     {
-        (Path, _file, _view) = (path, file, view);
+        (Path, _view) = (path, view);
         _base = basePointer;
         (Info, ObservationSize, ActionSize, HasOptimalActions) = (layout.Info, layout.ObservationSize, layout.ActionSize, layout.HasOptimalActions);
         long Offset(string name) => header.DataStart + header.Entries.First(e => e.Name == name).Begin;
@@ -93,14 +91,19 @@ public sealed unsafe class MappedTaskHistory : IDisposable
                 var n = (int)Math.Min(int.MaxValue / 2, doneEntry.ByteLength - off);
                 HistoryValidation.CheckDones(path, new ReadOnlySpan<byte>(p + header.DataStart + doneEntry.Begin + off, n));
             }
-            return new MappedTaskHistory(path, file, view, p, layout, header);
+            return new MappedTaskHistory(path, view, p, layout, header);
         }
         catch
         {
             if (p != null) view!.SafeMemoryMappedViewHandle.ReleasePointer();
             view?.Dispose();
-            file.Dispose();
             throw;
+        }
+        finally
+        {
+            // The mapping outlives the file handle: closing it keeps descriptors free when thousands of tasks are open
+            // (Key-to-Door has 6233 train tasks).
+            file.Dispose();
         }
     }
 
@@ -150,6 +153,5 @@ public sealed unsafe class MappedTaskHistory : IDisposable
         _base = null;
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _view.Dispose();
-        _file.Dispose();
     }
 }

@@ -167,4 +167,19 @@ public sealed class SamplerTests : IDisposable
         e = Assert.Throws<HistoryFormatException>(() => TaskHistory.Read(path));
         Assert.Equal(HistoryFormat.Dones, e.Field);
     }
+
+    [Fact]
+    public void ManyOpenHistoriesHoldNoFileDescriptors()
+    {
+        if (!Directory.Exists("/proc/self/fd")) return; // Linux only
+        var path = Path.Combine(_dir, HistoryFormat.TaskFileName(7));
+        var before = Directory.GetFiles("/proc/self/fd").Length;
+        var open = Enumerable.Range(0, 200).Select(_ => MappedTaskHistory.Open(path)).ToList();
+        var during = Directory.GetFiles("/proc/self/fd").Length;
+        var r = new float[50];
+        foreach (var h in open) h.CopyWindow(3, 0, 50, new float[100], new float[50], r, new float[100], new bool[50], []);
+        Assert.Equal(Enumerable.Range(0, 50).Select(t => (float)t), r);
+        foreach (var h in open) h.Dispose();
+        Assert.True(during - before < 20, $"{during - before} descriptors for 200 open histories");
+    }
 }
