@@ -139,6 +139,33 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void ResumeFromACheckpointBetweenMetricRowsRestoresTheAveragesExactly()
+    {
+        using var train = HistoryDataset.Open(_data, HistorySplit.Train);
+        // Rows every 4 steps, checkpoints every 10: the checkpoint at step 10 carries the sums of steps 9 and 10.
+        var options = new TrainerOptions(Steps: 20, BatchSize: 16, LogInterval: 4, CheckpointInterval: 10, Seed: 6);
+        var a = Path.Combine(_root, "a");
+        new Trainer(new TinyWindowModel(10, seed: 0), train, null, options, a).Run();
+        var b = Path.Combine(_root, "b");
+        var c = Path.Combine(_root, "c");
+        // "Crash" at step 12: snapshot the run directory (checkpoint of step 10, CSV rows up to 12).
+        var snapshot = new SyncProgress<TrainingProgress>(p =>
+        {
+            if (p.Step != 12) return;
+            Directory.CreateDirectory(c);
+            foreach (var f in Directory.GetFiles(b)) File.Copy(f, Path.Combine(c, Path.GetFileName(f)));
+        });
+        new Trainer(new TinyWindowModel(10, seed: 0), train, null, options, b).Run(snapshot);
+        Assert.Equal(10, TrainingCheckpoint.Read(TrainingCheckpoint.PathIn(c)).Step);
+        Assert.Equal(2, TrainingCheckpoint.Read(TrainingCheckpoint.PathIn(c)).Pending.Count);
+        Assert.Equal(4, File.ReadAllLines(Path.Combine(c, Trainer.MetricsFileName)).Length); // header, 4, 8, 12
+        var resumed = new Trainer(new TinyWindowModel(10, seed: 5), train, null, options, c).Run();
+        Assert.Equal(10, resumed.StartStep);
+        Assert.Equal(File.ReadAllText(Path.Combine(a, Trainer.MetricsFileName)), File.ReadAllText(Path.Combine(c, Trainer.MetricsFileName)));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, Trainer.ModelFileName)), File.ReadAllBytes(Path.Combine(c, Trainer.ModelFileName)));
+    }
+
+    [Fact]
     public void InvalidOptionsAndCheckpointsGiveClearErrors()
     {
         using var train = HistoryDataset.Open(_data, HistorySplit.Train);
