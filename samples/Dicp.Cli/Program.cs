@@ -16,5 +16,8 @@ root.Subcommands.Add(demo);
 root.Subcommands.Add(TasksCommand.Create());
 root.Subcommands.Add(CollectCommand.Create());
 root.Subcommands.Add(PlotCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
 
-return await root.Parse(args).InvokeAsync();
+// Ctrl+C cancels the running command; give a training step time to finish and its checkpoint time to be written.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(120) });

@@ -100,64 +100,12 @@ public sealed class TaskHistory
         {
             throw new HistoryFormatException(path, null, $"not a valid safetensors file: {e.Problem ?? e.Message}", e);
         }
-        var m = f.Metadata;
-        var version = MetaInt(path, m, "format_version");
-        if (version != HistoryFormat.Version)
-            throw new HistoryFormatException(path, "format_version", $"format version {version} is not supported (this Dicp reads version {HistoryFormat.Version}).");
-        int s = MetaInt(path, m, "streams"), t = MetaInt(path, m, "steps_per_stream");
-        int[] task;
-        try
-        {
-            task = JsonSerializer.Deserialize<int[]>(Meta(path, m, "task")) ?? throw new JsonException("null");
-        }
-        catch (JsonException e)
-        {
-            throw new HistoryFormatException(path, "task", "is not a JSON array of integers.", e);
-        }
-        var info = new TaskHistoryInfo(Meta(path, m, "environment"), MetaInt(path, m, "task_index"), task, Meta(path, m, "algorithm"),
-            Meta(path, m, "hyperparameters"), MetaInt(path, m, "seed"), s, t);
-
-        var states = Shape(path, f, HistoryFormat.States, SafeTensorDType.F32, s, t, -1);
-        var obs = states[2];
-        var act = Shape(path, f, HistoryFormat.Actions, SafeTensorDType.F32, s, t, -1)[2];
-        Shape(path, f, HistoryFormat.Rewards, SafeTensorDType.F32, s, t);
-        Shape(path, f, HistoryFormat.NextStates, SafeTensorDType.F32, s, t, obs);
-        Shape(path, f, HistoryFormat.Dones, SafeTensorDType.U8, s, t);
-        var hasOptimal = f.Contains(HistoryFormat.OptimalActions);
-        if (hasOptimal) Shape(path, f, HistoryFormat.OptimalActions, SafeTensorDType.I32, s, t);
+        var layout = HistoryValidation.Validate(path, f.Metadata, name => f.Contains(name) ? f.GetInfo(name) : null);
         var dones = f.GetBytes(HistoryFormat.Dones);
-        for (var i = 0; i < dones.Length; i++)
-            if (dones[i] > 1) throw new HistoryFormatException(path, HistoryFormat.Dones, $"holds {dones[i]} at flat index {i}; dones are 0 or 1.");
-        if (obs <= 0 || act <= 0) throw new HistoryFormatException(path, obs <= 0 ? HistoryFormat.States : HistoryFormat.Actions, "has an empty last dimension.");
-        return new TaskHistory(info, obs, act, f.GetTensor(HistoryFormat.States).Data, f.GetTensor(HistoryFormat.Actions).Data,
-            f.GetTensor(HistoryFormat.Rewards).Data, f.GetTensor(HistoryFormat.NextStates).Data, dones,
-            hasOptimal ? f.GetInt32(HistoryFormat.OptimalActions) : null);
-    }
-
-    /// <summary>Checks dtype and shape <c>[s, t(, k)]</c> (<c>k = −1</c>: any) and returns the shape.</summary>
-    private static int[] Shape(string path, SafeTensorsFile f, string name, SafeTensorDType dtype, int s, int t, int? k = null)
-    {
-        if (!f.Contains(name)) throw new HistoryFormatException(path, name, "is missing.");
-        var info = f.GetInfo(name);
-        if (info.DType != dtype) throw new HistoryFormatException(path, name, $"has dtype {info.DType}, expected {dtype}.");
-        var rank = k is null ? 2 : 3;
-        var ok = info.Shape.Length == rank && info.Shape[0] == s && info.Shape[1] == t && (k is null or -1 || info.Shape[2] == k);
-        if (!ok)
-        {
-            var expected = k is null ? $"[{s}, {t}]" : k == -1 ? $"[{s}, {t}, *]" : $"[{s}, {t}, {k}]";
-            throw new HistoryFormatException(path, name, $"has shape [{string.Join(", ", info.Shape)}], expected {expected}.");
-        }
-        return info.Shape;
-    }
-
-    private static string Meta(string path, IReadOnlyDictionary<string, string> m, string key) =>
-        m.TryGetValue(key, out var v) ? v : throw new HistoryFormatException(path, key, "is missing from the metadata.");
-
-    private static int MetaInt(string path, IReadOnlyDictionary<string, string> m, string key)
-    {
-        var v = Meta(path, m, key);
-        return int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i)
-            ? i : throw new HistoryFormatException(path, key, $"'{v}' is not an integer.");
+        HistoryValidation.CheckDones(path, dones);
+        return new TaskHistory(layout.Info, layout.ObservationSize, layout.ActionSize, f.GetTensor(HistoryFormat.States).Data,
+            f.GetTensor(HistoryFormat.Actions).Data, f.GetTensor(HistoryFormat.Rewards).Data, f.GetTensor(HistoryFormat.NextStates).Data, dones,
+            layout.HasOptimalActions ? f.GetInt32(HistoryFormat.OptimalActions) : null);
     }
 
     /// <summary>Element (stream, step) of <see cref="States"/>.</summary>

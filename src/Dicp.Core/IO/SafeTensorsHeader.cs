@@ -32,23 +32,39 @@ internal sealed class SafeTensorsHeader
     public static SafeTensorsHeader Parse(byte[] bytes, string source)
     {
         var header = new SafeTensorsHeader(source);
-        header.ParseCore(bytes);
+        header.ParseCore(bytes, bytes.Length);
         return header;
     }
 
+    /// <summary>Parses a header from the file's first bytes only (memory-mapped readers).</summary>
+    /// <param name="prefix">At least the 8-byte length and the whole JSON header; may be shorter than the file.</param>
+    /// <param name="fileLength">The length of the whole file in bytes.</param>
+    /// <param name="source">A name for error messages.</param>
+    public static SafeTensorsHeader Parse(byte[] prefix, long fileLength, string source)
+    {
+        var header = new SafeTensorsHeader(source);
+        header.ParseCore(prefix, fileLength);
+        return header;
+    }
+
+    /// <summary>Reads the 8-byte little-endian header length (the caller then reads that many more bytes).</summary>
+    public static ulong ReadHeaderLength(ReadOnlySpan<byte> prefix) => BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+
     private SafeTensorsFormatException Fail(string problem, Exception? inner = null) => new(_source, problem, inner);
 
-    private void ParseCore(byte[] bytes)
+    private void ParseCore(byte[] bytes, long fileLength)
     {
-        if (bytes.Length < 8)
-            throw Fail($"the file is {bytes.Length} bytes long, shorter than the 8-byte header length prefix.");
+        if (fileLength < 8 || bytes.Length < 8)
+            throw Fail($"the file is {fileLength} bytes long, shorter than the 8-byte header length prefix.");
         var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         if (headerLength > MaxHeaderBytes)
             throw Fail($"header length {headerLength} is absurd (more than {MaxHeaderBytes} bytes); the file is corrupt or not a safetensors file.");
+        if (headerLength > (ulong)(fileLength - 8))
+            throw Fail($"header length {headerLength} is larger than the file, which has {fileLength - 8} bytes after the length prefix (truncated file?).");
         if (headerLength > (ulong)(bytes.Length - 8))
-            throw Fail($"header length {headerLength} is larger than the file, which has {bytes.Length - 8} bytes after the length prefix (truncated file?).");
+            throw new ArgumentException($"The header prefix of '{_source}' holds {bytes.Length} bytes, fewer than the {8 + (long)headerLength} the header needs.", nameof(bytes));
         DataStart = 8 + (int)headerLength;
-        long dataLength = bytes.Length - DataStart;
+        long dataLength = fileLength - DataStart;
 
         var headerBytes = new ReadOnlyMemory<byte>(bytes, 8, (int)headerLength);
         if (!Utf8.IsValid(headerBytes.Span))

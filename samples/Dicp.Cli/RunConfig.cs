@@ -1,0 +1,204 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using Dicp.Models;
+using Dicp.Training;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Dicp.Cli;
+
+/// <summary>The <c>data</c> section: which histories to train on and how they were (or are to be) collected.</summary>
+/// <param name="Environment">The task family: darkroom, darkroom-permuted, dark-key-to-door, point-robot, metaworld-ml1-…</param>
+/// <param name="SplitSeed">The train/test split seed (reference: Darkroom 0, the others 4).</param>
+/// <param name="TrainRatio">The train fraction of the split.</param>
+/// <param name="Streams">Streams per task used for training (the first ones).</param>
+/// <param name="StepsPerStream">Steps per stream used for training (the first ones).</param>
+/// <param name="MaxTrainTasks">Use only the first this many train tasks of the split (null: all collected).</param>
+/// <param name="MaxTestTasks">Use only the first this many test tasks for the test loss (null: all collected).</param>
+/// <param name="CollectSeed">The base seed for <c>dicp collect</c>.</param>
+internal sealed record DataConfig(
+    string Environment = "darkroom",
+    int SplitSeed = 0,
+    double TrainRatio = 0.9,
+    int Streams = 100,
+    int StepsPerStream = 1000,
+    int? MaxTrainTasks = null,
+    int? MaxTestTasks = null,
+    int CollectSeed = 0);
+
+/// <summary>The <c>evaluation</c> section.</summary>
+/// <param name="Episodes">Episodes per test task, back to back (reference: 50; 100 with planning).</param>
+/// <param name="Greedy">Act greedily instead of sampling from the policy.</param>
+/// <param name="Seed">Seeds environments and action sampling.</param>
+/// <param name="MaxTasks">Evaluate only the first this many tasks of the split (null: all).</param>
+/// <param name="DuringTrainingEpisodes">Episodes of the in-context evaluation during training (0: none).</param>
+internal sealed record EvaluationConfig(int Episodes = 50, bool Greedy = false, int Seed = 0, int? MaxTasks = null, int DuringTrainingEpisodes = 0);
+
+/// <summary>The <c>planner</c> section (defaults of spec §5).</summary>
+/// <param name="Name"><c>none</c> (the policy), <c>beam</c> (discrete) or <c>sampling</c> (continuous).</param>
+/// <param name="BeamK">Beam search: paths kept per depth (10).</param>
+/// <param name="BeamL">Beam search: first actions sampled from the policy without replacement (5).</param>
+/// <param name="Horizon">Planning depth (Darkroom 8, Key-to-Door and Permuted 16).</param>
+/// <param name="Samples">Sampling planner: candidates, the policy mean plus samples (10).</param>
+/// <param name="StartStep">Plan only from this step of an episode on (reference continuous: 50).</param>
+internal sealed record PlannerConfig(string Name = "none", int BeamK = 10, int BeamL = 5, int Horizon = 8, int Samples = 10, int StartStep = 0);
+
+/// <summary>A whole run configuration (<c>configs/*.yaml</c>): sections <c>model</c>, <c>data</c>, <c>training</c>, <c>evaluation</c>, <c>planner</c>.</summary>
+internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOptions Training, EvaluationConfig Evaluation, PlannerConfig Planner)
+{
+    /// <summary>The snake_case JSON of run directories (<c>run-config.json</c>).</summary>
+    public static JsonSerializerOptions Json { get; } = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+
+    /// <summary>The file a run directory keeps its configuration in.</summary>
+    public const string FileName = "run-config.json";
+
+    private static readonly string[] Sections = ["model", "data", "training", "evaluation", "planner"];
+
+    /// <summary>Loads and validates a YAML configuration.</summary>
+    /// <exception cref="ConfigException">The file is not valid YAML, has an unknown key, or a value of the wrong type (the message names file, line and key).</exception>
+    public static RunConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new ConfigException($"{path}: the configuration file does not exist.");
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Parses YAML text (<paramref name="source"/> names it in errors).</summary>
+    public static RunConfig Parse(string yaml, string source)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            throw new ConfigException($"{source}:{e.Start.Line}: not valid YAML: {e.Message}", e);
+        }
+        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
+            throw new ConfigException($"{source}: expected one YAML document with the sections {string.Join(", ", Sections)}.");
+        var sections = new Dictionary<string, YamlMappingNode>(StringComparer.Ordinal);
+        foreach (var (keyNode, value) in root.Children)
+        {
+            var key = ((YamlScalarNode)keyNode).Value ?? "";
+            if (!Sections.Contains(key))
+                throw new ConfigException($"{source}:{keyNode.Start.Line}: unknown section '{key}'; expected one of {string.Join(", ", Sections)}.");
+            if (value is not YamlMappingNode map)
+                throw new ConfigException($"{source}:{value.Start.Line}: section '{key}' must be a mapping of keys to values.");
+            sections[key] = map;
+        }
+        var model = Bind<ModelConfig>(sections.GetValueOrDefault("model"), source, "model");
+        var training = Bind<TrainerOptions>(sections.GetValueOrDefault("training"), source, "training");
+        var config = new RunConfig(model, Bind<DataConfig>(sections.GetValueOrDefault("data"), source, "data"), training,
+            Bind<EvaluationConfig>(sections.GetValueOrDefault("evaluation"), source, "evaluation"),
+            Bind<PlannerConfig>(sections.GetValueOrDefault("planner"), source, "planner"));
+        config.Validate(source);
+        return config;
+    }
+
+    /// <summary>Checks values that have a valid range (the message names the key).</summary>
+    public void Validate(string source)
+    {
+        try
+        {
+            Training.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException($"{source}: training.{JsonNamingPolicy.SnakeCaseLower.ConvertName(e.ParamName ?? "")}: {e.Message}", e);
+        }
+        void Check(bool ok, string key, string problem)
+        {
+            if (!ok) throw new ConfigException($"{source}: {key}: {problem}");
+        }
+        Check(Model.Model is "ad" or "dpt" or "idt", "model.model", $"'{Model.Model}' is not one of ad, dpt, idt.");
+        Check(Model.NTransit >= 2, "model.n_transit", $"must be at least 2, got {Model.NTransit}.");
+        Check(Model.EmbeddingDim > 0 && Model.Heads > 0 && Model.EmbeddingDim % Model.Heads == 0, "model.embedding_dim",
+            $"must be a positive multiple of heads ({Model.Heads}), got {Model.EmbeddingDim}.");
+        Check(Model.Dropout is >= 0f and < 1f, "model.dropout", $"must be in [0, 1), got {Model.Dropout}.");
+        Check(Data.Streams > 0, "data.streams", $"must be positive, got {Data.Streams}.");
+        Check(Data.StepsPerStream >= Model.NTransit, "data.steps_per_stream", $"must be at least model.n_transit ({Model.NTransit}), got {Data.StepsPerStream}.");
+        Check(Data.TrainRatio is > 0 and <= 1, "data.train_ratio", $"must be in (0, 1], got {Data.TrainRatio}.");
+        Check(Evaluation.Episodes > 0, "evaluation.episodes", $"must be positive, got {Evaluation.Episodes}.");
+        Check(Planner.Name is "none" or "beam" or "sampling", "planner.name", $"'{Planner.Name}' is not one of none, beam, sampling.");
+        Check(Planner.Name == "none" || Model.Dynamics, "planner.name", $"planner '{Planner.Name}' needs a model with dynamics (model.dynamics: true).");
+        Check(Planner.BeamK > 0 && Planner.BeamL > 0 && Planner.Horizon > 0 && Planner.Samples > 0, "planner", "beam_k, beam_l, horizon and samples must be positive.");
+    }
+
+    /// <summary>Builds a record from a mapping through its primary constructor: snake_case keys, defaults for absent keys.</summary>
+    private static T Bind<T>(YamlMappingNode? map, string source, string section)
+    {
+        var ctor = typeof(T).GetConstructors().OrderByDescending(c => c.GetParameters().Length).First();
+        var parameters = ctor.GetParameters();
+        var byKey = parameters.ToDictionary(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name!), StringComparer.Ordinal);
+        var args = parameters.Select(p => p.HasDefaultValue ? p.DefaultValue : null).ToArray();
+        foreach (var (keyNode, valueNode) in map?.Children ?? Enumerable.Empty<KeyValuePair<YamlNode, YamlNode>>())
+        {
+            var key = ((YamlScalarNode)keyNode).Value ?? "";
+            if (!byKey.TryGetValue(key, out var p))
+                throw new ConfigException($"{source}:{keyNode.Start.Line}: unknown key '{section}.{key}'; expected one of {string.Join(", ", byKey.Keys)}.");
+            if (valueNode is not YamlScalarNode scalar)
+                throw new ConfigException($"{source}:{valueNode.Start.Line}: '{section}.{key}' must be a single value.");
+            args[Array.IndexOf(parameters, p)] = Convert(scalar, p.ParameterType, $"{source}:{scalar.Start.Line}: '{section}.{key}'");
+        }
+        return (T)ctor.Invoke(args);
+    }
+
+    private static object? Convert(YamlScalarNode node, Type type, string where)
+    {
+        var text = node.Value ?? "";
+        var isNull = node.Style == ScalarStyle.Plain && text is "" or "~" or "null" or "Null" or "NULL";
+        var underlying = Nullable.GetUnderlyingType(type);
+        if (isNull)
+        {
+            if (underlying is not null || !type.IsValueType) return null;
+            throw new ConfigException($"{where} needs a value of type {Describe(type)}, got null.");
+        }
+        var t = underlying ?? type;
+        var inv = CultureInfo.InvariantCulture;
+        object? value = t switch
+        {
+            _ when t == typeof(string) => text,
+            _ when t == typeof(int) => int.TryParse(text, NumberStyles.Integer, inv, out var i) ? i : TryIntegral(text),
+            _ when t == typeof(long) => long.TryParse(text, NumberStyles.Integer, inv, out var l) ? l : null,
+            _ when t == typeof(float) => float.TryParse(text, NumberStyles.Float, inv, out var f) && float.IsFinite(f) ? f : null,
+            _ when t == typeof(double) => double.TryParse(text, NumberStyles.Float, inv, out var d) && double.IsFinite(d) ? d : null,
+            _ when t == typeof(bool) => text switch { "true" or "True" or "TRUE" => true, "false" or "False" or "FALSE" => false, _ => null },
+            _ => throw new ConfigException($"{where}: unsupported type {t.Name}."),
+        };
+        return value ?? throw new ConfigException($"{where}: '{text}' is not {Describe(type)}.");
+    }
+
+    /// <summary>Accepts integral values written like <c>5e4</c> or <c>50000.0</c>.</summary>
+    private static object? TryIntegral(string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue ? (int)d : null;
+
+    private static string Describe(Type type)
+    {
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        var name = t == typeof(int) || t == typeof(long) ? "an integer" : t == typeof(float) || t == typeof(double) ? "a number" : t == typeof(bool) ? "true or false" : "a string";
+        return Nullable.GetUnderlyingType(type) is null ? name : name + " or null";
+    }
+
+    /// <summary>The configuration as snake_case JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads <see cref="FileName"/> of a run directory.</summary>
+    /// <exception cref="ConfigException">It is missing or invalid.</exception>
+    public static RunConfig ReadRun(string runDirectory)
+    {
+        var path = Path.Combine(runDirectory, FileName);
+        if (!File.Exists(path)) throw new ConfigException($"{path}: missing; '{runDirectory}' is not a run directory written by 'dicp train'.");
+        try
+        {
+            return JsonSerializer.Deserialize<RunConfig>(File.ReadAllText(path), Json) ?? throw new JsonException("null");
+        }
+        catch (JsonException e)
+        {
+            throw new ConfigException($"{path}: invalid run configuration: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>A configuration file is missing, malformed or holds an invalid value.</summary>
+internal sealed class ConfigException(string message, Exception? inner = null) : Exception(message, inner);

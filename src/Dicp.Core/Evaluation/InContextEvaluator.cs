@@ -1,0 +1,121 @@
+using Dicp.Environments;
+using Dicp.Models;
+using Dicp.Planning;
+
+namespace Dicp.Evaluation;
+
+/// <summary>Settings of an in-context evaluation.</summary>
+/// <param name="Episodes">Episodes per task, played back to back in one context (reference: 50; 100 with planning).</param>
+/// <param name="Seed">Seeds the environments' resets (task <c>i</c>'s <c>e</c>-th episode uses <c>Seed + e·E + i</c>).</param>
+/// <param name="ReportSuccess">Record per-episode success flags (tasks that define success, e.g. Point-Robot, Meta-World).</param>
+public sealed record EvaluationOptions(int Episodes = 50, int Seed = 0, bool ReportSuccess = false);
+
+/// <summary>Reported each time every task has finished one more episode.</summary>
+/// <param name="Episode">The episode index just completed by all tasks (0-based).</param>
+/// <param name="Episodes">Episodes per task in total.</param>
+/// <param name="MeanReturn">The return of that episode averaged over tasks.</param>
+/// <param name="SuccessRate">The fraction of tasks whose episode succeeded, when success is reported.</param>
+public sealed record EvaluationProgress(int Episode, int Episodes, double MeanReturn, double? SuccessRate);
+
+/// <summary>
+/// In-context evaluation: one context per task, all tasks stepped in lock-step, episodes back to back (the context is
+/// never cleared between episodes; the model's window slides), actions from an <see cref="IPlanner"/>, and the real
+/// transitions (true next observation, also at episode ends) appended after every step.
+/// </summary>
+/// <remarks>
+/// Tasks whose episodes end earlier keep playing (their extra episodes are not recorded) until every task has
+/// finished <see cref="EvaluationOptions.Episodes"/> episodes.
+/// </remarks>
+public static class InContextEvaluator
+{
+    /// <summary>Evaluates <paramref name="model"/> on <paramref name="environments"/> (one per task, distinct instances).</summary>
+    /// <param name="model">The in-context model.</param>
+    /// <param name="environments">One environment per task.</param>
+    /// <param name="planner">Chooses the actions (<see cref="PolicyPlanner"/> for the plain policy).</param>
+    /// <param name="options">Episodes and seed.</param>
+    /// <param name="progress">Receives one report per completed episode index.</param>
+    /// <param name="cancellationToken">Stops between steps.</param>
+    /// <exception cref="ArgumentException">The environments do not match the model's observation size or action space.</exception>
+    /// <exception cref="OperationCanceledException">The evaluation was cancelled.</exception>
+    public static EvaluationResult Run(IInContextModel model, IReadOnlyList<IEnvironment> environments, IPlanner planner,
+        EvaluationOptions? options = null, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(environments);
+        ArgumentNullException.ThrowIfNull(planner);
+        options ??= new EvaluationOptions();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Episodes, nameof(options));
+        CheckCompatible(model, environments);
+        var vec = new VectorEnvironment(environments);
+        int n = vec.Count, o = vec.ObservationSize, a = vec.ActionSize, episodes = options.Episodes;
+        float[] obs = new float[n * o], next = new float[n * o], final = new float[n * o], actions = new float[n * a], rewards = new float[n];
+        var dones = new bool[n];
+        var results = new StepResult[n];
+        int[] episodeSteps = new int[n], stepsLeft = new int[n], completed = new int[n];
+        var running = new float[n];
+        var succeeded = new bool[n];
+        var returns = new float[n][];
+        var successes = options.ReportSuccess ? new bool[n][] : null;
+        for (var i = 0; i < n; i++)
+        {
+            returns[i] = new float[episodes];
+            if (successes is not null) successes[i] = new bool[episodes];
+        }
+
+        vec.Reset(options.Seed, obs);
+        var session = model.CreateSession(n);
+        var request = new PlanRequest(obs, episodeSteps, stepsLeft);
+        var reported = 0;
+        long steps = 0;
+        while (reported < episodes)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            for (var i = 0; i < n; i++) stepsLeft[i] = Math.Max(1, environments[i].MaxEpisodeSteps - episodeSteps[i]);
+            planner.Plan(session, request, actions);
+            vec.Step(actions, next, rewards, dones, final, results);
+            session.Append(obs, actions, rewards, final, dones);
+            steps++;
+            for (var i = 0; i < n; i++)
+            {
+                running[i] += rewards[i];
+                succeeded[i] |= results[i].Success;
+                episodeSteps[i]++;
+                if (!dones[i]) continue;
+                if (completed[i] < episodes)
+                {
+                    returns[i][completed[i]] = running[i];
+                    if (successes is not null) successes[i][completed[i]] = succeeded[i];
+                }
+                completed[i]++;
+                (running[i], succeeded[i], episodeSteps[i]) = (0f, false, 0);
+            }
+            next.AsSpan().CopyTo(obs);
+            var all = Math.Min(episodes, completed.Min());
+            for (; reported < all; reported++)
+            {
+                var k = reported;
+                progress?.Report(new EvaluationProgress(k, episodes, returns.Average(r => (double)r[k]),
+                    successes?.Average(s => s[k] ? 1.0 : 0.0)));
+            }
+        }
+        return new EvaluationResult(model.Name, planner.Name, planner.Settings, returns, successes, steps, options);
+    }
+
+    private static void CheckCompatible(IInContextModel model, IReadOnlyList<IEnvironment> environments)
+    {
+        if (environments.Count == 0) throw new ArgumentException("In-context evaluation needs at least one environment.", nameof(environments));
+        for (var i = 0; i < environments.Count; i++)
+        {
+            var env = environments[i] ?? throw new ArgumentException($"Environment {i} is null.", nameof(environments));
+            if (env.ObservationSpace.Size != model.ObservationSize)
+                throw new ArgumentException($"Environment {i} has {env.ObservationSpace.Size} floats per observation, model '{model.Name}' expects {model.ObservationSize}.", nameof(environments));
+            var ok = (env.ActionSpace, model.ActionSpace) switch
+            {
+                (DiscreteSpace x, DiscreteSpace y) => x.N == y.N,
+                (BoxSpace x, BoxSpace y) => x.Size == y.Size,
+                _ => false,
+            };
+            if (!ok) throw new ArgumentException($"Environment {i} has action space {env.ActionSpace}, model '{model.Name}' acts in {model.ActionSpace}.", nameof(environments));
+        }
+    }
+}

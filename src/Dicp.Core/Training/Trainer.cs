@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Dicp.Data;
+using Dicp.IO;
+using Dicp.Models;
+using Dicp.Nn;
+using Dicp.Optim;
+using Dicp.Tensors;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Dicp.Training;
+
+/// <summary>
+/// Trains any <see cref="ITrainableInContextModel"/> on random history windows: AdamW, cosine schedule, gradient
+/// clipping, periodic test loss/accuracy and optional in-context evaluation, metrics to <c>metrics.csv</c>, atomic
+/// checkpoints in the run directory, and exact resume.
+/// </summary>
+/// <remarks>
+/// <para>Run directory: <c>metrics.csv</c> (header <c>step,lr,loss,grad_norm,{model metrics},test_loss,test_{model
+/// metrics},{evaluation metrics}</c>; one row per logging step, training values averaged since the previous row, empty
+/// cells where a value was not measured), <see cref="TrainingCheckpoint.FileName"/>, and <c>model.safetensors</c> (the
+/// final state dict, reference key names) at the end.</para>
+/// <para>Exact resume: a checkpoint holds everything that determines the rest of the run (parameters, AdamW moments and
+/// step count, the completed steps, the sampler's and the dropout generator's states, the metric sums), so a run that
+/// is interrupted (cancellation writes a checkpoint) and resumed writes the same losses, bit for bit, as one that was
+/// not. The trainer installs its own dropout generator (seeded from <see cref="TrainerOptions.Seed"/>) on the network
+/// with <see cref="Module.SetGenerator"/>: models must draw all training randomness from the module generator.</para>
+/// </remarks>
+public sealed partial class Trainer
+{
+    /// <summary>The metrics file's name inside the run directory.</summary>
+    public const string MetricsFileName = "metrics.csv";
+
+    /// <summary>The final model's file name inside the run directory.</summary>
+    public const string ModelFileName = "model.safetensors";
+
+    private readonly ITrainableInContextModel _model;
+    private readonly WindowSampler _sampler;
+    private readonly FixedWindowSet? _test;
+    private readonly Generator _dropout;
+    private readonly Parameter[] _parameters;
+    private readonly AdamW _optimizer;
+    private readonly CosineSchedule _schedule;
+    private readonly ILogger<Trainer> _logger;
+
+    /// <summary>Prepares a run (nothing is trained or written until <see cref="Run"/>).</summary>
+    /// <param name="model">The model to train.</param>
+    /// <param name="train">The training histories.</param>
+    /// <param name="test">The histories of the test loss (null: no test metrics).</param>
+    /// <param name="options">The settings.</param>
+    /// <param name="runDirectory">Where metrics and checkpoints go; a checkpoint there is resumed.</param>
+    /// <param name="logger">Progress messages (none by default).</param>
+    /// <exception cref="ArgumentException">The options are invalid, or the data do not fit the model.</exception>
+    public Trainer(ITrainableInContextModel model, HistoryDataset train, HistoryDataset? test, TrainerOptions options, string runDirectory,
+        ILogger<Trainer>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(runDirectory);
+        options.Validate();
+        if (train.ObservationSize != model.ObservationSize)
+            throw new ArgumentException($"The histories in '{train.Directory}' have {train.ObservationSize} floats per observation, the model expects {model.ObservationSize}.", nameof(train));
+        (_model, Options, RunDirectory) = (model, options, runDirectory);
+        _logger = logger ?? NullLogger<Trainer>.Instance;
+        _sampler = new WindowSampler(train, model.SampleSteps, options.BatchSize, options.Seed);
+        _test = test is null ? null : new FixedWindowSet(test, model.SampleSteps, options.TestWindows, options.BatchSize, options.TestSeed, _sampler.Batch.OptimalActions is not null);
+        _dropout = new Generator(options.Seed).Derive(1);
+        model.Network.SetGenerator(_dropout);
+        _parameters = [.. model.Network.Parameters()];
+        _optimizer = new AdamW(_parameters, new AdamOptions(options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay));
+        _schedule = new CosineSchedule(options.LearningRate, options.Steps, options.WarmupSteps, options.MinLearningRate);
+    }
+
+    /// <summary>The settings.</summary>
+    public TrainerOptions Options { get; }
+
+    /// <summary>The run directory.</summary>
+    public string RunDirectory { get; }
+
+    /// <summary>An optional periodic evaluation (e.g. in-context returns); its metrics become CSV columns.</summary>
+    public ITrainingEvaluation? Evaluation { get; init; }
+
+    /// <summary>The model's configuration, stored in checkpoints and <c>model.safetensors</c> (optional).</summary>
+    public ModelConfig? ModelConfig { get; init; }
+
+    /// <summary>The caller's whole run configuration as JSON, stored in checkpoints (optional, opaque).</summary>
+    public string? RunConfigJson { get; init; }
+
+    /// <summary>
+    /// Trains until <see cref="TrainerOptions.Steps"/> steps are done, resuming from the run directory's checkpoint when
+    /// there is one.
+    /// </summary>
+    /// <param name="progress">Receives every metric row.</param>
+    /// <param name="cancellationToken">Stops between steps; a checkpoint of the last completed step is written first.</param>
+    /// <exception cref="OperationCanceledException">The run was cancelled (and can be resumed).</exception>
+    /// <exception cref="InvalidOperationException">The loss became NaN or infinite.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint in the run directory is invalid.</exception>
+    public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var sw = Stopwatch.StartNew();
+        Directory.CreateDirectory(RunDirectory);
+        var state = Restore();
+        var start = state.Step;
+        IReadOnlyDictionary<string, double> lastRow = new Dictionary<string, double>();
+        _model.Network.Train();
+        if (start >= Options.Steps)
+            _logger.LogInformation("Run {Directory} is already complete ({Step} of {Steps} steps)", RunDirectory, start, Options.Steps);
+        else
+            _logger.LogInformation("Training {Model} ({Parameters} parameters) for {Steps} steps from step {Start} in {Directory}",
+                _model.Name, _model.Network.ParameterCount(), Options.Steps, start, RunDirectory);
+        var lastCheckpoint = start;
+        var lr = 0f;
+        while (state.Step < Options.Steps)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                if (state.Step > lastCheckpoint) SaveCheckpoint(state);
+                _logger.LogInformation("Training cancelled after step {Step}; checkpoint written", state.Step);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            lr = _schedule.At(state.Step);
+            TrainStep(lr, state);
+            var step = ++state.Step;
+            var last = step == Options.Steps;
+            var test = _test is not null && (last || (Options.EvalInterval > 0 && step % Options.EvalInterval == 0));
+            var ice = Evaluation is not null && (last || (Options.InContextEvalInterval > 0 && step % Options.InContextEvalInterval == 0));
+            if (last || test || ice || step % Options.LogInterval == 0)
+            {
+                lastRow = WriteRow(state, lr, test, ice, cancellationToken);
+                progress?.Report(new TrainingProgress(step, Options.Steps, lr, lastRow));
+            }
+            if (last || step % Options.CheckpointInterval == 0)
+            {
+                SaveCheckpoint(state);
+                lastCheckpoint = step;
+            }
+        }
+        if (start < Options.Steps) SaveModel();
+        return new TrainingResult(start, state.Step, lastRow, sw.Elapsed);
+    }
+
+    private void TrainStep(float lr, RunState state)
+    {
+        using var scope = TensorScope.Begin();
+        var batch = _sampler.Next();
+        _optimizer.LearningRate = lr;
+        _optimizer.ZeroGrad();
+        var loss = _model.Loss(batch);
+        if (loss.Total.Size != 1) throw new InvalidOperationException($"{_model.Name}.Loss returned a tensor of {loss.Total.Size} values; it must be a scalar.");
+        loss.Total.Backward();
+        var norm = GradClip.ClipGradNorm(_parameters, Options.GradClip);
+        _optimizer.Step();
+        var value = loss.Total.Item();
+        if (!float.IsFinite(value))
+            throw new InvalidOperationException($"The training loss of {_model.Name} became {value} at step {state.Step + 1} (learning rate {lr}); lower the learning rate.");
+        var sums = state.Pending.Sums;
+        Add(sums, "loss", value);
+        Add(sums, "grad_norm", norm);
+        foreach (var (k, v) in loss.Metrics) Add(sums, k, v);
+        state.Pending = state.Pending with { Count = state.Pending.Count + 1 };
+    }
+
+    private static void Add(Dictionary<string, double> sums, string key, double value) =>
+        sums[key] = sums.GetValueOrDefault(key) + value;
+
+    private void SaveCheckpoint(RunState state)
+    {
+        var checkpoint = new TrainingCheckpoint
+        {
+            Step = state.Step,
+            OptimizerSteps = _optimizer.StepCount,
+            Model = _model.Network.StateDict(),
+            Optimizer = _optimizer.GetState(),
+            SamplerRng = _sampler.GetState(),
+            DropoutRng = _dropout.GetState(),
+            Pending = state.Pending,
+            Columns = state.Columns,
+            TrainerOptionsJson = JsonSerializer.Serialize(Options, TrainingCheckpoint.Json),
+            ModelConfigJson = ModelConfig is null ? null : JsonSerializer.Serialize(ModelConfig, TrainingCheckpoint.Json),
+            RunConfigJson = RunConfigJson,
+        };
+        checkpoint.Save(TrainingCheckpoint.PathIn(RunDirectory));
+        _logger.LogDebug("Checkpoint written at step {Step}", state.Step);
+    }
+
+    private void SaveModel()
+    {
+        var meta = new Dictionary<string, string> { ["model"] = _model.Name };
+        if (ModelConfig is not null) meta["model_config"] = JsonSerializer.Serialize(ModelConfig, TrainingCheckpoint.Json);
+        SafeTensors.Save(Path.Combine(RunDirectory, ModelFileName), _model.Network.StateDict(), meta);
+    }
+
+    /// <summary>Loads the checkpoint of the run directory, if any, and trims <c>metrics.csv</c> to it.</summary>
+    private RunState Restore()
+    {
+        var path = TrainingCheckpoint.PathIn(RunDirectory);
+        var metrics = Path.Combine(RunDirectory, MetricsFileName);
+        if (!File.Exists(path))
+        {
+            if (File.Exists(metrics)) File.Delete(metrics);
+            return new RunState { Pending = MetricSums.Empty() };
+        }
+        var c = TrainingCheckpoint.Read(path);
+        var optionsJson = JsonSerializer.Serialize(Options, TrainingCheckpoint.Json);
+        if (c.TrainerOptionsJson is not null && c.TrainerOptionsJson != optionsJson)
+            _logger.LogWarning("Resuming {Directory} with other trainer options than it was started with ({Old} → {New}); the run will differ from an uninterrupted one",
+                RunDirectory, c.TrainerOptionsJson, optionsJson);
+        try
+        {
+            _model.Network.LoadStateDict(c.Model, strict: true);
+            _optimizer.SetState(c.Optimizer, c.OptimizerSteps);
+        }
+        catch (Exception e) when (e is StateDictException or ArgumentException)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' does not fit the model {_model.Name}: {e.Message}", e);
+        }
+        _sampler.SetState(c.SamplerRng);
+        _dropout.SetState(c.DropoutRng);
+        TrimMetrics(metrics, c.Step);
+        _logger.LogInformation("Resuming {Directory} from step {Step}", RunDirectory, c.Step);
+        return new RunState { Step = c.Step, Pending = c.Pending, Columns = c.Columns };
+    }
+
+    private sealed class RunState
+    {
+        public int Step { get; set; }
+
+        public required MetricSums Pending { get; set; }
+
+        public IReadOnlyList<string>? Columns { get; set; }
+    }
+}
