@@ -14,6 +14,7 @@ usage: Dicp.Benchmarks <command> [options]
   gemm     [--m 41472] [--iters 20]              GFLOP/s of Ops.Linear at the backbone's shapes
   profile  [--batch 512] [--iters 10] [--steps 5] step split and per-op microbenchmarks at the step's shapes
   parity   [--out FILE] [--batch 4]              weights + batch + eval outputs for torch_twin.py parity
+  plan-predict [--horizon 8] [--iters 20] [--warmup 3]  one beam-search step's world-model calls, shared prefix vs naive
   all                                            ad-train 512 and 64, ad-infer 20 and 1000, alloc
 common: [--threads N] (re-runs itself with DOTNET_PROCESSOR_COUNT=N), [--verbose]
 """;
@@ -33,6 +34,7 @@ var allowed = new Dictionary<string, string[]>
     ["profile"] = ["batch", "iters", "steps"],
     ["all"] = [],
     ["parity"] = ["out", "batch"],
+    ["plan-predict"] = ["horizon", "iters", "warmup"],
 };
 Args opts;
 try
@@ -86,6 +88,9 @@ void Work()
             break;
         case "parity":
             Benchmarks.Parity(opts.Str("out", Path.Combine(Path.GetTempPath(), "dicp_parity.safetensors")), opts.Int("batch", 4));
+            break;
+        case "plan-predict":
+            PlanPredictBench.Run(opts.Int("horizon", 8), opts.Int("iters", 20), opts.Int("warmup", 3));
             break;
         case "all":
             Benchmarks.AdTrain(512, 10, 3, verbose);
