@@ -15,16 +15,17 @@ reference's parameter names:
 
   transformer.blocks.{i}.(norm_1|attn.attn|attn.proj|norm_2|mlp.swiglu.w1|w2|w3)
   embed_context        Linear(F, d), F = 2*O + (n_actions one-hot | A) + 1
-  embed_query_state    AD only: Embedding(81, d) on the cell x*9+y (grid) | Linear(O, d)
-  embed_query_action   dynamics: Embedding(n_actions, d) | Linear(A, d)
+  embed_query_state    grid AD: Embedding(81, d) on the cell x*9+y | Linear(O, d) (DPT: unused)
   pred_action          Linear(d, n_actions) | Linear(d, 2A) [mean | log-var] | Linear(d, A)
+  embed_query_action   dynamics (DPT: always): Embedding(n_actions, d) | Linear(A, d)
   pred_reward          dynamics: Linear(d, reward_classes) | Linear(d, 1) clipped to [0, reward_max]
   pred_next_state      dynamics: Linear(d, 81) | Linear(d, O)
   pred_return          return-to-go: Linear(d, 1)
+  The pred_* heads are plural (pred_actions, ...) for continuous AD and for DPT.
 
 Token layouts for a window of n steps (context = transitions 0..n-2, query = step n-1):
   AD : [t_0 .. t_{n-2}, s_q, (a_q)]   action from s_q's output
-  DPT: [q_pad, t_0 .. t_{n-2}, (a_q)] action (optimal) from every position 0..n-1
+  DPT: [q_pad, t_0 .. t_{n-2}, (a_q)] action (optimal) from positions 1..n-1
   reward / next state / return from a_q's output.
 Loss = action + lambda * (reward + next_state [+ return]).
 
@@ -76,25 +77,33 @@ class InContextModel(nn.Module):
         self.grid = cfg["state_classes"] > 0
         self.discrete = cfg["action_count"] > 0
         self.af = cfg["action_count"] if self.discrete else cfg["action_size"]
+        self.dpt = cfg["model"] == "dpt"
+        self.plural = self.dpt or not self.grid  # head names: singular for grid AD, plural otherwise
         self.transformer = Transformer(d, cfg["layers"], cfg["heads"], cfg["inner"])
         self.embed_context = nn.Linear(2 * o + self.af + 1, d)
-        if cfg["model"] == "ad":
-            self.embed_query_state = nn.Embedding(cfg["state_classes"], d) if self.grid else nn.Linear(o, d)
-        if cfg["dynamics"]:
-            self.embed_query_action = (nn.Embedding(cfg["action_count"], d) if self.discrete
-                                       else nn.Linear(cfg["action_size"], d))
+        # DPT registers a Linear query-state embedding that it never uses (the query is padded into embed_context)
+        self.embed_query_state = nn.Embedding(cfg["state_classes"], d) if self.grid and not self.dpt else nn.Linear(o, d)
         a_out = (cfg["action_count"] if self.discrete
                  else 2 * cfg["action_size"] if cfg["learn_variance"] else cfg["action_size"])
-        self.pred_action = nn.Linear(d, a_out)
+        setattr(self, self.key("pred_action"), nn.Linear(d, a_out))
+        if cfg["dynamics"] or self.dpt:
+            self.embed_query_action = (nn.Embedding(cfg["action_count"], d) if self.discrete
+                                       else nn.Linear(cfg["action_size"], d))
         if cfg["dynamics"]:
-            self.pred_reward = nn.Linear(d, cfg["reward_classes"] if cfg["reward_classes"] > 0 else 1)
-            self.pred_next_state = nn.Linear(d, cfg["state_classes"] if self.grid else o)
+            setattr(self, self.key("pred_reward"), nn.Linear(d, cfg["reward_classes"] if cfg["reward_classes"] > 0 else 1))
+            setattr(self, self.key("pred_next_state"), nn.Linear(d, cfg["state_classes"] if self.grid else o))
             if cfg["return_to_go"]:
-                self.pred_return = nn.Linear(d, 1)
+                setattr(self, self.key("pred_return"), nn.Linear(d, 1))
         with torch.no_grad():  # non-trivial norm weights, as the backbone fixture
             for blk in self.transformer.blocks:
                 blk.norm_1.weight.copy_(1.0 + 0.1 * torch.randn_like(blk.norm_1.weight))
                 blk.norm_2.weight.copy_(1.0 + 0.1 * torch.randn_like(blk.norm_2.weight))
+
+    def key(self, stem):
+        return stem + "s" if self.plural else stem
+
+    def head(self, stem):
+        return getattr(self, self.key(stem))
 
     def features(self, s, a, r, s2):
         if self.discrete:
@@ -121,14 +130,14 @@ class InContextModel(nn.Module):
             parts.append(qa)
         h = self.transformer(torch.cat(parts, dim=1))
         n = s.shape[1]
-        acts = self.pred_action(h[:, n - 1:n] if cfg["model"] == "ad" else h[:, 0:n])
+        acts = self.head("pred_action")(h[:, n - 1:n] if cfg["model"] == "ad" else h[:, 1:n])
         out = {"actions": acts}
         if cfg["dynamics"]:
             hq = h[:, -1]
-            out["rewards"] = self.pred_reward(hq)
-            out["next_states"] = self.pred_next_state(hq)
+            out["rewards"] = self.head("pred_reward")(hq)
+            out["next_states"] = self.head("pred_next_state")(hq)
             if cfg["return_to_go"]:
-                out["returns"] = self.pred_return(hq)
+                out["returns"] = self.head("pred_return")(hq)
         return out
 
     def loss(self, out, s, a, r, s2, opt, rtg):
@@ -205,6 +214,10 @@ def make_batch(cfg):
     return s, a, r, s2, opt, rtg
 
 
+def p_of(model, key):
+    return dict(model.named_parameters())[key]
+
+
 def make_case(fx, name, cfg):
     model = InContextModel(cfg)
     batch = make_batch(cfg)
@@ -218,14 +231,14 @@ def make_case(fx, name, cfg):
     out = m64(*d64[:4])
     total, metrics = m64.loss(out, *d64)
     params = list(m64.parameters())
-    grads = torch.autograd.grad(total, params)
+    grads = torch.autograd.grad(total, params, allow_unused=True)  # DPT's embed_query_state is unused: zero gradient
     for k, v in out.items():
         fx.put("%s.out.%s" % (name, k), v)
     fx.put("%s.loss" % name, total)
     for k, v in metrics.items():
         fx.put("%s.metric.%s" % (name, k), v)
     for (k, _), g in zip(m64.named_parameters(), grads):
-        fx.put("%s.grad.%s" % (name, k), g)
+        fx.put("%s.grad.%s" % (name, k), g if g is not None else torch.zeros_like(p_of(m64, k)))
     fx.meta("%s.config" % name, json.dumps(cfg, sort_keys=True))
     fx.meta("%s.keys" % name, " ".join(k for k, _ in model.named_parameters()))
 

@@ -15,7 +15,7 @@ public sealed class AdModel : InContextModel
 {
     /// <summary>Creates a freshly initialised model (<c>config.Model</c> should be <c>"ad"</c>).</summary>
     /// <exception cref="ArgumentException">The configuration is invalid.</exception>
-    public AdModel(ModelConfig config, int seed) : base(config, seed, queryStateEmbedding: true)
+    public AdModel(ModelConfig config, int seed) : base(config, seed, isDpt: false)
     {
         if (config.Model != "ad") throw new ArgumentException($"ModelConfig.Model must be 'ad' for AdModel, got '{config.Model}'.", nameof(config));
     }

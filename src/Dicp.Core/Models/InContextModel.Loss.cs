@@ -3,7 +3,7 @@ using Dicp.Tensors;
 namespace Dicp.Models;
 
 /// <summary>The raw head outputs of a batch of training windows.</summary>
-/// <param name="Actions">(B, k, ·) <c>pred_action</c> at the k action positions (AD: k = 1, the query state; DPT: k = n, every position).</param>
+/// <param name="Actions">(B, k, ·) <c>pred_action</c> at the k action positions (AD: k = 1, the query state; DPT: k = n − 1, the transition tokens).</param>
 /// <param name="Rewards">(B, RewardClasses or 1) <c>pred_reward</c> at the query-action token (unclipped), or null.</param>
 /// <param name="NextStates">(B, StateClasses or O) <c>pred_next_state</c> at the query-action token, or null.</param>
 /// <param name="Returns">(B, 1) <c>pred_return</c> at the query-action token, or null.</param>

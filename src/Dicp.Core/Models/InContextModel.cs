@@ -9,12 +9,15 @@ namespace Dicp.Models;
 /// embeddings and the heads, with or without DICP dynamics heads, for grid worlds and continuous tasks.
 /// </summary>
 /// <remarks>
-/// <para>State-dict keys (registration order): <c>transformer.blocks.{i}.…</c>; <c>embed_context</c> (Linear F → d over a
-/// transition's features); <c>embed_query_state</c> (AD only: Embedding(StateClasses, d) on the cell <c>x·side + y</c>
-/// for grids, Linear(O, d) otherwise); with dynamics <c>embed_query_action</c> (Embedding(ActionCount, d), or Linear(A, d));
+/// <para>State-dict keys, in the reference's registration order (see <c>docs/models.md</c>): <c>transformer.blocks.{i}.…</c>;
+/// <c>embed_context</c> (Linear F → d over a transition's features); <c>embed_query_state</c> (grid AD: Embedding(StateClasses, d)
+/// on the cell <c>x·side + y</c>; otherwise Linear(O, d) — registered but unused by DPT, as in the reference);
 /// <c>pred_action</c> (Linear(d, ActionCount), or Linear(d, 2A) = [mean | log-variance] with <c>LearnVariance</c>, else
-/// Linear(d, A)); with dynamics <c>pred_reward</c> (Linear(d, RewardClasses), or Linear(d, 1) clipped to [0, RewardMax]),
-/// <c>pred_next_state</c> (Linear(d, StateClasses), or Linear(d, O)); with <c>ReturnToGo</c> <c>pred_return</c> (Linear(d, 1)).</para>
+/// Linear(d, A)); <c>embed_query_action</c> (with dynamics, and always for DPT: Embedding(ActionCount, d), or Linear(A, d));
+/// with dynamics <c>pred_reward</c> (Linear(d, RewardClasses), or Linear(d, 1) clipped to [0, RewardMax]) and
+/// <c>pred_next_state</c> (Linear(d, StateClasses), or Linear(d, O)); with <c>ReturnToGo</c> <c>pred_return</c> (Linear(d, 1)).
+/// The <c>pred_*</c> heads take a plural name (<c>pred_actions</c>, <c>pred_rewards</c>, <c>pred_next_states</c>,
+/// <c>pred_returns</c>) for continuous AD and for DPT, as the reference's models do.</para>
 /// <para>A transition's features are <c>[s (O), a (one-hot ActionCount, or the A raw floats), r (1), s' (O)]</c>, so
 /// F = 2·O + (ActionCount or A) + 1 (10 for grid worlds).</para>
 /// </remarks>
@@ -26,9 +29,9 @@ public abstract partial class InContextModel : Module, ITrainableInContextModel
     /// <summary>Builds the modules; every initial value comes from <paramref name="seed"/>.</summary>
     /// <param name="config">The configuration (validated).</param>
     /// <param name="seed">Seeds the initialisation and the dropout generator.</param>
-    /// <param name="queryStateEmbedding">Whether the layout has its own query-state embedding (AD) or pads the query state to a transition (DPT).</param>
+    /// <param name="isDpt">DPT's layout and key names (the query state padded to a transition, plural head names).</param>
     /// <exception cref="ArgumentException">The configuration is invalid.</exception>
-    protected InContextModel(ModelConfig config, int seed, bool queryStateEmbedding)
+    protected InContextModel(ModelConfig config, int seed, bool isDpt)
     {
         InContextModels.Validate(config);
         Config = config;
@@ -45,25 +48,26 @@ public abstract partial class InContextModel : Module, ITrainableInContextModel
         int d = config.EmbeddingDim, o = config.ObservationSize;
         BackboneConfig = new TransformerConfig(d, config.Layers, config.Heads, config.Inner, config.Dropout, MaxSeqLen: config.NTransit + 1);
 
+        // Registration order and names follow the reference: embed_context, embed_query_state, pred_action(s),
+        // embed_query_action, pred_reward(s), pred_next_state(s) (singular for grid AD, plural for continuous AD and DPT).
+        var plural = isDpt || !IsGrid;
+        string Key(string stem) => plural ? stem + "s" : stem;
         Transformer = RegisterModule("transformer", new Transformer(BackboneConfig, g));
         EmbedContext = RegisterModule("embed_context", new Linear(TransitionFeatures, d, bias: true, g));
-        if (queryStateEmbedding)
-        {
-            if (IsGrid) _queryStateTable = RegisterModule("embed_query_state", new Embedding(config.StateClasses, d, g));
-            else _queryStateLinear = RegisterModule("embed_query_state", new Linear(o, d, bias: true, g));
-        }
-        if (config.Dynamics)
+        if (IsGrid && !isDpt) _queryStateTable = RegisterModule("embed_query_state", new Embedding(config.StateClasses, d, g));
+        else _queryStateLinear = RegisterModule("embed_query_state", new Linear(o, d, bias: true, g)); // DPT: registered, unused (as the reference)
+        var actionOut = DiscreteActions ? config.ActionCount : config.LearnVariance ? 2 * config.ActionSize : config.ActionSize;
+        PredAction = RegisterModule(Key("pred_action"), new Linear(d, actionOut, bias: true, g));
+        if (config.Dynamics || isDpt) // DPT registers it even without dynamics, as the reference
         {
             if (DiscreteActions) _queryActionTable = RegisterModule("embed_query_action", new Embedding(config.ActionCount, d, g));
             else _queryActionLinear = RegisterModule("embed_query_action", new Linear(config.ActionSize, d, bias: true, g));
         }
-        var actionOut = DiscreteActions ? config.ActionCount : config.LearnVariance ? 2 * config.ActionSize : config.ActionSize;
-        PredAction = RegisterModule("pred_action", new Linear(d, actionOut, bias: true, g));
         if (config.Dynamics)
         {
-            PredReward = RegisterModule("pred_reward", new Linear(d, config.RewardClasses > 0 ? config.RewardClasses : 1, bias: true, g));
-            PredNextState = RegisterModule("pred_next_state", new Linear(d, IsGrid ? config.StateClasses : o, bias: true, g));
-            if (config.ReturnToGo) PredReturn = RegisterModule("pred_return", new Linear(d, 1, bias: true, g));
+            PredReward = RegisterModule(Key("pred_reward"), new Linear(d, config.RewardClasses > 0 ? config.RewardClasses : 1, bias: true, g));
+            PredNextState = RegisterModule(Key("pred_next_state"), new Linear(d, IsGrid ? config.StateClasses : o, bias: true, g));
+            if (config.ReturnToGo) PredReturn = RegisterModule(Key("pred_return"), new Linear(d, 1, bias: true, g));
         }
         SetGenerator(g.Derive(0xD1C9));
     }
@@ -80,7 +84,7 @@ public abstract partial class InContextModel : Module, ITrainableInContextModel
     /// <summary>The transition embedding (key <c>embed_context</c>): Linear(F, d).</summary>
     public Linear EmbedContext { get; }
 
-    /// <summary>The policy head (key <c>pred_action</c>).</summary>
+    /// <summary>The policy head (key <c>pred_action</c> or <c>pred_actions</c>).</summary>
     public Linear PredAction { get; }
 
     /// <summary>The reward head (key <c>pred_reward</c>), or null without dynamics.</summary>

@@ -55,6 +55,7 @@ public static class InContextModels
         if (!(config.LabelSmoothing >= 0f && config.LabelSmoothing <= 1f)) Fail($"LabelSmoothing must be in [0, 1], got {config.LabelSmoothing}.");
         if (config.ReturnToGo && !config.Dynamics) Fail("ReturnToGo needs Dynamics = true (the return head reads the query-action token).");
         if (config.Model == "dpt" && config.ActionCount == 0) Fail("ActionCount must be positive for 'dpt' (it predicts discrete optimal actions).");
+        if (config.Model == "dpt" && config.NTransit < 2) Fail($"NTransit must be at least 2 for 'dpt' (it predicts from the transition tokens), got {config.NTransit}.");
         if (config.Model == "idt" && (config.SegmentLength <= 0 || config.LatentDim <= 0))
             Fail($"SegmentLength ({config.SegmentLength}) and LatentDim ({config.LatentDim}) must be positive for 'idt'.");
     }

@@ -21,6 +21,20 @@ public class ModelBehaviourTests
         Assert.Contains("ModelConfig." + field, e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>The head keys (besides <c>transformer.*</c>) are the reference models' own, per family.</summary>
+    [Theory]
+    [InlineData("ad-grid", "embed_context.bias embed_context.weight embed_query_action.weight embed_query_state.weight pred_action.bias pred_action.weight pred_next_state.bias pred_next_state.weight pred_reward.bias pred_reward.weight")]
+    [InlineData("dpt-grid", "embed_context.bias embed_context.weight embed_query_action.weight embed_query_state.bias embed_query_state.weight pred_actions.bias pred_actions.weight pred_next_states.bias pred_next_states.weight pred_rewards.bias pred_rewards.weight")]
+    [InlineData("ad-continuous", "embed_context.bias embed_context.weight embed_query_action.bias embed_query_action.weight embed_query_state.bias embed_query_state.weight pred_actions.bias pred_actions.weight pred_next_states.bias pred_next_states.weight pred_returns.bias pred_returns.weight pred_rewards.bias pred_rewards.weight")]
+    public void HeadKeysAreTheReferenceKeys(string kind, string keys)
+    {
+        var config = kind switch { "ad-grid" => SessionTests.Grid("ad"), "dpt-grid" => SessionTests.Grid("dpt"), _ => SessionTests.Continuous() };
+        var model = InContextModels.Create(config, 0);
+        var heads = model.Network.StateDict().Keys.Where(k => !k.StartsWith("transformer.", StringComparison.Ordinal)).Order(StringComparer.Ordinal);
+        Assert.Equal(keys, string.Join(' ', heads));
+        Assert.Equal(9 * config.Layers, model.Network.StateDict().Keys.Count(k => k.StartsWith("transformer.blocks.", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public void IdtIsNotSupportedYet() =>
         Assert.Throws<NotSupportedException>(() => InContextModels.Create(new ModelConfig(Model: "idt"), 0));
