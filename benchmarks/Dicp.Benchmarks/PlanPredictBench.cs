@@ -22,10 +22,27 @@ public static class PlanPredictBench
         {
             var n = h == 0 ? 5 : 50;
             var b = new CandidateBatch(n, h, new float[n * h * 2], new float[n * h], new float[n * h], new float[n * h * 2], new float[n * 2], new float[n]);
-            for (var i = 0; i < n * h * 2; i++) { b.ImaginedStates[i] = g.NextInt(9); b.ImaginedNextStates[i] = g.NextInt(9); }
-            for (var i = 0; i < n * h; i++) { b.ImaginedActions[i] = g.NextInt(5); b.ImaginedRewards[i] = g.NextInt(2); }
-            for (var i = 0; i < n * 2; i++) b.QueryStates[i] = g.NextInt(9);
-            for (var i = 0; i < n; i++) b.QueryActions[i] = g.NextInt(5);
+            // As beam search: at depth 0 the 5 candidates share the current observation; deeper, each of the 10 kept
+            // paths is expanded with the 5 actions (the 5 share the path's imagined transitions and query state).
+            for (var path = 0; path < (h == 0 ? 1 : 10); path++)
+            {
+                float qx = g.NextInt(9), qy = g.NextInt(9);
+                var imagined = new float[h * 6];
+                for (var i = 0; i < imagined.Length; i++) imagined[i] = i % 6 == 2 ? g.NextInt(5) : i % 6 == 3 ? g.NextInt(2) : g.NextInt(9);
+                for (var a = 0; a < 5; a++)
+                {
+                    var c = path * 5 + a;
+                    for (var t = 0; t < h; t++)
+                    {
+                        var r = imagined.AsSpan(t * 6, 6); // s (2), a, r, s' (2)
+                        b.ImaginedStates[(c * h + t) * 2] = r[0]; b.ImaginedStates[(c * h + t) * 2 + 1] = r[1];
+                        b.ImaginedActions[c * h + t] = r[2]; b.ImaginedRewards[c * h + t] = r[3];
+                        b.ImaginedNextStates[(c * h + t) * 2] = r[4]; b.ImaginedNextStates[(c * h + t) * 2 + 1] = r[5];
+                    }
+                    b.QueryStates[c * 2] = qx; b.QueryStates[c * 2 + 1] = qy;
+                    b.QueryActions[c] = a;
+                }
+            }
             batches.Add(b);
         }
         foreach (var shared in new[] { true, false })

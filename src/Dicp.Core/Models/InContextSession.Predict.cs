@@ -10,9 +10,10 @@ public sealed partial class InContextSession
     /// <remarks>
     /// With W = window capacity, L = real transitions, h = depth: the candidate's transitions are the real window minus
     /// its first <c>max(0, L + h − W)</c>, then its imagined ones (minus their first ones if h exceeds W). With
-    /// <see cref="SessionOptions.SharedPrefix"/> the real part is encoded once per (dropped count[, DPT query state]) and
-    /// each candidate computes S = kept imagined + 2 (AD) or + 1 (DPT) tokens; otherwise every candidate runs its whole
-    /// sequence (the reference's way).
+    /// <see cref="SessionOptions.SharedPrefix"/> the real part is encoded once per (dropped count[, DPT query state]);
+    /// candidates' distinct stems (AD: imagined transitions and query state; DPT: imagined transitions) are encoded once
+    /// each on top of it, and each candidate then computes only its query-action token. Otherwise every candidate runs
+    /// its whole sequence (the reference's way).
     /// </remarks>
     public void Predict(int environment, CandidateBatch candidates, CandidatePredictions predictions)
     {
@@ -60,54 +61,23 @@ public sealed partial class InContextSession
                 hidden.Data.AsSpan((c * (k + 2) + k + 1) * d, d).CopyTo(dynamicsRows.AsSpan(c * d));
             }
         }
-        else if (!_model.QueryFirst)
-        {
-            // AD: prefix = the kept real transitions; suffix = [imagined…, s_q, a_q] per candidate.
-            var prefix = Prefix(environment, new PrefixKey(droppedReal, ""), () => keptReal == 0 ? null
-                : _model.EmbedTransitions(RealFeatures(environment, droppedReal, keptReal), 1, keptReal));
-            var s = keptImagined + 2;
-            var hidden = _model.BackboneCached(_model.AssembleTokens(n, imagined, keptImagined, qs, qa, withQueryAction: true), prefix, null); // (N, S, d)
-            for (var c = 0; c < n; c++)
-            {
-                hidden.Data.AsSpan((c * s + keptImagined) * d, d).CopyTo(actionRows.AsSpan(c * d));
-                hidden.Data.AsSpan((c * s + s - 1) * d, d).CopyTo(dynamicsRows.AsSpan(c * d));
-            }
-        }
         else
         {
-            // DPT: prefix = [q (padded), kept real transitions] per distinct query state; suffix = [imagined…, a_q].
+            // Prefix groups: AD one (the kept real transitions); DPT one per distinct query state ([q, kept real transitions]).
             var groups = new Dictionary<string, List<int>>();
             for (var c = 0; c < n; c++)
             {
-                var key = QueryKey(qs.Slice(c * o, o));
+                var key = _model.QueryFirst ? QueryKey(qs.Slice(c * o, o)) : "";
                 if (!groups.TryGetValue(key, out var list)) groups[key] = list = [];
                 list.Add(c);
             }
-            var s = keptImagined + 1;
             foreach (var (key, members) in groups)
             {
-                var first = members[0];
-                var queryState = candidates.QueryStates.AsSpan(first * o, o).ToArray();
-                var prefix = Prefix(environment, new PrefixKey(droppedReal, key), () =>
-                    _model.AssembleTokens(1, RealFeatures(environment, droppedReal, keptReal), keptReal, queryState, default, withQueryAction: false))!;
-                var m = members.Count;
-                var subImagined = new float[Math.Max(m * keptImagined * f, 1)];
-                var subActions = new float[m * a];
-                for (var j = 0; j < m; j++)
-                {
-                    imagined.AsSpan(members[j] * keptImagined * f, keptImagined * f).CopyTo(subImagined.AsSpan(j * keptImagined * f));
-                    qa.Slice(members[j] * a, a).CopyTo(subActions.AsSpan(j * a));
-                }
-                var tokens = _model.EmbedQueryActions(subActions, m); // (M, 1, d)
-                if (keptImagined > 0) tokens = Ops.Concat([_model.EmbedTransitions(subImagined, m, keptImagined), tokens], 1); // (M, S, d)
-                var hidden = _model.BackboneCached(tokens, prefix, null);
-                for (var j = 0; j < m; j++)
-                {
-                    var c = members[j];
-                    if (keptImagined > 0) hidden.Data.AsSpan((j * s + keptImagined - 1) * d, d).CopyTo(actionRows.AsSpan(c * d));
-                    else prefix.LastHidden.CopyTo(actionRows.AsSpan(c * d));
-                    hidden.Data.AsSpan((j * s + s - 1) * d, d).CopyTo(dynamicsRows.AsSpan(c * d));
-                }
+                var queryState = candidates.QueryStates.AsSpan(members[0] * o, o).ToArray();
+                var prefix = Prefix(environment, new PrefixKey(droppedReal, key), () => _model.QueryFirst
+                    ? _model.AssembleTokens(1, RealFeatures(environment, droppedReal, keptReal), keptReal, queryState, default, withQueryAction: false)
+                    : keptReal == 0 ? null : _model.EmbedTransitions(RealFeatures(environment, droppedReal, keptReal), 1, keptReal));
+                PredictGroup(members, prefix, imagined, keptImagined, candidates.QueryStates, qa, actionRows, dynamicsRows);
             }
         }
         WriteHeads(n, actionRows, dynamicsRows, predictions);
@@ -136,24 +106,70 @@ public sealed partial class InContextSession
         }
     }
 
+    /// <summary>
+    /// Runs the candidates <paramref name="members"/> that share <paramref name="prefix"/>: their stems (AD
+    /// <c>[imagined…, s_q]</c>, DPT <c>[imagined…]</c>) are deduplicated and encoded once each as a middle segment,
+    /// then every candidate runs only its query-action token over prefix + its stem.
+    /// </summary>
+    private void PredictGroup(List<int> members, KvSegment prefix, float[] imagined, int keptImagined, float[] queryStates,
+        ReadOnlySpan<float> queryActions, float[] actionRows, float[] dynamicsRows)
+    {
+        int o = _model.ObservationSize, a = _model.ActionSize, f = _model.TransitionFeatures, d = _model.Config.EmbeddingDim;
+        var withQueryState = !_model.QueryFirst;
+        var stemLength = keptImagined + (withQueryState ? 1 : 0);
+        var m = members.Count;
+
+        // Distinct stems, in order of first appearance; groupOf[j] is member j's stem.
+        var stemIndex = new Dictionary<string, int>();
+        var stemOwner = new List<int>();
+        var groupOf = new int[m];
+        for (var j = 0; j < m; j++)
+        {
+            var c = members[j];
+            var key = QueryKey(imagined.AsSpan(c * keptImagined * f, keptImagined * f)) + "|" + (withQueryState ? QueryKey(queryStates.AsSpan(c * o, o)) : "");
+            if (!stemIndex.TryGetValue(key, out var g)) { stemIndex[key] = g = stemOwner.Count; stemOwner.Add(c); }
+            groupOf[j] = g;
+        }
+
+        KvSegment? stems = null;
+        if (stemLength > 0)
+        {
+            var count = stemOwner.Count;
+            var stemImagined = new float[Math.Max(count * keptImagined * f, 1)];
+            var stemStates = new float[count * o];
+            for (var g = 0; g < count; g++)
+            {
+                var c = stemOwner[g];
+                imagined.AsSpan(c * keptImagined * f, keptImagined * f).CopyTo(stemImagined.AsSpan(g * keptImagined * f));
+                queryStates.AsSpan(c * o, o).CopyTo(stemStates.AsSpan(g * o));
+            }
+            var tokens = withQueryState
+                ? _model.AssembleTokens(count, stemImagined, keptImagined, stemStates, default, withQueryAction: false) // (G, k' + 1, d)
+                : _model.EmbedTransitions(stemImagined, count, keptImagined);                                          // (G, k', d)
+            stems = new KvSegment(_model.Config.Layers, count, stemLength, d);
+            _model.BackboneCached(tokens, prefix, null, null, stems);
+        }
+        for (var j = 0; j < m; j++) // the policy reads the last stem token (or the prefix's last token)
+        {
+            var src = stems is null ? prefix.LastHidden.AsSpan(0, d) : stems.LastHidden.AsSpan(groupOf[j] * d, d);
+            src.CopyTo(actionRows.AsSpan(members[j] * d));
+        }
+
+        var actions = new float[m * a];
+        for (var j = 0; j < m; j++) queryActions.Slice(members[j] * a, a).CopyTo(actions.AsSpan(j * a));
+        var hidden = _model.BackboneCached(_model.EmbedQueryActions(actions, m), prefix, stems, stems is null ? null : groupOf, null); // (M, 1, d)
+        for (var j = 0; j < m; j++) hidden.Data.AsSpan(j * d, d).CopyTo(dynamicsRows.AsSpan(members[j] * d));
+    }
+
     /// <summary>The cached encoding of a prefix, encoding it on first use; <paramref name="tokens"/> builds its (1, P, d) tokens (null when empty).</summary>
-    private PrefixEncoding Prefix(int environment, PrefixKey key, Func<Tensor?> tokens)
+    private KvSegment Prefix(int environment, PrefixKey key, Func<Tensor?> tokens)
     {
         var cache = _caches[environment];
         if (cache.TryGetValue(key, out var hit)) return hit;
         if (cache.Count >= MaxCachedPrefixes) cache.Clear();
         var x = tokens();
-        var layers = _model.Config.Layers;
-        var d = _model.Config.EmbeddingDim;
-        PrefixEncoding enc;
-        if (x is null) enc = new PrefixEncoding(layers, 0, d);
-        else
-        {
-            var length = x.Shape[1];
-            enc = new PrefixEncoding(layers, length, d);
-            var hidden = _model.BackboneCached(x, null, enc); // (1, P, d)
-            hidden.Data.AsSpan((length - 1) * d, d).CopyTo(enc.LastHidden);
-        }
+        var enc = new KvSegment(_model.Config.Layers, 1, x?.Shape[1] ?? 0, _model.Config.EmbeddingDim);
+        if (x is not null) _model.BackboneCached(x, null, null, null, enc); // (1, P, d)
         PrefixEncodings++;
         cache[key] = enc;
         return enc;
@@ -166,7 +182,7 @@ public sealed partial class InContextSession
         return features;
     }
 
-    private static string QueryKey(ReadOnlySpan<float> state) => Convert.ToBase64String(MemoryMarshal.AsBytes(state));
+    private static string QueryKey(ReadOnlySpan<float> values) => Convert.ToBase64String(MemoryMarshal.AsBytes(values));
 
     private void CheckCandidates(CandidateBatch b, CandidatePredictions p)
     {

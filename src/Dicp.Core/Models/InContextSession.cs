@@ -23,7 +23,7 @@ public sealed partial class InContextSession : IInContextSession
     private const int MaxCachedPrefixes = 256;
     private readonly InContextModel _model;
     private readonly float[][] _windows;
-    private readonly Dictionary<PrefixKey, PrefixEncoding>[] _caches;
+    private readonly Dictionary<PrefixKey, KvSegment>[] _caches;
     private int _start, _count;
 
     /// <summary>Opens <paramref name="environments"/> empty contexts for <paramref name="model"/>.</summary>
@@ -38,7 +38,7 @@ public sealed partial class InContextSession : IInContextSession
         Environments = environments;
         Options = options;
         _windows = new float[environments][];
-        _caches = new Dictionary<PrefixKey, PrefixEncoding>[environments];
+        _caches = new Dictionary<PrefixKey, KvSegment>[environments];
         for (var e = 0; e < environments; e++)
         {
             _windows[e] = new float[model.WindowTransitions * model.TransitionFeatures];

@@ -1,31 +1,40 @@
 namespace Dicp.Models;
 
 /// <summary>
-/// A token prefix encoded once by the backbone: per layer the rotated keys and values of its P tokens, transposed per
-/// head as (H, hs, P), and the final hidden state of its last token.
+/// Token segments encoded once by the backbone and attended to by later tokens (a KV cache): for each of
+/// <see cref="Count"/> rows, per layer the rotated keys and values of its <see cref="Length"/> tokens, transposed per
+/// head, and the final hidden state of its last token.
 /// </summary>
-/// <remarks>Memory: 2·layers·d·P floats (80 KB for d 32, 4 layers, P 79).</remarks>
-internal sealed class PrefixEncoding
+/// <remarks>
+/// Layout per layer: (Count, H, hs, Length). A real-context prefix has Count = 1; the candidates' shared stems
+/// (imagined transitions and query state) have one row per distinct stem. Memory: 2·layers·Count·d·Length floats
+/// (80 KB for one Darkroom prefix: d 32, 4 layers, 79 tokens).
+/// </remarks>
+internal sealed class KvSegment
 {
-    public PrefixEncoding(int layers, int length, int dModel)
+    public KvSegment(int layers, int count, int length, int dModel)
     {
+        Count = count;
         Length = length;
         Keys = new float[layers][];
         Values = new float[layers][];
-        for (var i = 0; i < layers; i++) { Keys[i] = new float[dModel * length]; Values[i] = new float[dModel * length]; }
-        LastHidden = new float[dModel];
+        for (var i = 0; i < layers; i++) { Keys[i] = new float[count * dModel * length]; Values[i] = new float[count * dModel * length]; }
+        LastHidden = new float[count * dModel];
     }
 
-    /// <summary>P, the prefix tokens (0 for an empty prefix).</summary>
+    /// <summary>The rows (segments) held.</summary>
+    public int Count { get; }
+
+    /// <summary>The tokens per row (0 for an empty prefix).</summary>
     public int Length { get; }
 
-    /// <summary>Per layer, rotated keys (H, hs, P).</summary>
+    /// <summary>Per layer, rotated keys (Count, H, hs, Length).</summary>
     public float[][] Keys { get; }
 
-    /// <summary>Per layer, values (H, hs, P).</summary>
+    /// <summary>Per layer, values (Count, H, hs, Length).</summary>
     public float[][] Values { get; }
 
-    /// <summary>(d) the backbone's output at the last prefix token (zeros when P = 0).</summary>
+    /// <summary>(Count, d) the backbone's output at each row's last token (zeros when Length = 0).</summary>
     public float[] LastHidden { get; }
 }
 

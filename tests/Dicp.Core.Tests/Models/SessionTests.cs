@@ -52,7 +52,20 @@ public class SessionTests
                 RandomTransition(m, g, b.ImaginedStates.AsSpan(i * o, o), b.ImaginedActions.AsSpan(i * a, a), out b.ImaginedRewards[i], b.ImaginedNextStates.AsSpan(i * o, o));
             }
             RandomTransition(m, g, b.QueryStates.AsSpan(c * o, o), b.QueryActions.AsSpan(c * a, a), out _, new float[o]);
-            if (sharedQueryStates && c % 3 != 0) b.QueryStates.AsSpan((c - c % 3) * o, o).CopyTo(b.QueryStates.AsSpan(c * o, o)); // groups of 3 share a query state
+            if (sharedQueryStates && c % 3 != 0)
+            {
+                // Groups of 3 share a query state (as beam-search expansions do); the second member also shares the
+                // first one's imagined path, differing only in its query action.
+                var lead = c - c % 3;
+                b.QueryStates.AsSpan(lead * o, o).CopyTo(b.QueryStates.AsSpan(c * o, o));
+                if (c % 3 == 1)
+                {
+                    b.ImaginedStates.AsSpan(lead * depth * o, depth * o).CopyTo(b.ImaginedStates.AsSpan(c * depth * o));
+                    b.ImaginedActions.AsSpan(lead * depth * a, depth * a).CopyTo(b.ImaginedActions.AsSpan(c * depth * a));
+                    b.ImaginedRewards.AsSpan(lead * depth, depth).CopyTo(b.ImaginedRewards.AsSpan(c * depth));
+                    b.ImaginedNextStates.AsSpan(lead * depth * o, depth * o).CopyTo(b.ImaginedNextStates.AsSpan(c * depth * o));
+                }
+            }
         }
         return b;
     }
