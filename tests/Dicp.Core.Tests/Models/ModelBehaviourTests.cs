@@ -107,7 +107,7 @@ public class ModelBehaviourTests
         Assert.NotEqual(la, a.Loss(batch).Total.Item()); // dropout (p 0.1) was active in training mode
     }
 
-    /// <summary>A tiny DICP-AD model (d 16, 2 layers) memorises a fixed batch of 16 windows: loss falls by > 5×, accuracies reach 1.</summary>
+    /// <summary>A tiny DICP-AD model (d 16, 2 layers) memorises a fixed batch of 16 windows in 40 AdamW steps: loss ≈ 6.7 → &lt; 1 % of it, accuracies reach 1 (measured: 6.66 → 0.0017 after 30 steps).</summary>
     [Fact]
     public void TinyAdModelOverfitsAFixedBatch()
     {
@@ -116,7 +116,7 @@ public class ModelBehaviourTests
         var batch = TinyBatch(m, 16, new Generator(3));
         var opt = new AdamW(m.Parameters(), new AdamOptions(LearningRate: 1e-2f));
         TrainingLoss? first = null, last = null;
-        for (var step = 0; step < 150; step++)
+        for (var step = 0; step < 40; step++)
         {
             using var scope = TensorScope.Begin();
             m.ZeroGrad();
@@ -128,9 +128,10 @@ public class ModelBehaviourTests
             last = loss with { Total = Tensor.Scalar(loss.Total.Item()) };
         }
         Assert.True(first!.Metrics["loss"] > 5.0, $"initial loss {first.Metrics["loss"]}");
-        Assert.True(last!.Metrics["loss"] < first.Metrics["loss"] / 5, $"loss {first.Metrics["loss"]} → {last.Metrics["loss"]}");
+        Assert.True(last!.Metrics["loss"] < first.Metrics["loss"] / 100, $"loss {first.Metrics["loss"]} → {last.Metrics["loss"]}");
         Assert.Equal(1.0, last.Metrics["action_accuracy"]);
         Assert.Equal(1.0, last.Metrics["next_state_accuracy"]);
+        Assert.Equal(1.0, last.Metrics["reward_accuracy"]);
     }
 
     internal static WindowBatch TinyBatch(InContextModel m, int size, Generator g)
