@@ -69,8 +69,15 @@ public abstract partial class InContextModel : Module, ITrainableInContextModel
             PredNextState = RegisterModule(Key("pred_next_state"), new Linear(d, IsGrid ? config.StateClasses : o, bias: true, g));
             if (config.ReturnToGo) PredReturn = RegisterModule(Key("pred_return"), new Linear(d, 1, bias: true, g));
         }
-        SetGenerator(g.Derive(0xD1C9));
+        DropoutGenerator = g.Derive(0xD1C9);
+        SetGenerator(DropoutGenerator);
     }
+
+    /// <summary>
+    /// The generator dropout draws its mask keys from (derived from the seed). Save and restore its state
+    /// (<see cref="Generator.GetState"/>/<see cref="Generator.SetState"/>) with a checkpoint for exact resume.
+    /// </summary>
+    public Generator DropoutGenerator { get; }
 
     /// <summary>The configuration the model was built from.</summary>
     public ModelConfig Config { get; }

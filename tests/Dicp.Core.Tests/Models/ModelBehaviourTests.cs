@@ -103,6 +103,11 @@ public class ModelBehaviourTests
         var la = a.Loss(batch).Total.Item();
         var lb = b.Loss(batch).Total.Item();
         Assert.Equal(la, lb); // same dropout masks
+        var state = a.DropoutGenerator.GetState();
+        var next = a.Loss(batch).Total.Item();
+        Assert.NotEqual(la, next); // new masks
+        a.DropoutGenerator.SetState(state);
+        Assert.Equal(next, a.Loss(batch).Total.Item()); // restored generator, same masks (exact resume)
         a.Eval();
         Assert.NotEqual(la, a.Loss(batch).Total.Item()); // dropout (p 0.1) was active in training mode
     }
