@@ -16,6 +16,7 @@ usage: Dicp.Benchmarks <command> [options]
   parity   [--out FILE] [--batch 4]              weights + batch + eval outputs for torch_twin.py parity
   plan-step [--envs 20] [--beam-k 10] [--samples 5] [--horizon 8] [--iters 5] [--warmup 2] [--naive]
                                                  median beam-search planning step of DICP-AD (shared prefix, or naive)
+  plan-predict [--horizon 8] [--iters 20] [--warmup 3]  one beam-search step's world-model calls, shared prefix vs naive
   all                                            ad-train 512 and 64, ad-infer 20 and 1000, alloc
 common: [--threads N] (re-runs itself with DOTNET_PROCESSOR_COUNT=N), [--verbose]
 """;
@@ -36,6 +37,7 @@ var allowed = new Dictionary<string, string[]>
     ["all"] = [],
     ["parity"] = ["out", "batch"],
     ["plan-step"] = ["envs", "beam-k", "samples", "horizon", "iters", "warmup", "naive"],
+    ["plan-predict"] = ["horizon", "iters", "warmup"],
 };
 Args opts;
 try
@@ -93,6 +95,9 @@ void Work()
         case "plan-step":
             PlanStep.Run(opts.Int("envs", 20), opts.Int("beam-k", 10), opts.Int("samples", 5), opts.Int("horizon", 8),
                 opts.Int("iters", 5), opts.Int("warmup", 2), opts.Has("naive"), verbose);
+            break;
+        case "plan-predict":
+            PlanPredictBench.Run(opts.Int("horizon", 8), opts.Int("iters", 20), opts.Int("warmup", 3));
             break;
         case "all":
             Benchmarks.AdTrain(512, 10, 3, verbose);

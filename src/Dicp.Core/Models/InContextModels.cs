@@ -6,11 +6,57 @@ public static class InContextModels
     /// <summary>Creates a freshly initialised model.</summary>
     /// <param name="config">The model's configuration.</param>
     /// <param name="seed">Seeds the initialisation and the model's dropout generator.</param>
+    /// <returns>An <see cref="AdModel"/> for <c>"ad"</c>, a <see cref="DptModel"/> for <c>"dpt"</c>.</returns>
     /// <exception cref="ArgumentException">The configuration is invalid (the message names the field).</exception>
+    /// <exception cref="NotSupportedException">The family is <c>"idt"</c>, which this build does not provide yet.</exception>
     public static ITrainableInContextModel Create(ModelConfig config, int seed)
     {
+        Validate(config);
+        return config.Model switch
+        {
+            "ad" => new AdModel(config, seed),
+            "dpt" => new DptModel(config, seed),
+            "idt" => throw new NotSupportedException("ModelConfig.Model 'idt' (In-context Decision Transformer) is not available in this build yet."),
+            _ => throw new ArgumentException($"ModelConfig.Model must be 'ad', 'dpt' or 'idt', got '{config.Model}'.", nameof(config)),
+        };
+    }
+
+    /// <summary>Checks a configuration; throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
+    /// <remarks>
+    /// Grid observations (<c>StateClasses</c> &gt; 0) need <c>ObservationSize</c> = 2 and a square number of cells;
+    /// categorical rewards take the values 0 … <c>RewardClasses</c> − 1; DPT needs discrete actions; the
+    /// return-to-go head needs the dynamics heads.
+    /// </remarks>
+    public static void Validate(ModelConfig config)
+    {
         ArgumentNullException.ThrowIfNull(config);
-        // Contract placeholder between branches: the models branch replaces this body with the real factory.
-        throw new NotSupportedException($"Model family '{config.Model}' is not available in this build (seed {seed}).");
+        static void Fail(string message) => throw new ArgumentException("ModelConfig." + message, nameof(config));
+        if (config.Model is not ("ad" or "dpt" or "idt")) Fail($"Model must be 'ad', 'dpt' or 'idt', got '{config.Model}'.");
+        if (config.ObservationSize <= 0) Fail($"ObservationSize must be positive, got {config.ObservationSize}.");
+        if (config.StateClasses < 0) Fail($"StateClasses must be 0 (continuous) or positive, got {config.StateClasses}.");
+        if (config.StateClasses > 0)
+        {
+            var side = (int)Math.Round(Math.Sqrt(config.StateClasses));
+            if (side * side != config.StateClasses) Fail($"StateClasses ({config.StateClasses}) must be the cell count of a square grid.");
+            if (config.ObservationSize != 2) Fail($"ObservationSize must be 2 (x, y) for a grid (StateClasses {config.StateClasses}), got {config.ObservationSize}.");
+        }
+        if (config.ActionCount < 0) Fail($"ActionCount must be 0 (continuous) or positive, got {config.ActionCount}.");
+        if (config.ActionCount == 0 && config.ActionSize <= 0) Fail($"ActionSize must be positive for continuous actions, got {config.ActionSize}.");
+        if (config.RewardClasses < 0 || config.RewardClasses == 1) Fail($"RewardClasses must be 0 (regression) or at least 2, got {config.RewardClasses}.");
+        if (config.RewardClasses == 0 && !(config.RewardMax > 0f)) Fail($"RewardMax must be positive for a regressed reward, got {config.RewardMax}.");
+        if (config.NTransit < 1) Fail($"NTransit must be at least 1, got {config.NTransit}.");
+        if (config.EmbeddingDim <= 0) Fail($"EmbeddingDim must be positive, got {config.EmbeddingDim}.");
+        if (config.Layers <= 0) Fail($"Layers must be positive, got {config.Layers}.");
+        if (config.Heads <= 0 || config.EmbeddingDim % config.Heads != 0) Fail($"Heads ({config.Heads}) must divide EmbeddingDim ({config.EmbeddingDim}).");
+        if (config.EmbeddingDim / config.Heads % 2 != 0) Fail($"EmbeddingDim / Heads = {config.EmbeddingDim / config.Heads} must be even (rotary embeddings).");
+        if (config.Inner <= 0) Fail($"Inner must be positive, got {config.Inner}.");
+        if (!(config.Dropout >= 0f && config.Dropout < 1f)) Fail($"Dropout must be in [0, 1), got {config.Dropout}.");
+        if (!(config.DynamicsCoefficient >= 0f)) Fail($"DynamicsCoefficient must be non-negative, got {config.DynamicsCoefficient}.");
+        if (!(config.LabelSmoothing >= 0f && config.LabelSmoothing <= 1f)) Fail($"LabelSmoothing must be in [0, 1], got {config.LabelSmoothing}.");
+        if (config.ReturnToGo && !config.Dynamics) Fail("ReturnToGo needs Dynamics = true (the return head reads the query-action token).");
+        if (config.Model == "dpt" && config.ActionCount == 0) Fail("ActionCount must be positive for 'dpt' (it predicts discrete optimal actions).");
+        if (config.Model == "dpt" && config.NTransit < 2) Fail($"NTransit must be at least 2 for 'dpt' (it predicts from the transition tokens), got {config.NTransit}.");
+        if (config.Model == "idt" && (config.SegmentLength <= 0 || config.LatentDim <= 0))
+            Fail($"SegmentLength ({config.SegmentLength}) and LatentDim ({config.LatentDim}) must be positive for 'idt'.");
     }
 }

@@ -1,0 +1,167 @@
+using Dicp.Tensors;
+
+namespace Dicp.Models;
+
+public abstract partial class InContextModel
+{
+    /// <summary>Writes a transition's features <c>[s, a (one-hot or raw), r, s']</c> into <paramref name="destination"/> (F floats).</summary>
+    /// <exception cref="ArgumentException">A discrete action is not an integer in [0, ActionCount).</exception>
+    public void EncodeTransition(ReadOnlySpan<float> state, ReadOnlySpan<float> action, float reward, ReadOnlySpan<float> nextState, Span<float> destination)
+    {
+        int o = ObservationSize, af = ActionFeatures;
+        state[..o].CopyTo(destination);
+        var a = destination.Slice(o, af);
+        if (DiscreteActions)
+        {
+            a.Clear();
+            a[ActionIndex(action[0])] = 1f;
+        }
+        else action[..af].CopyTo(a);
+        destination[o + af] = reward;
+        nextState[..o].CopyTo(destination.Slice(o + af + 1, o));
+    }
+
+    /// <summary>The index of a discrete action stored as a float.</summary>
+    /// <exception cref="ArgumentException">The value is not an integer in [0, ActionCount).</exception>
+    public int ActionIndex(float action)
+    {
+        if (!(action >= 0f && action < Config.ActionCount && action == MathF.Floor(action)))
+            throw new ArgumentException($"{Name}: action {action} is not an integer in [0, {Config.ActionCount}).", nameof(action));
+        return (int)action;
+    }
+
+    /// <summary>The grid cell <c>x·side + y</c> of an (x, y) observation.</summary>
+    /// <exception cref="ArgumentException">The observation is not a cell of the grid.</exception>
+    public int CellIndex(ReadOnlySpan<float> state)
+    {
+        float x = state[0], y = state[1];
+        if (!(x >= 0f && x < GridSide && y >= 0f && y < GridSide && x == MathF.Floor(x) && y == MathF.Floor(y)))
+            throw new ArgumentException($"{Name}: state ({x}, {y}) is not a cell of the {GridSide}×{GridSide} grid.", nameof(state));
+        return (int)x * GridSide + (int)y;
+    }
+
+    /// <summary>Embeds transitions: features (B, k, F) → (B, k, d) through <c>embed_context</c>.</summary>
+    internal Tensor EmbedTransitions(float[] features, int batch, int count) =>
+        EmbedContext.Forward(new Tensor(features, [batch, count, TransitionFeatures]));
+
+    /// <summary>Embeds one query state per row: states (B, O) → (B, 1, d).</summary>
+    internal virtual Tensor EmbedQueryStates(ReadOnlySpan<float> states, int batch)
+    {
+        var o = ObservationSize;
+        if (_queryStateTable is not null)
+        {
+            var ids = new int[batch];
+            for (var b = 0; b < batch; b++) ids[b] = CellIndex(states.Slice(b * o, o));
+            return _queryStateTable.Forward(ids, [batch, 1]);
+        }
+        return _queryStateLinear!.Forward(new Tensor(states[..(batch * o)].ToArray(), [batch, 1, o]));
+    }
+
+    /// <summary>Embeds one query action per row: actions (B, A) → (B, 1, d) through <c>embed_query_action</c>.</summary>
+    internal Tensor EmbedQueryActions(ReadOnlySpan<float> actions, int batch)
+    {
+        if (_queryActionTable is not null)
+        {
+            var ids = new int[batch];
+            for (var b = 0; b < batch; b++) ids[b] = ActionIndex(actions[b]);
+            return _queryActionTable.Forward(ids, [batch, 1]);
+        }
+        var a = Config.ActionSize;
+        return _queryActionLinear!.Forward(new Tensor(actions[..(batch * a)].ToArray(), [batch, 1, a]));
+    }
+
+    /// <summary>
+    /// The token sequence (B, T, d) of the model's layout: AD <c>[transitions…, query state, (query action)]</c>,
+    /// DPT <c>[query state, transitions…, (query action)]</c>; T = k + 1 (+ 1 with a query action).
+    /// </summary>
+    /// <param name="batch">B.</param>
+    /// <param name="features">(B, k, F) transition features.</param>
+    /// <param name="transitions">k ≥ 0.</param>
+    /// <param name="queryStates">(B, O).</param>
+    /// <param name="queryActions">(B, A) the query actions (read only with <paramref name="withQueryAction"/>).</param>
+    /// <param name="withQueryAction">Whether the sequence ends with a query-action token.</param>
+    internal Tensor AssembleTokens(int batch, float[] features, int transitions, ReadOnlySpan<float> queryStates, ReadOnlySpan<float> queryActions, bool withQueryAction)
+    {
+        var parts = new List<Tensor>(3);
+        var q = EmbedQueryStates(queryStates, batch);
+        if (QueryFirst) parts.Add(q);
+        if (transitions > 0) parts.Add(EmbedTransitions(features, batch, transitions));
+        if (!QueryFirst) parts.Add(q);
+        if (withQueryAction) parts.Add(EmbedQueryActions(queryActions, batch));
+        return parts.Count == 1 ? parts[0] : Ops.Concat(parts, 1); // (B, T, d)
+    }
+
+    /// <summary>The backbone without dropout whatever the training mode (inference).</summary>
+    internal Tensor BackboneInference(Tensor x)
+    {
+        var rope = Transformer.Rope;
+        for (var i = 0; i < Transformer.Blocks.Count; i++)
+        {
+            var blk = Transformer.Blocks[i];
+            var qkv = blk.Attn.Attn.Forward(Ops.RmsNorm(x, blk.Norm1.Weight, blk.Norm1.Eps)); // (B, T, 3d)
+            x = Ops.Add(x, blk.Attn.Proj.Forward(Ops.CausalSelfAttention(qkv, blk.Attn.NHead, rope)));
+            x = Ops.Add(x, blk.Mlp.Forward(Ops.RmsNorm(x, blk.Norm2.Weight, blk.Norm2.Eps)));
+        }
+        return x;
+    }
+
+    /// <summary>
+    /// The backbone, without dropout, over new tokens x (N, S, d) that follow a cached prefix (shared by all rows) and
+    /// optionally a cached middle segment (row n uses <c>middle</c> row <c>groupOf[n]</c>): positions P + M … P + M + S − 1.
+    /// With <paramref name="fill"/> (Count = N, Length = S) the new tokens' keys and values are stored per layer, and
+    /// their last hidden states, so that they can serve as a prefix or middle segment later.
+    /// </summary>
+    internal Tensor BackboneCached(Tensor x, KvSegment? prefix, KvSegment? middle, int[]? groupOf, KvSegment? fill)
+    {
+        var rope = Transformer.Rope;
+        int p = prefix?.Length ?? 0, m = middle?.Length ?? 0;
+        for (var i = 0; i < Transformer.Blocks.Count; i++)
+        {
+            var blk = Transformer.Blocks[i];
+            var qkv = blk.Attn.Attn.Forward(Ops.RmsNorm(x, blk.Norm1.Weight, blk.Norm1.Eps)); // (N, S, 3d)
+            var att = Ops.CachedAttention(qkv, blk.Attn.NHead, rope, prefix?.Keys[i], prefix?.Values[i], p,
+                middle?.Keys[i], middle?.Values[i], m, groupOf, fill?.Keys[i], fill?.Values[i]); // (N, S, d)
+            x = Ops.Add(x, blk.Attn.Proj.Forward(att));
+            x = Ops.Add(x, blk.Mlp.Forward(Ops.RmsNorm(x, blk.Norm2.Weight, blk.Norm2.Eps)));
+        }
+        if (fill is not null)
+        {
+            int n = x.Shape[0], s = x.Shape[1], d = x.Shape[2];
+            for (var r = 0; r < n; r++) x.Data.AsSpan((r * s + s - 1) * d, d).CopyTo(fill.LastHidden.AsSpan(r * d));
+        }
+        return x;
+    }
+
+    /// <summary>Rows (N, d) of hidden states (N, T, d): row n is <c>hidden[n, positions[n]]</c>.</summary>
+    internal static Tensor Rows(Tensor hidden, ReadOnlySpan<int> positions)
+    {
+        int n = hidden.Shape[0], t = hidden.Shape[1], d = hidden.Shape[2];
+        var y = new float[n * d];
+        for (var i = 0; i < n; i++) hidden.Data.AsSpan((i * t + positions[i]) * d, d).CopyTo(y.AsSpan(i * d, d));
+        return new Tensor(y, [n, d]);
+    }
+
+    /// <summary>Writes the policy distribution of one row of <c>pred_action</c> output (logits, or mean then log-variance; log-variance 0 without <c>LearnVariance</c>).</summary>
+    internal void WritePolicy(ReadOnlySpan<float> head, Span<float> destination)
+    {
+        if (DiscreteActions || Config.LearnVariance) { head[..PolicySize].CopyTo(destination); return; }
+        head[..Config.ActionSize].CopyTo(destination);
+        destination.Slice(Config.ActionSize, Config.ActionSize).Clear();
+    }
+
+    /// <summary>Decodes one row of <c>pred_reward</c> output: the argmax class's value, or the regression clipped to [0, RewardMax].</summary>
+    internal float DecodeReward(ReadOnlySpan<float> head) =>
+        Config.RewardClasses > 0 ? TensorPrimitives.IndexOfMax(head[..Config.RewardClasses]) : Math.Clamp(head[0], 0f, Config.RewardMax);
+
+    /// <summary>Decodes one row of <c>pred_next_state</c> output: the argmax cell as (x, y), or the regression.</summary>
+    internal void DecodeNextState(ReadOnlySpan<float> head, Span<float> destination)
+    {
+        if (IsGrid)
+        {
+            var cell = TensorPrimitives.IndexOfMax(head[..Config.StateClasses]);
+            destination[0] = cell / GridSide;
+            destination[1] = cell % GridSide;
+        }
+        else head[..ObservationSize].CopyTo(destination);
+    }
+}

@@ -1,0 +1,142 @@
+using Dicp.Autograd;
+using Dicp.Tensors;
+
+namespace Dicp.Models;
+
+/// <summary>
+/// The contexts of E environments for an AD or DPT model: per environment a sliding window of the last
+/// n_transit − 1 real transitions, the batched policy, and world-model predictions for candidate batches with
+/// shared-prefix (KV-cached) evaluation.
+/// </summary>
+/// <remarks>
+/// <para>Windows are ring buffers of transition features; every <see cref="Append"/> adds one transition to every
+/// environment, so all windows have the same length. Inference runs without gradients and without dropout, whatever the
+/// model's training mode.</para>
+/// <para>Shared prefix: a candidate at depth h sees the real window minus its first <c>max(0, L + h − W)</c> transitions,
+/// then its own imagined ones. That real part (AD: the transitions; DPT: the padded query state then the transitions)
+/// is encoded once per (environment, dropped count[, query state]) and cached until the next <see cref="Append"/> or
+/// <see cref="Reset"/>; each candidate then runs only its own tokens (imagined transitions, query tokens) through the
+/// backbone, attending to the cached keys and values at the exact positions of the full window.</para>
+/// </remarks>
+public sealed partial class InContextSession : IInContextSession
+{
+    private const int MaxCachedPrefixes = 256;
+    private readonly InContextModel _model;
+    private readonly float[][] _windows;
+    private readonly Dictionary<PrefixKey, KvSegment>[] _caches;
+    private int _start, _count;
+
+    /// <summary>Opens <paramref name="environments"/> empty contexts for <paramref name="model"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer than one environment or a non-positive candidate capacity.</exception>
+    public InContextSession(InContextModel model, int environments, SessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(environments);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxCandidates, "SessionOptions.MaxCandidates");
+        _model = model;
+        Environments = environments;
+        Options = options;
+        _windows = new float[environments][];
+        _caches = new Dictionary<PrefixKey, KvSegment>[environments];
+        for (var e = 0; e < environments; e++)
+        {
+            _windows[e] = new float[model.WindowTransitions * model.TransitionFeatures];
+            _caches[e] = [];
+        }
+    }
+
+    /// <inheritdoc/>
+    public IInContextModel Model => _model;
+
+    /// <inheritdoc/>
+    public int Environments { get; }
+
+    /// <summary>The inference settings.</summary>
+    public SessionOptions Options { get; }
+
+    /// <summary>How many prefixes this session has encoded so far (a diagnostic of the shared-prefix cache).</summary>
+    public long PrefixEncodings { get; private set; }
+
+    /// <inheritdoc/>
+    public int ContextLength(int environment)
+    {
+        CheckEnvironment(environment);
+        return _count;
+    }
+
+    /// <inheritdoc/>
+    public bool IsWindowFull(int environment) => ContextLength(environment) == _model.WindowTransitions;
+
+    /// <inheritdoc/>
+    public void Reset()
+    {
+        _start = _count = 0;
+        ClearCaches();
+    }
+
+    /// <inheritdoc/>
+    public void Append(ReadOnlySpan<float> states, ReadOnlySpan<float> actions, ReadOnlySpan<float> rewards,
+        ReadOnlySpan<float> nextStates, ReadOnlySpan<bool> dones)
+    {
+        int e = Environments, o = _model.ObservationSize, a = _model.ActionSize, f = _model.TransitionFeatures, w = _model.WindowTransitions;
+        CheckLength(states.Length, e * o, "states", "(E, O)");
+        CheckLength(actions.Length, e * a, "actions", "(E, A)");
+        CheckLength(rewards.Length, e, "rewards", "(E)");
+        CheckLength(nextStates.Length, e * o, "nextStates", "(E, O)");
+        CheckLength(dones.Length, e, "dones", "(E)");
+        var rows = new float[e * f]; // encode (and validate) everything before changing any window
+        for (var i = 0; i < e; i++)
+            _model.EncodeTransition(states.Slice(i * o, o), actions.Slice(i * a, a), rewards[i], nextStates.Slice(i * o, o), rows.AsSpan(i * f, f));
+        ClearCaches();
+        if (w == 0) return;
+        int slot;
+        if (_count < w) slot = (_start + _count++) % w;
+        else { slot = _start; _start = (_start + 1) % w; }
+        for (var i = 0; i < e; i++) rows.AsSpan(i * f, f).CopyTo(_windows[i].AsSpan(slot * f, f));
+    }
+
+    /// <inheritdoc/>
+    public void Policy(ReadOnlySpan<float> observations, Span<float> distribution)
+    {
+        int e = Environments, o = _model.ObservationSize, p = _model.PolicySize, l = _count, f = _model.TransitionFeatures;
+        CheckLength(observations.Length, e * o, "observations", "(E, O)");
+        if (distribution.Length < e * p) throw new ArgumentException($"Policy: distribution holds {distribution.Length} floats; (E {e}, P {p}) needs {e * p}.", nameof(distribution));
+        using var noGrad = GradMode.NoGrad();
+        using var scope = TensorScope.Begin();
+        var features = new float[Math.Max(e * l * f, 1)];
+        for (var i = 0; i < e; i++) CopyWindow(i, 0, features.AsSpan(i * l * f, l * f));
+        var x = _model.AssembleTokens(e, features, l, observations, default, withQueryAction: false); // (E, L + 1, d)
+        var h = _model.BackboneInference(x);                                                        // (E, L + 1, d)
+        var positions = new int[e];
+        Array.Fill(positions, l); // AD: the query-state token; DPT: the last transition (or the query if the window is empty)
+        var head = _model.PredAction.Forward(InContextModel.Rows(h, positions)).Span;
+        var k = _model.PredAction.OutFeatures;
+        for (var i = 0; i < e; i++) _model.WritePolicy(head.Slice(i * k, k), distribution.Slice(i * p, p));
+    }
+
+    /// <summary>Copies environment <paramref name="environment"/>'s window rows <c>skip … L − 1</c> in time order.</summary>
+    private void CopyWindow(int environment, int skip, Span<float> destination)
+    {
+        int f = _model.TransitionFeatures, w = _model.WindowTransitions;
+        var src = _windows[environment];
+        for (var t = skip; t < _count; t++)
+            src.AsSpan((_start + t) % w * f, f).CopyTo(destination.Slice((t - skip) * f, f));
+    }
+
+    private void ClearCaches()
+    {
+        foreach (var c in _caches) c.Clear();
+    }
+
+    private void CheckEnvironment(int environment)
+    {
+        if ((uint)environment >= (uint)Environments)
+            throw new ArgumentOutOfRangeException(nameof(environment), $"Environment {environment} is outside [0, {Environments}).");
+    }
+
+    private static void CheckLength(int actual, int expected, string name, string shape)
+    {
+        if (actual != expected) throw new ArgumentException($"{name} holds {actual} floats; {shape} needs {expected}.", name);
+    }
+}

@@ -1,0 +1,42 @@
+namespace Dicp.Models;
+
+/// <summary>
+/// Token segments encoded once by the backbone and attended to by later tokens (a KV cache): for each of
+/// <see cref="Count"/> rows, per layer the rotated keys and values of its <see cref="Length"/> tokens, transposed per
+/// head, and the final hidden state of its last token.
+/// </summary>
+/// <remarks>
+/// Layout per layer: (Count, H, hs, Length). A real-context prefix has Count = 1; the candidates' shared stems
+/// (imagined transitions and query state) have one row per distinct stem. Memory: 2·layers·Count·d·Length floats
+/// (80 KB for one Darkroom prefix: d 32, 4 layers, 79 tokens).
+/// </remarks>
+internal sealed class KvSegment
+{
+    public KvSegment(int layers, int count, int length, int dModel)
+    {
+        Count = count;
+        Length = length;
+        Keys = new float[layers][];
+        Values = new float[layers][];
+        for (var i = 0; i < layers; i++) { Keys[i] = new float[count * dModel * length]; Values[i] = new float[count * dModel * length]; }
+        LastHidden = new float[count * dModel];
+    }
+
+    /// <summary>The rows (segments) held.</summary>
+    public int Count { get; }
+
+    /// <summary>The tokens per row (0 for an empty prefix).</summary>
+    public int Length { get; }
+
+    /// <summary>Per layer, rotated keys (Count, H, hs, Length).</summary>
+    public float[][] Keys { get; }
+
+    /// <summary>Per layer, values (Count, H, hs, Length).</summary>
+    public float[][] Values { get; }
+
+    /// <summary>(Count, d) the backbone's output at each row's last token (zeros when Length = 0).</summary>
+    public float[] LastHidden { get; }
+}
+
+/// <summary>Identifies a cached prefix of one environment: how many leading real transitions the window dropped, and (DPT) the query state's bits.</summary>
+internal readonly record struct PrefixKey(int Dropped, string Query);

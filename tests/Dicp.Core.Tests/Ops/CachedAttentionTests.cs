@@ -1,0 +1,49 @@
+using Dicp.Tensors;
+using Dicp.Tests.TestUtil;
+using Xunit;
+
+namespace Dicp.Tests.Ops;
+
+/// <summary>The KV-cache attention kernel against the fused causal attention on the concatenated sequence.</summary>
+public class CachedAttentionTests
+{
+    /// <summary>
+    /// Prefix (5 tokens, shared) → middle segments (2 groups × 3 tokens) → new tokens (3 rows × 2 tokens, groups [0, 1, 1]):
+    /// every level's outputs equal the rows of <see cref="Dicp.Tensors.Ops.CausalSelfAttention"/> on prefix ++ middle ++ new,
+    /// with rotary positions, within 1e-5.
+    /// </summary>
+    [Fact]
+    public void PrefixMiddleAndNewTokensEqualFullCausalAttention()
+    {
+        const int h = 2, hs = 4, d = h * hs, p = 5, m = 3, g = 2, s = 2, n = 3;
+        int[] groupOf = [0, 1, 1];
+        var rope = new RotaryCache(16, hs);
+        var gen = new Generator(4);
+        float[] Random(int count) => Enumerable.Range(0, count).Select(_ => (float)gen.NextNormal()).ToArray();
+        float[] prefix = Random(p * 3 * d), middle = Random(g * m * 3 * d), fresh = Random(n * s * 3 * d);
+
+        float[] pk = new float[d * p], pv = new float[d * p], mk = new float[g * d * m], mv = new float[g * d * m];
+        var prefixOut = Dicp.Tensors.Ops.CachedAttention(new Tensor(prefix, [1, p, 3 * d]), h, rope, null, null, 0, keysOut: pk, valuesOut: pv);
+        var middleOut = Dicp.Tensors.Ops.CachedAttention(new Tensor(middle, [g, m, 3 * d]), h, rope, pk, pv, p, keysOut: mk, valuesOut: mv);
+        var newOut = Dicp.Tensors.Ops.CachedAttention(new Tensor(fresh, [n, s, 3 * d]), h, rope, pk, pv, p, mk, mv, m, groupOf);
+
+        for (var r = 0; r < n; r++)
+        {
+            var full = prefix.Concat(middle.AsSpan(groupOf[r] * m * 3 * d, m * 3 * d).ToArray()).Concat(fresh.AsSpan(r * s * 3 * d, s * 3 * d).ToArray()).ToArray();
+            var expected = Dicp.Tensors.Ops.CausalSelfAttention(new Tensor(full, [1, p + m + s, 3 * d]), h, rope).ToArray();
+            Close.Assert(expected.AsSpan(0, p * d), prefixOut.Span, 1e-5, 1e-5, "prefix");
+            Close.Assert(expected.AsSpan(p * d, m * d), middleOut.Span.Slice(groupOf[r] * m * d, m * d), 1e-5, 1e-5, $"middle {groupOf[r]}");
+            Close.Assert(expected.AsSpan((p + m) * d, s * d), newOut.Span.Slice(r * s * d, s * d), 1e-5, 1e-5, $"row {r}");
+        }
+    }
+
+    [Fact]
+    public void BadCachesAreRejected()
+    {
+        var qkv = new Tensor(new float[2 * 3 * 24], [2, 3, 24]);
+        var rope = new RotaryCache(8, 4);
+        Assert.Throws<ArgumentException>(() => Dicp.Tensors.Ops.CachedAttention(qkv, 2, rope, new float[8], new float[8], 2)); // cache too short for P 2
+        Assert.Throws<ArgumentException>(() => Dicp.Tensors.Ops.CachedAttention(qkv, 2, rope, null, null, 0, new float[16], new float[16], 2, [0, 1])); // group 1 missing
+        Assert.Throws<ArgumentException>(() => Dicp.Tensors.Ops.CachedAttention(qkv, 2, rope, new float[48], new float[48], 6)); // positions past the rotary table
+    }
+}
