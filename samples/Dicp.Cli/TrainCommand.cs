@@ -53,6 +53,7 @@ internal static class TrainCommand
             {
                 ModelConfig = config.Model,
                 RunConfigJson = config.ToJson(),
+                TensorBoardDirectory = Path.Combine(runDir, "tensorboard"),
                 Evaluation = config.Evaluation.DuringTrainingEpisodes > 0 ? DuringTraining(config) : null,
             };
             Console.Out.WriteLine($"{model.Name}: {model.Network.ParameterCount():N0} parameters; {train.Tasks.Count} train tasks × {train.Streams} streams × {train.StepsPerStream} steps"

@@ -28,8 +28,9 @@ public sealed class TensorBoardWriter : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(directory);
         Directory.CreateDirectory(directory);
         var now = DateTimeOffset.UtcNow;
-        Path = System.IO.Path.Combine(directory,
-            $"events.out.tfevents.{now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}.{suffix}");
+        var stem = System.IO.Path.Combine(directory, $"events.out.tfevents.{now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}.{suffix}");
+        Path = stem;
+        for (var k = 1; File.Exists(Path); k++) Path = $"{stem}.{k.ToString(CultureInfo.InvariantCulture)}";
         _stream = new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
         var version = Encoding.UTF8.GetBytes("brain.Event:2");
         var n = 0;

@@ -48,6 +48,12 @@ public sealed partial class Trainer
         }
         sb.Append(string.Join(',', state.Columns.Select(c => row.TryGetValue(c, out var v) ? Format(v) : ""))).Append('\n');
         File.AppendAllText(path, sb.ToString());
+        if (_tensorBoard is { } tb)
+        {
+            foreach (var (k, v) in row)
+                if (k != "step" && double.IsFinite(v)) tb.AddScalar(k, (float)v, state.Step);
+            tb.Flush();
+        }
         return row;
     }
 

@@ -43,6 +43,7 @@ public sealed partial class Trainer
     private readonly AdamW _optimizer;
     private readonly CosineSchedule _schedule;
     private readonly ILogger<Trainer> _logger;
+    private Metrics.TensorBoardWriter? _tensorBoard;
 
     /// <summary>Prepares a run (nothing is trained or written until <see cref="Run"/>).</summary>
     /// <param name="model">The model to train.</param>
@@ -85,6 +86,12 @@ public sealed partial class Trainer
     /// <summary>The model's configuration, stored in checkpoints and <c>model.safetensors</c> (optional).</summary>
     public ModelConfig? ModelConfig { get; init; }
 
+    /// <summary>
+    /// When set, every metric row is also written as TensorBoard scalars (tag = column name, x = step) to an event
+    /// file in this directory (e.g. <c>RUN/tensorboard</c>); a resumed run starts a new event file there.
+    /// </summary>
+    public string? TensorBoardDirectory { get; init; }
+
     /// <summary>The caller's whole run configuration as JSON, stored in checkpoints (optional, opaque).</summary>
     public string? RunConfigJson { get; init; }
 
@@ -112,30 +119,39 @@ public sealed partial class Trainer
                 _model.Name, _model.Network.ParameterCount(), Options.Steps, start, RunDirectory);
         var lastCheckpoint = start;
         var lr = 0f;
-        while (state.Step < Options.Steps)
+        _tensorBoard = TensorBoardDirectory is not null && start < Options.Steps ? new Metrics.TensorBoardWriter(TensorBoardDirectory) : null;
+        try
         {
-            if (cancellationToken.IsCancellationRequested)
+            while (state.Step < Options.Steps)
             {
-                if (state.Step > lastCheckpoint) SaveCheckpoint(state);
-                _logger.LogInformation("Training cancelled after step {Step}; checkpoint written", state.Step);
-                cancellationToken.ThrowIfCancellationRequested();
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    if (state.Step > lastCheckpoint) SaveCheckpoint(state);
+                    _logger.LogInformation("Training cancelled after step {Step}; checkpoint written", state.Step);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                lr = _schedule.At(state.Step);
+                TrainStep(lr, state);
+                var step = ++state.Step;
+                var last = step == Options.Steps;
+                var test = _test is not null && (last || (Options.EvalInterval > 0 && step % Options.EvalInterval == 0));
+                var ice = Evaluation is not null && (last || (Options.InContextEvalInterval > 0 && step % Options.InContextEvalInterval == 0));
+                if (last || test || ice || step % Options.LogInterval == 0)
+                {
+                    lastRow = WriteRow(state, lr, test, ice, cancellationToken);
+                    progress?.Report(new TrainingProgress(step, Options.Steps, lr, lastRow));
+                }
+                if (last || step % Options.CheckpointInterval == 0)
+                {
+                    SaveCheckpoint(state);
+                    lastCheckpoint = step;
+                }
             }
-            lr = _schedule.At(state.Step);
-            TrainStep(lr, state);
-            var step = ++state.Step;
-            var last = step == Options.Steps;
-            var test = _test is not null && (last || (Options.EvalInterval > 0 && step % Options.EvalInterval == 0));
-            var ice = Evaluation is not null && (last || (Options.InContextEvalInterval > 0 && step % Options.InContextEvalInterval == 0));
-            if (last || test || ice || step % Options.LogInterval == 0)
-            {
-                lastRow = WriteRow(state, lr, test, ice, cancellationToken);
-                progress?.Report(new TrainingProgress(step, Options.Steps, lr, lastRow));
-            }
-            if (last || step % Options.CheckpointInterval == 0)
-            {
-                SaveCheckpoint(state);
-                lastCheckpoint = step;
-            }
+        }
+        finally
+        {
+            _tensorBoard?.Dispose();
+            _tensorBoard = null;
         }
         if (start < Options.Steps) SaveModel();
         return new TrainingResult(start, state.Step, lastRow, sw.Elapsed);

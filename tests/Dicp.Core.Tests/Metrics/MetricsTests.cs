@@ -112,7 +112,7 @@ public sealed class MetricsTests
         Assert.Equal(step, ticks[1] - ticks[0], 9);
     }
 
-    private static List<byte[]> ReadRecords(byte[] file)
+    internal static List<byte[]> ReadRecords(byte[] file)
     {
         var list = new List<byte[]>();
         var o = 0;
@@ -135,7 +135,7 @@ public sealed class MetricsTests
     }
 
     /// <summary>A minimal protobuf decoder: field number → value (varint: ulong, fixed64: double, fixed32: float, bytes).</summary>
-    private static Dictionary<int, object> Decode(byte[] m)
+    internal static Dictionary<int, object> Decode(byte[] m)
     {
         var d = new Dictionary<int, object>();
         var o = 0;

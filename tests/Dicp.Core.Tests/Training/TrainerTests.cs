@@ -117,6 +117,32 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void MetricRowsAreAlsoWrittenAsTensorBoardScalars()
+    {
+        using var train = HistoryDataset.Open(_data, HistorySplit.Train);
+        var options = new TrainerOptions(Steps: 12, BatchSize: 16, LogInterval: 4, CheckpointInterval: 12, Seed: 2);
+        var run = Path.Combine(_root, "tb-run");
+        var tb = Path.Combine(run, "tensorboard");
+        new Trainer(new TinyWindowModel(10, seed: 0), train, null, options, run) { TensorBoardDirectory = tb }.Run();
+        var file = Assert.Single(Directory.GetFiles(tb));
+        var records = Metrics.MetricsTests.ReadRecords(File.ReadAllBytes(file)).Skip(1).Select(Metrics.MetricsTests.Decode).ToList();
+        var scalars = records.Select(e =>
+        {
+            var value = Metrics.MetricsTests.Decode((byte[])Metrics.MetricsTests.Decode((byte[])e[5])[1]);
+            return (Step: (long)(ulong)e[2], Tag: System.Text.Encoding.UTF8.GetString((byte[])value[1]), Value: (float)value[2]);
+        }).ToList();
+        var csv = ReadCsv(Path.Combine(run, Trainer.MetricsFileName));
+        Assert.Equal(3, csv.Count);
+        Assert.Equal(csv.Sum(r => r.Count(kv => kv.Key != "step" && kv.Value.Length > 0)), scalars.Count);
+        foreach (var row in csv)
+        {
+            var step = (long)D(row["step"]);
+            Assert.Equal((float)D(row["loss"]), scalars.Single(x => x.Step == step && x.Tag == "loss").Value);
+            Assert.Equal((float)D(row["lr"]), scalars.Single(x => x.Step == step && x.Tag == "lr").Value);
+        }
+    }
+
+    [Fact]
     public void ResumeAfterACrashDropsRowsWrittenAfterTheLastCheckpoint()
     {
         using var train = HistoryDataset.Open(_data, HistorySplit.Train);
