@@ -16,6 +16,7 @@ root.Subcommands.Add(demo);
 root.Subcommands.Add(TasksCommand.Create());
 root.Subcommands.Add(CollectCommand.Create());
 root.Subcommands.Add(PlotCommand.Create());
+root.Subcommands.Add(QuickstartCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 
