@@ -27,7 +27,7 @@ internal static class CollectCommand
             var gate = new object();
             var progress = new SyncProgress(p =>
             {
-                if (p.Event == CollectionEvent.Advanced) return;
+                if (p.Event == CollectionEvent.Advanced || CliOutput.Quiet) return;
                 lock (gate)
                     Console.Out.WriteLine(p.Event switch
                     {

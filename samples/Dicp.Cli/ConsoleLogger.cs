@@ -2,12 +2,12 @@ using Microsoft.Extensions.Logging;
 
 namespace Dicp.Cli;
 
-/// <summary>A minimal logger writing information and above to the console (standard error for warnings).</summary>
+/// <summary>A minimal logger writing to the console from <see cref="CliOutput.MinimumLevel"/> up (standard error for warnings).</summary>
 internal sealed class ConsoleLogger<T> : ILogger<T>
 {
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= CliOutput.MinimumLevel && logLevel != LogLevel.None;
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {

@@ -20,5 +20,19 @@ root.Subcommands.Add(QuickstartCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 
+root.Options.Add(CliOutput.QuietOption);
+root.Options.Add(CliOutput.VerboseOption);
+
+var parsed = root.Parse(args);
+try
+{
+    CliOutput.Configure(parsed);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
+
 // Ctrl+C cancels the running command; give a training step time to finish and its checkpoint time to be written.
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(120) });
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(120) });

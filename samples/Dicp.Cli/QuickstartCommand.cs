@@ -31,15 +31,14 @@ internal static class QuickstartCommand
         var streams = new Option<int?>("--streams") { Description = "Override data.streams (streams collected per task)." };
         var stepsPerStream = new Option<int?>("--steps-per-stream") { Description = "Override data.steps_per_stream." };
         var tasks = new Option<int?>("--train-tasks") { Description = "Collect and train on only the first N train tasks." };
-        var quiet = new Option<bool>("--quiet") { Description = "No progress display; print only the final table." };
         var cmd = new Command("quickstart", "Collect Darkroom histories, train DICP-AD and evaluate it with and without beam-search planning.")
-            { output, config, steps, episodes, streams, stepsPerStream, tasks, quiet };
+            { output, config, steps, episodes, streams, stepsPerStream, tasks };
         cmd.SetAction(async (parse, ct) =>
         {
             try
             {
                 var o = new Options(parse.GetValue(output)!, parse.GetValue(config), parse.GetValue(steps), parse.GetValue(episodes),
-                    parse.GetValue(streams), parse.GetValue(stepsPerStream), parse.GetValue(tasks), parse.GetValue(quiet));
+                    parse.GetValue(streams), parse.GetValue(stepsPerStream), parse.GetValue(tasks), CliOutput.Quiet);
                 await RunAsync(o, ct);
                 return 0;
             }

@@ -99,7 +99,7 @@ internal static class TrainCommand
             var parts = new List<string> { $"step {p.Step}/{p.TotalSteps}", $"lr {p.LearningRate:E2}", $"loss {Cell("loss")}" };
             foreach (var key in p.Metrics.Keys.Where(k => k.StartsWith("test_", StringComparison.Ordinal) || k.StartsWith("ic_", StringComparison.Ordinal)))
                 parts.Add($"{key} {Cell(key)}");
-            Console.Out.WriteLine(string.Join("  ", parts));
+            CliOutput.Info(string.Join("  ", parts));
         }
     }
 }
