@@ -172,6 +172,12 @@ public abstract partial class SawyerEnvironment : IEnvironment, IDisposable
         }
     }
 
+    /// <summary>The gripper opening as observed (dim 3): <c>clip(|rightclaw − leftclaw| / 0.1, 0, 1)</c>.</summary>
+    public double GripperOpening => Math.Clamp((BodyPos(_rightClaw) - BodyPos(_leftClaw)).Norm() / 0.1, 0.0, 1.0);
+
+    /// <summary>The mocap target of the hand (moved by the actions).</summary>
+    public Vec3 MocapPosition => Vec3.From(Data.MocapPos, _mocap * 3);
+
     /// <summary>The hand body position (<c>get_endeff_pos</c>).</summary>
     public Vec3 HandPos => BodyPos(_handBody);
 
@@ -269,8 +275,7 @@ public abstract partial class SawyerEnvironment : IEnvironment, IDisposable
     private void CurrentFrame(Span<double> frame)
     {
         HandPos.CopyTo(frame, 0);
-        var gripper = (BodyPos(_rightClaw) - BodyPos(_leftClaw)).Norm() / 0.1;
-        frame[3] = Math.Clamp(gripper, 0.0, 1.0);
+        frame[3] = GripperOpening;
         frame[4..].Clear();
         ObjectPoses(frame[4..]);
     }

@@ -11,9 +11,6 @@ namespace Dicp.Environments.MetaWorld;
 /// </remarks>
 public abstract class ScriptedPolicy
 {
-    /// <summary>The proportional gain on the position error (metres to action units).</summary>
-    public const double Gain = 25.0;
-
     /// <summary>The controller of <paramref name="env"/>'s task.</summary>
     /// <exception cref="ArgumentException">No controller for the task.</exception>
     public static ScriptedPolicy For(SawyerEnvironment env)
@@ -36,13 +33,18 @@ public abstract class ScriptedPolicy
     /// <summary>Writes the next action (4 floats) for the current state of <paramref name="env"/>.</summary>
     public abstract void Act(SawyerEnvironment env, Span<float> action);
 
-    /// <summary>Writes the move toward <paramref name="waypoint"/> and the gripper command into <paramref name="action"/>.</summary>
-    protected static void MoveTo(SawyerEnvironment env, Vec3 waypoint, double grip, Span<float> action)
+    /// <summary>
+    /// Writes the move toward <paramref name="waypoint"/> (for the gripper centre) and the gripper command: the mocap
+    /// target is sent straight to <c>waypoint + (hand − tcp)</c> at up to <paramref name="speed"/> action units per axis
+    /// (1 = 0.01 m per step), so the hand follows without the overshoot of integrating an error.
+    /// </summary>
+    protected static void MoveTo(SawyerEnvironment env, Vec3 waypoint, double grip, Span<float> action, double speed = 1.0)
     {
-        var e = waypoint - env.TcpCenter;
-        action[0] = (float)Math.Clamp(Gain * e.X, -1, 1);
-        action[1] = (float)Math.Clamp(Gain * e.Y, -1, 1);
-        action[2] = (float)Math.Clamp(Gain * e.Z, -1, 1);
+        var desiredMocap = waypoint + (env.HandPos - env.TcpCenter);
+        var e = desiredMocap - env.MocapPosition;
+        action[0] = (float)Math.Clamp(e.X / SawyerEnvironment.ActionScale, -speed, speed);
+        action[1] = (float)Math.Clamp(e.Y / SawyerEnvironment.ActionScale, -speed, speed);
+        action[2] = (float)Math.Clamp(e.Z / SawyerEnvironment.ActionScale, -speed, speed);
         action[3] = (float)grip;
     }
 
@@ -54,99 +56,110 @@ public abstract class ScriptedPolicy
         public override void Act(SawyerEnvironment env, Span<float> action) => MoveTo(env, env.TargetPos, -1, action);
     }
 
-    /// <summary>Push (drag along the table) and pick-place (carry through the air): approach, grasp, move to the goal.</summary>
-    private sealed class PickPolicy(bool lift) : ScriptedPolicy
+    /// <summary>
+    /// The shared grasp routine: move to 3 cm above the grasp point until aligned in x–y, descend until the gripper centre is
+    /// within 8 mm of it, close until the fingers stop moving (at most 15 steps), then carry toward <see cref="Carry"/>.
+    /// </summary>
+    private abstract class GraspPolicy : ScriptedPolicy
     {
+        private const int MaxCloseSteps = 15;
+        private int _phase;
+        private double _lastOpening;
         private int _closing;
+        private Vec3 _graspPoint;
 
-        public override void Reset() => _closing = 0;
+        public override void Reset() => (_phase, _closing) = (0, 0);
+
+        /// <summary>Where the gripper centre should close (from the object's current position).</summary>
+        protected abstract Vec3 GraspPoint(SawyerEnvironment env);
+
+        /// <summary>The waypoint once grasped (<paramref name="grasp"/>: the gripper centre at closing).</summary>
+        protected abstract Vec3 Carry(SawyerEnvironment env, Vec3 grasp);
 
         public override void Act(SawyerEnvironment env, Span<float> action)
         {
-            var obj = ObjectPos(env);
             var tcp = env.TcpCenter;
-            if (_closing == 0)
+            if (_phase == 0)
             {
-                var xy = new Vec3(tcp.X - obj.X, tcp.Y - obj.Y, 0).Norm();
-                if (xy > 0.015) MoveTo(env, new Vec3(obj.X, obj.Y, Math.Max(obj.Z + 0.08, Math.Min(tcp.Z, 0.15))), -1, action);
-                else if (tcp.Z - obj.Z > 0.01) MoveTo(env, obj, -1, action);
-                else _closing = 1;
-                if (_closing == 0) return;
+                var g = GraspPoint(env);
+                if (new Vec3(tcp.X - g.X, tcp.Y - g.Y, 0).Norm() > 0.01) MoveTo(env, new Vec3(g.X, g.Y, g.Z + 0.03), -1, action);
+                else _phase = 1;
+                if (_phase == 0) return;
             }
-            if (_closing < 6)
+            if (_phase == 1)
             {
-                _closing++;
-                MoveTo(env, obj, 1, action);
-                return;
+                var g = GraspPoint(env);
+                if ((tcp - g).Norm() > 0.008)
+                {
+                    MoveTo(env, g, -1, action);
+                    return;
+                }
+                (_phase, _graspPoint) = (2, g);
             }
+            if (_phase == 2)
+            {
+                // Close until the fingers stop moving (or MaxCloseSteps).
+                var opening = env.GripperOpening;
+                var settled = _closing >= 4 && _lastOpening - opening < 0.005;
+                _lastOpening = opening;
+                if (!settled && _closing < MaxCloseSteps)
+                {
+                    _closing++;
+                    MoveTo(env, _graspPoint, 1, action);
+                    return;
+                }
+                _phase = 3;
+            }
+            MoveTo(env, Carry(env, _graspPoint), 1, action);
+        }
+    }
+
+    /// <summary>Push (drag along the table at the grasp height) and pick-place (carry through the air).</summary>
+    private sealed class PickPolicy(bool lift) : GraspPolicy
+    {
+        protected override Vec3 GraspPoint(SawyerEnvironment env) => env.ObjectPosition;
+
+        protected override Vec3 Carry(SawyerEnvironment env, Vec3 grasp)
+        {
             var goal = env.TargetPos;
-            MoveTo(env, lift ? goal : new Vec3(goal.X, goal.Y, obj.Z), 1, action);
+            return lift ? goal : new Vec3(goal.X, goal.Y, grasp.Z + 0.005);
         }
     }
 
     /// <summary>Sweep: grasp the block at its centre and slide it along x to the goal at the table's edge.</summary>
-    private sealed class SweepPolicy : ScriptedPolicy
+    private sealed class SweepPolicy : GraspPolicy
     {
-        private int _closing;
+        protected override Vec3 GraspPoint(SawyerEnvironment env) => env.ObjectPosition + new Vec3(0, 0, 0.02);
 
-        public override void Reset() => _closing = 0;
-
-        public override void Act(SawyerEnvironment env, Span<float> action)
+        protected override Vec3 Carry(SawyerEnvironment env, Vec3 grasp)
         {
-            var block = ObjectPos(env) + new Vec3(0, 0, 0.02);
-            var tcp = env.TcpCenter;
-            if (_closing == 0)
-            {
-                var xy = new Vec3(tcp.X - block.X, tcp.Y - block.Y, 0).Norm();
-                if (xy > 0.015) MoveTo(env, new Vec3(block.X, block.Y, Math.Max(block.Z + 0.08, Math.Min(tcp.Z, 0.15))), -1, action);
-                else if (tcp.Z - block.Z > 0.01) MoveTo(env, block, -1, action);
-                else _closing = 1;
-                if (_closing == 0) return;
-            }
-            if (_closing < 6)
-            {
-                _closing++;
-                MoveTo(env, block, 1, action);
-                return;
-            }
             var goal = env.TargetPos;
-            MoveTo(env, new Vec3(goal.X + 0.05, goal.Y, block.Z + 0.005), 1, action);
+            return new Vec3(goal.X + 0.05, goal.Y, grasp.Z + 0.005);
         }
     }
 
-    /// <summary>Peg insertion: grasp the peg, lift it to the hole's height in front of the hole, then push it in along −x.</summary>
-    private sealed class PegPolicy : ScriptedPolicy
+    /// <summary>Peg insertion: grasp the peg, bring its head in front of the hole at the hole's height, then push it in along −x.</summary>
+    private sealed class PegPolicy : GraspPolicy
     {
-        private int _closing;
         private bool _aligned;
 
-        public override void Reset() => (_closing, _aligned) = (0, false);
-
-        public override void Act(SawyerEnvironment env, Span<float> action)
+        public override void Reset()
         {
-            var peg = (PegInsertSideV2)env;
-            var grasp = ObjectPos(env);
-            var tcp = env.TcpCenter;
-            if (_closing == 0)
-            {
-                var xy = new Vec3(tcp.X - grasp.X, tcp.Y - grasp.Y, 0).Norm();
-                if (xy > 0.01) MoveTo(env, new Vec3(grasp.X, grasp.Y, Math.Max(grasp.Z + 0.08, Math.Min(tcp.Z, 0.15))), -1, action);
-                else if (tcp.Z - grasp.Z > 0.005) MoveTo(env, grasp, -1, action);
-                else _closing = 1;
-                if (_closing == 0) return;
-            }
-            if (_closing < 6)
-            {
-                _closing++;
-                MoveTo(env, grasp, 1, action);
-                return;
-            }
-            var head = peg.PegHead;
+            base.Reset();
+            _aligned = false;
+        }
+
+        // 1 cm below the pegGrasp site: a deeper grip that does not slip while lifting.
+        protected override Vec3 GraspPoint(SawyerEnvironment env) => env.ObjectPosition + new Vec3(0, 0, -0.01);
+
+        protected override Vec3 Carry(SawyerEnvironment env, Vec3 grasp)
+        {
+            var head = ((PegInsertSideV2)env).PegHead;
             var goal = env.TargetPos;
             var pre = new Vec3(goal.X + 0.12, goal.Y, goal.Z);
             if (!_aligned && (head - pre).Norm() < 0.015) _aligned = true;
             var headWaypoint = _aligned ? new Vec3(goal.X - 0.03, goal.Y, goal.Z) : pre;
-            MoveTo(env, tcp + (headWaypoint - head), 1, action);
+            return env.TcpCenter + (headWaypoint - head);
         }
     }
 }
