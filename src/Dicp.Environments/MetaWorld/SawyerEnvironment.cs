@@ -74,7 +74,7 @@ public abstract partial class SawyerEnvironment : IEnvironment, IDisposable
         RandomHigh = randomHigh;
         _randVec = randVec.ToArray();
         var file = options.SceneFile(xmlName);
-        Model = MjModel.Load(file);
+        Model = MjModel.LoadShared(file);
         try
         {
             Data = new MjData(Model);

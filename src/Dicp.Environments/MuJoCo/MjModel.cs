@@ -44,6 +44,32 @@ public sealed unsafe class MjModel : IDisposable
         return new MjModel(handle, full);
     }
 
+    /// <summary>
+    /// A private copy of the model compiled from <paramref name="path"/>: the file is compiled once per process (and
+    /// per full path) and every call returns a deep copy (<c>mj_copyModel</c>), so callers may write model fields
+    /// freely. Edits of the file after the first load are not seen.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="MuJoCoException">MuJoCo rejected the file, or MuJoCo is unavailable.</exception>
+    public static MjModel LoadShared(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = System.IO.Path.GetFullPath(path);
+        MjModel template;
+        lock (Templates)
+        {
+            if (!Templates.TryGetValue(full, out template!))
+            {
+                template = Load(full);
+                Templates[full] = template;
+            }
+        }
+        MuJoCoRuntime.Check(NativeMethods.CopyModel(template.Handle, out var copy), "mj_copyModel");
+        return new MjModel(copy, full);
+    }
+
+    private static readonly Dictionary<string, MjModel> Templates = [];
+
     /// <summary>The file the model was loaded from.</summary>
     public string Path { get; }
 

@@ -215,6 +215,16 @@ public static class MuJoCoRuntime
         throw new MuJoCoException($"No C compiler found to build the MuJoCo shim (set CC or install gcc):{Environment.NewLine}{log}");
     }
 
+    /// <summary>Raises a MuJoCo error (<c>mju_error</c>) inside the shim's guard; it surfaces as a <see cref="MuJoCoException"/>.</summary>
+    /// <remarks>Proves that MuJoCo errors are trapped instead of terminating the process.</remarks>
+    /// <exception cref="MuJoCoException">Always: the trapped error, carrying <paramref name="message"/>.</exception>
+    public static void RaiseTestError(string message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        EnsureInitialized();
+        Check(NativeMethods.RaiseError(message), "mju_error");
+    }
+
     /// <summary>Runs a guarded shim call and turns its error code into a <see cref="MuJoCoException"/>.</summary>
     internal static void Check(int rc, string what)
     {

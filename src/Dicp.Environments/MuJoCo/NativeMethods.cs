@@ -19,6 +19,9 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Lib, EntryPoint = "dm_load_xml", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int LoadXml(string path, out nint model);
+    [LibraryImport(Lib, EntryPoint = "dm_copy_model")] internal static partial int CopyModel(nint model, out nint copy);
+    [LibraryImport(Lib, EntryPoint = "dm_raise_error", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int RaiseError(string message);
     [LibraryImport(Lib, EntryPoint = "dm_make_data")] internal static partial int MakeData(nint model, out nint data);
     [LibraryImport(Lib, EntryPoint = "dm_free_model")] internal static partial void FreeModel(nint model);
     [LibraryImport(Lib, EntryPoint = "dm_free_data")] internal static partial void FreeData(nint data);

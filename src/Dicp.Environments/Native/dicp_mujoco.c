@@ -81,6 +81,25 @@ int dm_load_xml(const char* path, mjModel** out) {
   return 0;
 }
 
+/* Deep-copies a compiled model (each environment owns its copy; the XML is compiled once per scene). */
+int dm_copy_model(const mjModel* src, mjModel** out) {
+  *out = NULL;
+  DM_GUARD_BEGIN
+  mjModel* m = mj_copyModel(NULL, src);
+  DM_GUARD_END
+  if (!m) { snprintf(dm_error, DM_MSG, "mj_copyModel failed"); return -1; }
+  *out = m;
+  return 0;
+}
+
+/* Raises a MuJoCo error through mju_error under the guard: lets tests prove that errors are trapped. */
+int dm_raise_error(const char* msg) {
+  DM_GUARD_BEGIN
+  mju_error(msg);
+  DM_GUARD_END
+  return 0;
+}
+
 int dm_make_data(const mjModel* m, mjData** out) {
   *out = NULL;
   DM_GUARD_BEGIN
