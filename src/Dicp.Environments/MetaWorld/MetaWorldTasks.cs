@@ -16,7 +16,10 @@ public sealed record MetaWorldTaskKind(
 /// <summary>The Meta-World v2 tasks implemented by Dicp.</summary>
 public static class MetaWorldTasks
 {
-    /// <summary>The five ML1 tasks of the paper's table: reach, push, pick-place, sweep, peg-insert-side.</summary>
+    /// <summary>
+    /// The implemented tasks: the five ML1 tasks of the paper's table (reach, push, pick-place, sweep, peg-insert-side),
+    /// then the ML10 drawer tasks (drawer-close, train; drawer-open, test).
+    /// </summary>
     public static readonly IReadOnlyList<MetaWorldTaskKind> All =
     [
         new("reach-v2", ReachV2.Low, ReachV2.High, v => ReachV2.IsValid(v), (o, v) => new ReachV2(o, v)),
@@ -24,7 +27,12 @@ public static class MetaWorldTasks
         new("pick-place-v2", PickPlaceV2.Low, PickPlaceV2.High, v => ReachV2.IsValid(v), (o, v) => new PickPlaceV2(o, v)),
         new("sweep-v2", SweepV2.Low, SweepV2.High, _ => true, (o, v) => new SweepV2(o, v)),
         new("peg-insert-side-v2", PegInsertSideV2.Low, PegInsertSideV2.High, v => PegInsertSideV2.IsValid(v), (o, v) => new PegInsertSideV2(o, v)),
+        new("drawer-close-v2", DrawerCloseV2.Low, DrawerCloseV2.High, _ => true, (o, v) => new DrawerCloseV2(o, v)),
+        new("drawer-open-v2", DrawerCloseV2.Low, DrawerCloseV2.High, _ => true, (o, v) => new DrawerOpenV2(o, v)),
     ];
+
+    /// <summary>The names of the five ML1 tasks of the paper's table.</summary>
+    public static IReadOnlyList<string> PaperMl1 { get; } = ["reach-v2", "push-v2", "pick-place-v2", "sweep-v2", "peg-insert-side-v2"];
 
     /// <summary>The names of <see cref="All"/>.</summary>
     public static IEnumerable<string> Names => All.Select(t => t.Name);

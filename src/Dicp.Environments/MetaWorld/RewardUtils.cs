@@ -65,6 +65,22 @@ public static class RewardUtils
         return 1.0 / (t * t + 1.0);
     }
 
+    /// <summary>
+    /// 1 inside <c>[lower, upper]</c>; outside, the Gaussian sigmoid <c>exp(−½ (d·s)²)</c> of the normalised distance
+    /// with <c>s = √(−2 ln 0.1)</c> (0.1 at one margin); a margin of 0 gives 0 outside.
+    /// </summary>
+    /// <exception cref="ArgumentException">lower &gt; upper or a negative margin.</exception>
+    public static double ToleranceGaussian(double x, double lower, double upper, double margin)
+    {
+        if (lower > upper) throw new ArgumentException($"tolerance: lower bound {lower} exceeds upper bound {upper}.");
+        if (margin < 0) throw new ArgumentException($"tolerance: margin must be non-negative, got {margin}.");
+        if (lower <= x && x <= upper) return 1.0;
+        if (margin == 0) return 0.0;
+        var d = (x < lower ? lower - x : x - upper) / margin;
+        var t = d * Math.Sqrt(-2 * Math.Log(ValueAtMargin));
+        return Math.Exp(-0.5 * t * t);
+    }
+
     /// <summary>The Hamacher t-norm <c>ab / (a + b − ab)</c> (0 when the denominator is 0).</summary>
     /// <exception cref="ArgumentOutOfRangeException">An input is outside [0, 1].</exception>
     public static double HamacherProduct(double a, double b)

@@ -23,6 +23,8 @@ public abstract class ScriptedPolicy
             PickPlaceV2 => new PickPolicy(lift: true),
             SweepV2 => new SweepPolicy(),
             PegInsertSideV2 => new PegPolicy(),
+            DrawerOpenV2 => new DrawerOpenPolicy(),
+            DrawerCloseV2 => new DrawerClosePolicy(),
             _ => throw new ArgumentException($"No scripted policy for {env.Name}.", nameof(env)),
         };
     }
@@ -160,6 +162,38 @@ public abstract class ScriptedPolicy
             if (!_aligned && (head - pre).Norm() < 0.015) _aligned = true;
             var headWaypoint = _aligned ? new Vec3(goal.X - 0.03, goal.Y, goal.Z) : pre;
             return env.TcpCenter + (headWaypoint - head);
+        }
+    }
+
+    /// <summary>Drawer open: grasp the handle and pull it along −y to the goal.</summary>
+    private sealed class DrawerOpenPolicy : GraspPolicy
+    {
+        protected override Vec3 GraspPoint(SawyerEnvironment env) => env.ObjectPosition;
+
+        protected override Vec3 Carry(SawyerEnvironment env, Vec3 grasp) => new(grasp.X, env.TargetPos.Y - 0.01, grasp.Z);
+    }
+
+    /// <summary>Drawer close: come down in front of the drawer's face and push it along +y past the goal.</summary>
+    private sealed class DrawerClosePolicy : ScriptedPolicy
+    {
+        private int _phase;
+
+        public override void Reset() => _phase = 0;
+
+        public override void Act(SawyerEnvironment env, Span<float> action)
+        {
+            var handle = env.ObjectPosition;
+            var tcp = env.TcpCenter;
+            var front = new Vec3(handle.X, handle.Y - 0.05, handle.Z - 0.03);
+            if (_phase == 0 && new Vec3(tcp.X - front.X, tcp.Y - front.Y, 0).Norm() < 0.01) _phase = 1;
+            if (_phase == 1 && Math.Abs(tcp.Z - front.Z) < 0.01) _phase = 2;
+            var waypoint = _phase switch
+            {
+                0 => new Vec3(front.X, front.Y, front.Z + 0.08),
+                1 => front,
+                _ => new Vec3(handle.X, env.TargetPos.Y + 0.05, front.Z),
+            };
+            MoveTo(env, waypoint, 1, action);
         }
     }
 }

@@ -15,6 +15,8 @@ public class ScriptedPolicyTests
     [InlineData("pick-place-v2")]
     [InlineData("sweep-v2")]
     [InlineData("peg-insert-side-v2")]
+    [InlineData("drawer-close-v2")]
+    [InlineData("drawer-open-v2")]
     public void ScriptedPolicy_SolvesAtLeastNineOfTenTestVariations(string task)
     {
         var tasks = new Ml1Tasks(task, MetaWorldAssets.Options());
