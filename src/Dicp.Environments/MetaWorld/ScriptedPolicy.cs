@@ -25,6 +25,7 @@ public abstract class ScriptedPolicy
             PegInsertSideV2 => new PegPolicy(),
             DrawerOpenV2 => new DrawerOpenPolicy(),
             DrawerCloseV2 => new DrawerClosePolicy(),
+            ButtonPressTopdownV2 => new ButtonPolicy(),
             _ => throw new ArgumentException($"No scripted policy for {env.Name}.", nameof(env)),
         };
     }
@@ -47,6 +48,19 @@ public abstract class ScriptedPolicy
         action[0] = (float)Math.Clamp(e.X / SawyerEnvironment.ActionScale, -speed, speed);
         action[1] = (float)Math.Clamp(e.Y / SawyerEnvironment.ActionScale, -speed, speed);
         action[2] = (float)Math.Clamp(e.Z / SawyerEnvironment.ActionScale, -speed, speed);
+        action[3] = (float)grip;
+    }
+
+    /// <summary>
+    /// An integrating move: the mocap target shifts by the gripper centre's remaining error (≤ 0.01 m per axis and
+    /// step), which overcomes a steady offset (contact, the arm's reach) at the price of some overshoot.
+    /// </summary>
+    protected static void Nudge(SawyerEnvironment env, Vec3 waypoint, double grip, Span<float> action)
+    {
+        var e = waypoint - env.TcpCenter;
+        action[0] = (float)Math.Clamp(e.X / SawyerEnvironment.ActionScale, -1, 1);
+        action[1] = (float)Math.Clamp(e.Y / SawyerEnvironment.ActionScale, -1, 1);
+        action[2] = (float)Math.Clamp(e.Z / SawyerEnvironment.ActionScale, -1, 1);
         action[3] = (float)grip;
     }
 
@@ -194,6 +208,25 @@ public abstract class ScriptedPolicy
                 _ => new Vec3(handle.X, env.TargetPos.Y + 0.05, front.Z),
             };
             MoveTo(env, waypoint, 1, action);
+        }
+    }
+
+    /// <summary>Button press from above: hover over the button top with the gripper closed, then push straight down.</summary>
+    private sealed class ButtonPolicy : ScriptedPolicy
+    {
+        private bool _above;
+
+        public override void Reset() => _above = false;
+
+        public override void Act(SawyerEnvironment env, Span<float> action)
+        {
+            var button = env.ObjectPosition;
+            var tcp = env.TcpCenter;
+            if (!_above && new Vec3(tcp.X - button.X, tcp.Y - button.Y, 0).Norm() < 0.02) _above = true;
+            var waypoint = _above
+                ? new Vec3(button.X, button.Y, env.TargetPos.Z - 0.03)
+                : new Vec3(button.X, button.Y, button.Z + 0.02);
+            Nudge(env, waypoint, 1, action);
         }
     }
 }

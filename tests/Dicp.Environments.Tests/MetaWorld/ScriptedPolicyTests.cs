@@ -17,6 +17,7 @@ public class ScriptedPolicyTests
     [InlineData("peg-insert-side-v2")]
     [InlineData("drawer-close-v2")]
     [InlineData("drawer-open-v2")]
+    [InlineData("button-press-topdown-v2")]
     public void ScriptedPolicy_SolvesAtLeastNineOfTenTestVariations(string task)
     {
         var tasks = new Ml1Tasks(task, MetaWorldAssets.Options());
