@@ -41,6 +41,7 @@ foreach (var name in names)
     foreach (var index in tasks.TestIndices.Take(n))
     {
         using var env = tasks.Create(index);
+        if (!ScriptedPolicy.Has(env)) { n = 0; break; }
         var policy = ScriptedPolicy.For(env);
         env.Reset(0, obs);
         for (var t = 0; t < env.MaxEpisodeSteps; t++)
@@ -73,8 +74,9 @@ foreach (var name in names)
     var sps = steps / stepSeconds;
     var resetMs = 1000 * resetSeconds / resets;
     var mean = firsts.Count > 0 ? firsts.Average() : double.NaN;
+    var rate = n > 0 ? string.Create(CultureInfo.InvariantCulture, $"{successes}/{n} ({100.0 * successes / n:F0} %)") : "no scripted policy";
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"| {name} | {successes}/{n} ({100.0 * successes / n:F0} %) | {mean:F1} | {sps:F0} | {resetMs:F1} | {loadMs:F0} |"));
+        $"| {name} | {rate} | {mean:F1} | {sps:F0} | {resetMs:F1} | {loadMs:F0} |"));
     json.Add(string.Create(CultureInfo.InvariantCulture,
         $"{{\"task\":\"{name}\",\"episodes\":{n},\"successes\":{successes},\"mean_first_success\":{(double.IsNaN(mean) ? "null" : mean.ToString("F2", CultureInfo.InvariantCulture))},\"steps_per_second\":{sps:F1},\"reset_ms\":{resetMs:F2},\"first_load_ms\":{loadMs:F1}}}"));
 }

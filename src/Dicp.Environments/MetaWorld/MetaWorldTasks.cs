@@ -18,7 +18,7 @@ public static class MetaWorldTasks
 {
     /// <summary>
     /// The implemented tasks: the five ML1 tasks of the paper's table (reach, push, pick-place, sweep, peg-insert-side),
-    /// then ML10 tasks (drawer-close and button-press-topdown, train; drawer-open, test).
+    /// then ML10 tasks (drawer-close, button-press-topdown, door-open, train; door-close, drawer-open, test).
     /// </summary>
     public static readonly IReadOnlyList<MetaWorldTaskKind> All =
     [
@@ -29,6 +29,8 @@ public static class MetaWorldTasks
         new("peg-insert-side-v2", PegInsertSideV2.Low, PegInsertSideV2.High, v => PegInsertSideV2.IsValid(v), (o, v) => new PegInsertSideV2(o, v)),
         new("drawer-close-v2", DrawerCloseV2.Low, DrawerCloseV2.High, _ => true, (o, v) => new DrawerCloseV2(o, v)),
         new("button-press-topdown-v2", ButtonPressTopdownV2.Low, ButtonPressTopdownV2.High, _ => true, (o, v) => new ButtonPressTopdownV2(o, v)),
+        new("door-open-v2", DoorOpenV2.Low, DoorOpenV2.High, _ => true, (o, v) => new DoorOpenV2(o, v)),
+        new("door-close-v2", DoorOpenV2.Low, DoorOpenV2.High, _ => true, (o, v) => new DoorCloseV2(o, v)),
         new("drawer-open-v2", DrawerCloseV2.Low, DrawerCloseV2.High, _ => true, (o, v) => new DrawerOpenV2(o, v)),
     ];
 

@@ -12,6 +12,7 @@ namespace Dicp.Environments.MetaWorld;
 public abstract class ScriptedPolicy
 {
     /// <summary>The controller of <paramref name="env"/>'s task.</summary>
+    /// <remarks>Every implemented task has one except <c>door-open-v2</c>.</remarks>
     /// <exception cref="ArgumentException">No controller for the task.</exception>
     public static ScriptedPolicy For(SawyerEnvironment env)
     {
@@ -26,6 +27,7 @@ public abstract class ScriptedPolicy
             DrawerOpenV2 => new DrawerOpenPolicy(),
             DrawerCloseV2 => new DrawerClosePolicy(),
             ButtonPressTopdownV2 => new ButtonPolicy(),
+            DoorCloseV2 => new DoorClosePolicy(),
             _ => throw new ArgumentException($"No scripted policy for {env.Name}.", nameof(env)),
         };
     }
@@ -226,6 +228,46 @@ public abstract class ScriptedPolicy
             var waypoint = _above
                 ? new Vec3(button.X, button.Y, env.TargetPos.Z - 0.03)
                 : new Vec3(button.X, button.Y, button.Z + 0.02);
+            Nudge(env, waypoint, 1, action);
+        }
+    }
+
+    /// <summary>Whether <see cref="For"/> has a controller for <paramref name="env"/>'s task.</summary>
+    public static bool Has(SawyerEnvironment env) => env is not DoorOpenV2;
+
+    /// <summary>The panel direction (cos θ, sin θ, 0) of a door at hinge angle θ (the closed door extends along +x).</summary>
+    private static Vec3 PanelDirection(double theta) => new(Math.Cos(theta), Math.Sin(theta), 0);
+
+    /// <summary>The panel normal (−sin θ, cos θ, 0): the direction a panel point moves as θ grows (closing).</summary>
+    private static Vec3 PanelNormal(double theta) => new(-Math.Sin(theta), Math.Cos(theta), 0);
+
+    /// <summary>Door close: come down beside the open panel and push it around the hinge.</summary>
+    private sealed class DoorClosePolicy : ScriptedPolicy
+    {
+        private int _phase;
+
+        public override void Reset() => _phase = 0;
+
+        public override void Act(SawyerEnvironment env, Span<float> action)
+        {
+            var door = (DoorCloseV2)env;
+            var hinge = door.Hinge;
+            var theta = door.DoorAngle;
+            var tcp = env.TcpCenter;
+            const double radius = 0.22;
+            var start = hinge + PanelDirection(theta) * radius - PanelNormal(theta) * 0.06;
+            start = new Vec3(start.X, start.Y, 0.1);
+            if (_phase == 0 && new Vec3(tcp.X - start.X, tcp.Y - start.Y, 0).Norm() < 0.02) _phase = 1;
+            if (_phase == 1 && Math.Abs(tcp.Z - start.Z) < 0.02) _phase = 2;
+            Vec3 waypoint;
+            if (_phase == 0) waypoint = new Vec3(start.X, start.Y, 0.25);
+            else if (_phase == 1) waypoint = start;
+            else
+            {
+                var ahead = Math.Min(theta + 0.5, 0.2);
+                var p = hinge + PanelDirection(ahead) * radius;
+                waypoint = new Vec3(p.X, p.Y, 0.1);
+            }
             Nudge(env, waypoint, 1, action);
         }
     }

@@ -45,6 +45,9 @@ public sealed unsafe class MjData : IDisposable
     /// <summary>Body frame orientations (w, x, y, z), <c>(nbody, 4)</c>.</summary>
     public ReadOnlySpan<double> XQuat => new(NativeMethods.XQuat(Handle), Model.NBody * 4);
 
+    /// <summary>Geom positions in world coordinates, <c>(ngeom, 3)</c>.</summary>
+    public ReadOnlySpan<double> GeomXPos => new(NativeMethods.GeomXPos(Handle), Model.NGeom * 3);
+
     /// <summary>Geom orientations as row-major 3×3 matrices, <c>(ngeom, 9)</c>.</summary>
     public ReadOnlySpan<double> GeomXMat => new(NativeMethods.GeomXMat(Handle), Model.NGeom * 9);
 

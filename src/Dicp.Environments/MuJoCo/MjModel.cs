@@ -129,6 +129,9 @@ public sealed unsafe class MjModel : IDisposable
     /// <summary>The first qpos address of each joint, <c>(njnt)</c>.</summary>
     public ReadOnlySpan<int> JointQposAddress => new(NativeMethods.JntQposAdr(Handle), NJnt);
 
+    /// <summary>The first degree-of-freedom (qvel) address of each joint, <c>(njnt)</c>.</summary>
+    public ReadOnlySpan<int> JointDofAddress => new(NativeMethods.JntDofAdr(Handle), NJnt);
+
     /// <summary>The id of the body named <paramref name="name"/>.</summary>
     /// <exception cref="KeyNotFoundException">The model has no such body.</exception>
     public int BodyId(string name) => Id(NativeMethods.ObjBody(), name, "body");

@@ -56,6 +56,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib, EntryPoint = "dm_eq_type")] internal static partial int* EqType(nint m);
     [LibraryImport(Lib, EntryPoint = "dm_body_mocapid")] internal static partial int* BodyMocapId(nint m);
     [LibraryImport(Lib, EntryPoint = "dm_jnt_qposadr")] internal static partial int* JntQposAdr(nint m);
+    [LibraryImport(Lib, EntryPoint = "dm_jnt_dofadr")] internal static partial int* JntDofAdr(nint m);
 
     [LibraryImport(Lib, EntryPoint = "dm_qpos")] internal static partial double* QPos(nint d);
     [LibraryImport(Lib, EntryPoint = "dm_qvel")] internal static partial double* QVel(nint d);
@@ -64,6 +65,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib, EntryPoint = "dm_mocap_quat")] internal static partial double* MocapQuat(nint d);
     [LibraryImport(Lib, EntryPoint = "dm_xpos")] internal static partial double* XPos(nint d);
     [LibraryImport(Lib, EntryPoint = "dm_xquat")] internal static partial double* XQuat(nint d);
+    [LibraryImport(Lib, EntryPoint = "dm_geom_xpos")] internal static partial double* GeomXPos(nint d);
     [LibraryImport(Lib, EntryPoint = "dm_geom_xmat")] internal static partial double* GeomXMat(nint d);
     [LibraryImport(Lib, EntryPoint = "dm_site_xpos")] internal static partial double* SiteXPos(nint d);
     [LibraryImport(Lib, EntryPoint = "dm_site_xmat")] internal static partial double* SiteXMat(nint d);

@@ -170,6 +170,7 @@ mjtNum* dm_eq_data(mjModel* m) { return m->eq_data; }        /* neq x mjNEQDATA 
 int* dm_eq_type(mjModel* m) { return m->eq_type; }           /* neq */
 int* dm_body_mocapid(mjModel* m) { return m->body_mocapid; } /* nbody */
 int* dm_jnt_qposadr(mjModel* m) { return m->jnt_qposadr; }   /* njnt */
+int* dm_jnt_dofadr(mjModel* m) { return m->jnt_dofadr; }     /* njnt */
 
 /* Data arrays. */
 mjtNum* dm_qpos(mjData* d) { return d->qpos; }             /* nq */
@@ -179,6 +180,7 @@ mjtNum* dm_mocap_pos(mjData* d) { return d->mocap_pos; }   /* nmocap x 3 */
 mjtNum* dm_mocap_quat(mjData* d) { return d->mocap_quat; } /* nmocap x 4 */
 mjtNum* dm_xpos(mjData* d) { return d->xpos; }             /* nbody x 3 */
 mjtNum* dm_xquat(mjData* d) { return d->xquat; }           /* nbody x 4 */
+mjtNum* dm_geom_xpos(mjData* d) { return d->geom_xpos; }   /* ngeom x 3 */
 mjtNum* dm_geom_xmat(mjData* d) { return d->geom_xmat; }   /* ngeom x 9 */
 mjtNum* dm_site_xpos(mjData* d) { return d->site_xpos; }   /* nsite x 3 */
 mjtNum* dm_site_xmat(mjData* d) { return d->site_xmat; }   /* nsite x 9 */
