@@ -18,7 +18,8 @@ public static class MetaWorldTasks
 {
     /// <summary>
     /// The implemented tasks: the five ML1 tasks of the paper's table (reach, push, pick-place, sweep, peg-insert-side),
-    /// then ML10 tasks (drawer-close, button-press-topdown, door-open, train; door-close, drawer-open, test).
+    /// then ML10 tasks (drawer-close, button-press-topdown, door-open, train; door-close, sweep-into, lever-pull,
+    /// drawer-open, test).
     /// </summary>
     public static readonly IReadOnlyList<MetaWorldTaskKind> All =
     [
@@ -31,6 +32,8 @@ public static class MetaWorldTasks
         new("button-press-topdown-v2", ButtonPressTopdownV2.Low, ButtonPressTopdownV2.High, _ => true, (o, v) => new ButtonPressTopdownV2(o, v)),
         new("door-open-v2", DoorOpenV2.Low, DoorOpenV2.High, _ => true, (o, v) => new DoorOpenV2(o, v)),
         new("door-close-v2", DoorOpenV2.Low, DoorOpenV2.High, _ => true, (o, v) => new DoorCloseV2(o, v)),
+        new("sweep-into-v2", SweepIntoV2.Low, SweepIntoV2.High, v => SweepIntoV2.IsValid(v), (o, v) => new SweepIntoV2(o, v)),
+        new("lever-pull-v2", LeverPullV2.Low, LeverPullV2.High, _ => true, (o, v) => new LeverPullV2(o, v)),
         new("drawer-open-v2", DrawerCloseV2.Low, DrawerCloseV2.High, _ => true, (o, v) => new DrawerOpenV2(o, v)),
     ];
 

@@ -110,11 +110,13 @@ public abstract partial class SawyerEnvironment
     /// <param name="obj">The object position.</param>
     /// <param name="objRadius">The object's radius.</param>
     /// <param name="sweepStyle">Sweep: <c>(caging + y-gripping) / 2</c> with a 0.95 threshold; pick-place: Hamacher with the gripper effort (0.97), then averaged with caging.</param>
-    protected double PadCagingReward(ReadOnlySpan<double> action, Vec3 obj, double objRadius, bool sweepStyle)
+    /// <param name="gripMargin">Sweep style: the y-gripping band's width beyond the radius (sweep 0.01, sweep-into 0.005).</param>
+    /// <param name="xzSuccessMargin">The x–z closeness bound (0.005; sweep-into 0.01).</param>
+    protected double PadCagingReward(ReadOnlySpan<double> action, Vec3 obj, double objRadius, bool sweepStyle,
+        double gripMargin = 0.01, double xzSuccessMargin = 0.005)
     {
         const double padSuccessMargin = 0.05;
-        const double xzSuccessMargin = 0.005;
-        var gripSuccessMargin = objRadius + 0.01;
+        var gripSuccessMargin = objRadius + gripMargin;
         var left = LeftPad;
         var right = RightPad;
         var dLeft = left.Y - obj.Y;

@@ -12,7 +12,7 @@ namespace Dicp.Environments.MetaWorld;
 public abstract class ScriptedPolicy
 {
     /// <summary>The controller of <paramref name="env"/>'s task.</summary>
-    /// <remarks>Every implemented task has one except <c>door-open-v2</c>.</remarks>
+    /// <remarks>Every implemented task has one except <c>door-open-v2</c> and <c>lever-pull-v2</c>.</remarks>
     /// <exception cref="ArgumentException">No controller for the task.</exception>
     public static ScriptedPolicy For(SawyerEnvironment env)
     {
@@ -28,6 +28,7 @@ public abstract class ScriptedPolicy
             DrawerCloseV2 => new DrawerClosePolicy(),
             ButtonPressTopdownV2 => new ButtonPolicy(),
             DoorCloseV2 => new DoorClosePolicy(),
+            SweepIntoV2 => new PickPolicy(lift: false),
             _ => throw new ArgumentException($"No scripted policy for {env.Name}.", nameof(env)),
         };
     }
@@ -233,7 +234,7 @@ public abstract class ScriptedPolicy
     }
 
     /// <summary>Whether <see cref="For"/> has a controller for <paramref name="env"/>'s task.</summary>
-    public static bool Has(SawyerEnvironment env) => env is not DoorOpenV2;
+    public static bool Has(SawyerEnvironment env) => env is not (DoorOpenV2 or LeverPullV2);
 
     /// <summary>The panel direction (cos θ, sin θ, 0) of a door at hinge angle θ (the closed door extends along +x).</summary>
     private static Vec3 PanelDirection(double theta) => new(Math.Cos(theta), Math.Sin(theta), 0);

@@ -153,3 +153,21 @@ public class SawyerEnvironmentTests
         Assert.Equal([-62748, 634556, 20000, 7763, 841919, 221305], Reach.Describe(50));
     }
 }
+
+public class LeverPullAssetTests
+{
+    [Fact]
+    public void LeverAxis_PositiveAnglesLowerTheTip_SoTheUprightGoalIsOutsideTheJointRange()
+    {
+        // Documents a property of the shared assets: success needs qpos ≈ −π/2 but LeverAxis is limited to [0, 1.57].
+        using var env = (LeverPullV2)new Ml1Tasks("lever-pull-v2", MetaWorldAssets.Options()).Create(50);
+        var obs = new float[39];
+        env.Reset(0, obs);
+        var tip = env.ObjectPosition;
+        Assert.Equal(env.TargetPos.Z - 0.2, tip.Z, 2); // horizontal at reset, 0.2 below the goal
+        var joint = env.Model.JointId("LeverAxis");
+        env.Data.QPos[env.Model.JointQposAddress[joint]] = 0.5;
+        env.Data.Forward();
+        Assert.True(env.ObjectPosition.Z < tip.Z - 0.05);
+    }
+}

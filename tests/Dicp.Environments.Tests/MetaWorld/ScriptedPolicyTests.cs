@@ -19,6 +19,7 @@ public class ScriptedPolicyTests
     [InlineData("drawer-open-v2")]
     [InlineData("button-press-topdown-v2")]
     [InlineData("door-close-v2")]
+    [InlineData("sweep-into-v2")]
     public void ScriptedPolicy_SolvesAtLeastNineOfTenTestVariations(string task)
     {
         var tasks = new Ml1Tasks(task, MetaWorldAssets.Options());
