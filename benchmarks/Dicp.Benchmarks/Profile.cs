@@ -75,7 +75,7 @@ public static class Profile
     private sealed record OpCase(string Name, string Shape, int PerStep, Func<Tensor> Forward, Tensor[] Leaves);
 
     /// <summary>Runs the profile for <paramref name="batch"/> samples.</summary>
-    public static void Run(int batch, int iters, int trainSteps, bool verbose)
+    public static void Run(int batch, int iters, int trainSteps, bool verbose, string? only = null)
     {
         const int D = 32, H = 4, Hidden = 128, T = Trainer.NTransit + 1, C = Trainer.NTransit - 1;
         var m = batch * T;
@@ -140,6 +140,11 @@ public static class Profile
 
         double sumFwd = 0, sumBwd = 0;
         var rows = new List<(OpCase Op, double F, double B, long Faults)>();
+        if (only is not null)
+        {
+            cases.RemoveAll(c => c.Name != only);
+            if (cases.Count == 0) throw new ArgumentException($"--only: no op named '{only}'.");
+        }
         foreach (var op in cases)
         {
             var f = new List<double>();
@@ -166,6 +171,13 @@ public static class Profile
             rows.Add((op, fm, bm, faultsPerIter));
             sumFwd += op.PerStep * fm;
             sumBwd += op.PerStep * bm;
+        }
+        if (only is not null)
+        {
+            var (o, fo, bo, _) = rows[0];
+            new JsonLine().Add("bench", "profile-op").Add("impl", "dicp").Add("op", o.Name).Add("shape", o.Shape)
+                .Add("fwd_ms", fo, 3).Add("bwd_ms", bo, 3).Add("threads", Benchmarks.Threads).Print();
+            return;
         }
         // Whole-step split (after the op microbenchmarks, which run on a fresh heap).
         var tr = new Trainer(batch);

@@ -89,7 +89,7 @@ internal sealed partial class CausalAttention
                     var vsum = Vector512<float>.Zero;
                     for (var jb = 0; jb < nb; jb++)
                     {
-                        var e = Vector512.Exp(Vector512.Load(prow + jb * 16) - m);
+                        var e = FastMath.Exp(Vector512.Load(prow + jb * 16) - m);
                         e.Store(prow + jb * 16);
                         vsum += e;
                     }
@@ -155,7 +155,7 @@ internal sealed partial class CausalAttention
                     {
                         var j = jb * 16;
                         var kj = pk + j;
-                        var p = Vector512.Exp(Scores8(qi, kj, tp) - li);
+                        var p = FastMath.Exp(Scores8(qi, kj, tp) - li);
                         if (jb == nb - 1) p = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(laneF, Vector512.Create((float)(i - j))), p, Vector512<float>.Zero);
                         var keep = drop ? DropoutMask.Keep(Vector512.Create(rowStart + (uint)j) + laneU, k0, k1, th) : Vector512<float>.AllBitsSet;
                         var pd = (p * dropScale) & keep;

@@ -173,7 +173,7 @@ internal sealed partial class CausalAttention
         var vsum = Vector512<float>.Zero;
         for (var j = 0; j < row.Length; j += W)
         {
-            var e = Vector512.Exp(Vector512.LoadUnsafe(ref r, (nuint)j) - max);
+            var e = FastMath.Exp(Vector512.LoadUnsafe(ref r, (nuint)j) - max);
             e.StoreUnsafe(ref r, (nuint)j);
             vsum += e;
         }

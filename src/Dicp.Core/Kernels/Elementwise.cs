@@ -93,7 +93,7 @@ internal static class SwiGluBackward
             {
                 var x = Vector512.LoadUnsafe(ref pa, i);
                 var g = Vector512.LoadUnsafe(ref pg, i);
-                var sg = Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+                var sg = Vector512<float>.One / (Vector512<float>.One + FastMath.Exp(-x));
                 if (wantA) (Vector512.LoadUnsafe(ref qa, i) + g * Vector512.LoadUnsafe(ref pb, i) * sg * (Vector512<float>.One + x * (Vector512<float>.One - sg))).StoreUnsafe(ref qa, i);
                 if (wantB) (Vector512.LoadUnsafe(ref qb, i) + g * x * sg).StoreUnsafe(ref qb, i);
             }
@@ -113,8 +113,8 @@ internal static class SwiGluBackward
 internal readonly struct SiluOperator : IUnaryOperator
 {
     public static float Invoke(float x) => x / (1f + MathF.Exp(-x));
-    public static Vector256<float> Invoke(Vector256<float> x) => x / (Vector256<float>.One + Vector256.Exp(-x));
-    public static Vector512<float> Invoke(Vector512<float> x) => x / (Vector512<float>.One + Vector512.Exp(-x));
+    public static Vector256<float> Invoke(Vector256<float> x) => x / (Vector256<float>.One + FastMath.Exp(-x));
+    public static Vector512<float> Invoke(Vector512<float> x) => x / (Vector512<float>.One + FastMath.Exp(-x));
 }
 
 /// <summary>(x, g) ↦ g · silu'(x), silu'(x) = σ(x)·(1 + x·(1 − σ(x))).</summary>
@@ -127,12 +127,12 @@ internal readonly struct SiluGradOperator : IBinaryOperator
     }
     public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> g)
     {
-        var s = Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-x));
+        var s = Vector256<float>.One / (Vector256<float>.One + FastMath.Exp(-x));
         return g * s * (Vector256<float>.One + x * (Vector256<float>.One - s));
     }
     public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> g)
     {
-        var s = Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+        var s = Vector512<float>.One / (Vector512<float>.One + FastMath.Exp(-x));
         return g * s * (Vector512<float>.One + x * (Vector512<float>.One - s));
     }
 }

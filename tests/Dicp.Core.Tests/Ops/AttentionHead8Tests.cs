@@ -60,3 +60,35 @@ public class AttentionHead8Tests
         Assert.All(y.ToArray(), v => Assert.True(v == 0f || Math.Abs(v - 1f / 0.9f) < 1e-6));
     }
 }
+
+/// <summary>The vectorised exp used by attention and SiLU against <see cref="Math.Exp(double)"/>.</summary>
+public class FastMathTests
+{
+    [Fact]
+    public void ExpIsWithinFourUlpOfDoublePrecisionAndHandlesTheEdges()
+    {
+        var xs = new List<float>();
+        for (var x = -87f; x <= 88f; x += 0.0137f) xs.Add(x);
+        xs.AddRange([0f, -0f, 1e-8f, -1e-8f, 0.34657f, -0.34657f]);
+        while (xs.Count % 16 != 0) xs.Add(0.5f);
+        for (var i = 0; i < xs.Count; i += 16)
+        {
+            var v = Dicp.Kernels.FastMath.Exp(System.Runtime.Intrinsics.Vector512.Create(xs.ToArray(), i));
+            var w = Dicp.Kernels.FastMath.Exp(System.Runtime.Intrinsics.Vector256.Create(xs.ToArray(), i));
+            for (var l = 0; l < 16; l++)
+            {
+                var exact = Math.Exp(xs[i + l]);
+                Assert.True(Math.Abs(v[l] - exact) <= 4 * 6e-8 * exact, $"exp({xs[i + l]}) = {v[l]}, exact {exact}");
+                if (l < 8) Assert.Equal(v[l], w[l]);
+            }
+        }
+        var edges = Dicp.Kernels.FastMath.Exp(System.Runtime.Intrinsics.Vector512.Create(
+            float.NegativeInfinity, -200f, float.PositiveInfinity, 200f, float.NaN, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f));
+        Assert.Equal(0f, edges[0]);
+        Assert.Equal(0f, edges[1]);
+        Assert.Equal(float.PositiveInfinity, edges[2]);
+        Assert.Equal(float.PositiveInfinity, edges[3]);
+        Assert.True(float.IsNaN(edges[4]));
+        Assert.Equal(1f, edges[5]);
+    }
+}
