@@ -132,7 +132,6 @@ internal sealed partial class CausalAttention
         var laneF = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         var laneU = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         var scale = Vector256.Create(Scale);
-        Span<float> tmpK = stackalloc float[8];
         fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, pdq = s.Dq, pdk = s.Dkt, pdv = s.Dvt, pout = output, pgo = gout, pg = gqkv)
         {
             for (var bh = bh0; bh < bh1; bh++)
@@ -184,64 +183,74 @@ internal sealed partial class CausalAttention
                     }
                     (Reduce8(a0, a1, a2, a3, a4, a5, a6, a7) * scale).Store(pdq + i * 8);               // dq_i = Σ_j ds_ij k_j / √8
                 }
-                // Scatter into gqkv with the inverse rotation.
-                for (var tt = 0; tt < t; tt++)
-                {
-                    var baseOff = (b * t + tt) * 3 * d + h * 24;
-                    for (var e = 0; e < 8; e++)
-                    {
-                        tmpK[e] = pdk[e * tp + tt];
-                        pg[baseOff + 16 + e] += pdv[e * tp + tt];
-                    }
-                    var dq = new ReadOnlySpan<float>(pdq + tt * 8, 8);
-                    var gq = new Span<float>(pg + baseOff, 8);
-                    var gk = new Span<float>(pg + baseOff + 8, 8);
-                    if (Rope is null)
-                    {
-                        (Vector256.Load(pg + baseOff) + Vector256.Load(pdq + tt * 8)).Store(pg + baseOff);
-                        (Vector256.Create((ReadOnlySpan<float>)tmpK) + Vector256.Load(pg + baseOff + 8)).Store(pg + baseOff + 8);
-                    }
-                    else
-                    {
-                        Rope.RotateBackAccumulate(dq, gq, tt);
-                        Rope.RotateBackAccumulate(tmpK, gk, tt);
-                    }
-                }
+                ScatterHead8(pg, pdq, pdk, pdv, b, h);
             }
         }
     }
 
     /// <summary>Q (T, 8) = rope(q)/√8, Kᵀ and Vᵀ (8, Tp) of head h of sample b, padding columns zero.</summary>
-    private void LoadHead8(float[] qkv, int b, int h, Head8Scratch s)
+    /// <remarks>RoPE for hs = 8 in one <see cref="Vector256{T}"/>: rope(x) = x ⊙ cos + swap_halves(x) ⊙ [−sin | sin].</remarks>
+    private unsafe void LoadHead8(float[] qkv, int b, int h, Head8Scratch s)
     {
         int t = T, tp = Tp, d = D;
-        var scale = Scale;
-        Span<float> k = stackalloc float[8];
-        for (var tt = 0; tt < t; tt++)
+        var scale = Vector256.Create(Scale);
+        var sign = Vector256.Create(-1f, -1f, -1f, -1f, 1f, 1f, 1f, 1f);
+        var rope = Rope;
+        fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, psrc = qkv, pcos = rope is null ? null : rope.Cos, psin = rope is null ? null : rope.Sin)
         {
-            var src = qkv.AsSpan((b * t + tt) * 3 * d + h * 24, 24);
-            var q = s.Q.AsSpan(tt * 8, 8);
-            if (Rope is null)
+            for (var tt = 0; tt < t; tt++)
             {
-                src[..8].CopyTo(q);
-                src.Slice(8, 8).CopyTo(k);
-            }
-            else
-            {
-                Rope.Rotate(src[..8], q, tt);
-                Rope.Rotate(src.Slice(8, 8), k, tt);
+                var src = psrc + (b * t + tt) * 3 * d + h * 24;
+                var q = Vector256.Load(src);
+                var k = Vector256.Load(src + 8);
+                if (rope is not null)
+                {
+                    var c = Vector256.Load(pcos + tt * 8);
+                    var sn = Vector256.Load(psin + tt * 8) * sign;
+                    q = q * c + Avx.Permute2x128(q, q, 1) * sn;
+                    k = k * c + Avx.Permute2x128(k, k, 1) * sn;
+                }
+                (q * scale).Store(pq + tt * 8);
+                for (var e = 0; e < 8; e++)
+                {
+                    pk[e * tp + tt] = k.GetElement(e);
+                    pv[e * tp + tt] = src[16 + e];
+                }
             }
             for (var e = 0; e < 8; e++)
-            {
-                q[e] *= scale;
-                s.Kt[e * tp + tt] = k[e];
-                s.Vt[e * tp + tt] = src[16 + e];
-            }
+                for (var tt = t; tt < tp; tt++) pk[e * tp + tt] = pv[e * tp + tt] = 0f;
         }
-        for (var e = 0; e < 8; e++)
+    }
+
+    /// <summary>gqkv of head h of sample b += the head's dq (T, 8), dKᵀ and dVᵀ (8, Tp), dq and dk rotated back (ropeᵀ).</summary>
+    private unsafe void ScatterHead8(float* pg, float* pdq, float* pdk, float* pdv, int b, int h)
+    {
+        int t = T, tp = Tp, d = D;
+        var sign = Vector256.Create(-1f, -1f, -1f, -1f, 1f, 1f, 1f, 1f);
+        var rope = Rope;
+        Span<float> kbuf = stackalloc float[8];
+        fixed (float* pcos = rope is null ? null : rope.Cos, psin = rope is null ? null : rope.Sin, pkb = kbuf)
         {
-            s.Kt.AsSpan(e * tp + t, tp - t).Clear();
-            s.Vt.AsSpan(e * tp + t, tp - t).Clear();
+            for (var tt = 0; tt < t; tt++)
+            {
+                var dst = pg + (b * t + tt) * 3 * d + h * 24;
+                for (var e = 0; e < 8; e++)
+                {
+                    pkb[e] = pdk[e * tp + tt];
+                    dst[16 + e] += pdv[e * tp + tt];
+                }
+                var dq = Vector256.Load(pdq + tt * 8);
+                var dk = Vector256.Load(pkb);
+                if (rope is not null)
+                {
+                    var c = Vector256.Load(pcos + tt * 8);
+                    var sn = Vector256.Load(psin + tt * 8) * sign;
+                    dq = dq * c - Avx.Permute2x128(dq, dq, 1) * sn;
+                    dk = dk * c - Avx.Permute2x128(dk, dk, 1) * sn;
+                }
+                (Vector256.Load(dst) + dq).Store(dst);
+                (Vector256.Load(dst + 8) + dk).Store(dst + 8);
+            }
         }
     }
 
