@@ -12,7 +12,7 @@ usage: Dicp.Benchmarks <command> [options]
   ad-infer --batch 20 [--iters 50] [--warmup 5]  median forward under NoGrad + Eval
   alloc    [--batch 64] [--steps 10] [--warmup 5] managed bytes and GC counts per warm training step
   gemm     [--m 41472] [--iters 20]              GFLOP/s of Ops.Linear at the backbone's shapes
-  profile  [--batch 512] [--iters 10] [--steps 5] [--only OP] step split and per-op microbenchmarks at the step's shapes
+  profile  [--batch 512] [--iters 10] [--steps 5] [--only OP|kernels] step split and per-op microbenchmarks at the step's shapes
   parity   [--out FILE] [--batch 4]              weights + batch + eval outputs for torch_twin.py parity
   all                                            ad-train 512 and 64, ad-infer 20 and 1000, alloc
 common: [--threads N] (re-runs itself with DOTNET_PROCESSOR_COUNT=N), [--verbose]

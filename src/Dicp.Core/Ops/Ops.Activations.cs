@@ -103,7 +103,11 @@ public static partial class Ops
         ArgumentNullException.ThrowIfNull(b);
         ShapeUtil.CheckSame(a, b, nameof(SwiGlu));
         var y = Tensor.Uninitialized(a.Shape);
-        Elementwise.Map<SwiGluOperator>(a.Span, b.Span, y.Span);
+        ParallelRows((y.Size + 1023) / 1024, 1024, (c0, c1) =>
+        {
+            int o = c0 * 1024, len = Math.Min(y.Size, c1 * 1024) - o;
+            Elementwise.Map<SwiGluOperator>(a.Data.AsSpan(o, len), b.Data.AsSpan(o, len), y.Data.AsSpan(o, len));
+        });
         if (GradMode.ShouldRecord(a, b))
             y.Record("swiglu", [a, b], () =>
             {
