@@ -17,7 +17,7 @@ namespace Dicp.Kernels;
 internal static class Gemm
 {
     private const int Mr = 4;
-    private const int KChunk = 2048;
+    private const int KChunk = 512; // weight gradients at batch 64 (K = 5 184) still split into 11 tasks
     private const long ParallelFlops = 1L << 17;
 
     /// <summary>C[M×N] (+)= op(A)·op(B). A is M×K (or K×M when <paramref name="transA"/>), B is K×N (or N×K when <paramref name="transB"/>).</summary>
