@@ -33,7 +33,7 @@ internal sealed partial class CausalAttention
         var chunks = Math.Min(bh, Environment.ProcessorCount * 8);
         if (bh * T < 4096 || chunks <= 1) { ForwardRange(0, bh, qkv, output, lse); return; }
         var per = (bh + chunks - 1) / chunks;
-        Parallel.For(0, chunks, c => ForwardRange(c * per, Math.Min(bh, (c + 1) * per), qkv, output, lse));
+        ParallelLoop.For(0, chunks, c => ForwardRange(c * per, Math.Min(bh, (c + 1) * per), qkv, output, lse));
     }
 
     /// <summary>gqkv (B, T, 3D) += ∂/∂qkv given the forward output, the saved lse and gout (B, T, D).</summary>
@@ -43,7 +43,7 @@ internal sealed partial class CausalAttention
         var chunks = Math.Min(bh, Environment.ProcessorCount * 8);
         if (bh * T < 4096 || chunks <= 1) { BackwardRange(0, bh, qkv, output, lse, gout, gqkv); return; }
         var per = (bh + chunks - 1) / chunks;
-        Parallel.For(0, chunks, c => BackwardRange(c * per, Math.Min(bh, (c + 1) * per), qkv, output, lse, gout, gqkv));
+        ParallelLoop.For(0, chunks, c => BackwardRange(c * per, Math.Min(bh, (c + 1) * per), qkv, output, lse, gout, gqkv));
     }
 
     private Head8Scratch Scratch8()

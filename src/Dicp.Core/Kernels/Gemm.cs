@@ -88,7 +88,7 @@ internal static class Gemm
             // Split rows: each output element is computed by exactly one thread, in the same order.
             var chunks = Math.Min(rowBlocks, 64);
             var per = (rowBlocks + chunks - 1) / chunks;
-            Parallel.For(0, chunks, ci =>
+            ParallelLoop.For(0, chunks, ci =>
             {
                 var r0 = ci * per * Mr;
                 var r1 = Math.Min(m, r0 + per * Mr);
@@ -102,7 +102,7 @@ internal static class Gemm
         var partial = ArrayPool<float>.Shared.Rent(kChunks * m * n);
         try
         {
-            Parallel.For(0, kChunks, kc =>
+            ParallelLoop.For(0, kChunks, kc =>
             {
                 var k0 = kc * KChunk;
                 var k1 = Math.Min(k, k0 + KChunk);

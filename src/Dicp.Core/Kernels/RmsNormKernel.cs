@@ -52,7 +52,7 @@ internal sealed class RmsNormKernel
     private static void Run(int blocks, long work, Action<int> body)
     {
         if (blocks == 1 || work < 1 << 15) { for (var b = 0; b < blocks; b++) body(b); return; }
-        Parallel.For(0, blocks, body);
+        ParallelLoop.For(0, blocks, body);
     }
 
     private (Vector512<uint> K0, Vector512<uint> K1, Vector512<uint> Th, Vector512<uint> Lane, float Scale) MaskParams() => (

@@ -77,7 +77,7 @@ public static partial class Ops
         if (k != kb) throw new ArgumentException($"BatchedMatMul: inner dimensions differ: op(a) is [{m}, {k}], op(b) is [{kb}, {n}].");
         var y = Tensor.Uninitialized([batch, m, n]);
         int sa = m * k, sb = k * n, sy = m * n;
-        Parallel.For(0, batch, i =>
+        ParallelLoop.For(0, batch, i =>
             Gemm.Multiply(transposeA, transposeB, m, n, k, a.Data, i * sa, a.Shape[2], b.Data, i * sb, b.Shape[2], y.Data, i * sy, n, false));
         if (GradMode.ShouldRecord(a, b))
         {
@@ -87,7 +87,7 @@ public static partial class Ops
                 // EnsureGrad inside the loop races: two threads each allocate, and one buffer's writes are lost).
                 if (a.RequiresGrad) a.EnsureGrad();
                 if (b.RequiresGrad) b.EnsureGrad();
-                Parallel.For(0, batch, i => MatMulBackward(a, b, y.Grad!, i * sa, i * sb, i * sy, m, n, k, transposeA, transposeB));
+                ParallelLoop.For(0, batch, i => MatMulBackward(a, b, y.Grad!, i * sa, i * sb, i * sy, m, n, k, transposeA, transposeB));
             });
         }
         return y;

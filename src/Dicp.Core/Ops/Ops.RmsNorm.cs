@@ -116,7 +116,7 @@ public static partial class Ops
         }
         var chunks = Math.Min(rows, Environment.ProcessorCount * 4);
         var per = (rows + chunks - 1) / chunks;
-        Parallel.For(0, chunks, c =>
+        ParallelLoop.For(0, chunks, c =>
         {
             var r0 = c * per;
             var r1 = Math.Min(rows, r0 + per);
