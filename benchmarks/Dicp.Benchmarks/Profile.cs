@@ -120,7 +120,8 @@ public static class Profile
         var wProj = Leaf(D, D); var bProj = Leaf(D);
         var w1 = Leaf(Hidden, D); var w3 = Leaf(D, Hidden);
         var wEmb = Leaf(D, 10); var bEmb = Leaf(D);
-        var normW = Leaf(D);
+        var norm = new Dicp.Nn.RmsNorm(D, 1e-5f, 0.1f);
+        norm.SetGenerator(new Generator(6));
         var table = Leaf(81, D);
         var ctxTok = Leaf(batch, C, D); var qTok = Leaf(batch, 1, D); var aTok = Leaf(batch, 1, D);
         var head = Leaf(batch, 1, D);
@@ -136,8 +137,8 @@ public static class Profile
             new("linear_w1_w2", S(m, D) + "x" + S(Hidden, D), 8, () => Ops.Linear(x32, w1), [x32, w1]),
             new("linear_w3", S(m, Hidden) + "x" + S(D, Hidden), 4, () => Ops.Linear(x128a, w3), [x128a, w3]),
             new("linear_embed", S(batch * C, 10) + "x" + S(D, 10) + "+b", 1, () => Ops.Linear(ctxIn, wEmb, bEmb), [wEmb, bEmb]),
-            new("rmsnorm", S(m, D), 8, () => Ops.RmsNorm(x32, normW), [x32, normW]),
-            new("dropout", S(m, D) + " p0.1", 8, () => Ops.Dropout(x32, 0.1f, dropGen), [x32]),
+            // The blocks' norms: nn.RmsNorm in training mode = input dropout 0.1 then RMSNorm (fused in the engine since 2026-11).
+            new("dropout+rmsnorm", S(m, D) + " p0.1", 8, () => norm.Forward(x32), [x32, norm.Weight]),
             new("swiglu", S(m, Hidden), 4, () => Ops.SwiGlu(x128a, x128b), [x128a, x128b]),
             new("add_residual", S(m, D), 8, () => Ops.Add(x32, x32b), [x32, x32b]),
             new("concat_tokens", S(batch, C, D) + "+2", 1, () => Ops.Concat([ctxTok, qTok, aTok], 1), [ctxTok, qTok, aTok]),

@@ -19,7 +19,8 @@ internal static class ParallelLoop
     private static readonly Lock Gate = new();
     private static readonly SemaphoreSlim Wake = new(0);
     private static Action<int>? _body;
-    private static int _next, _end, _open, _running, _started;
+    private static int _next, _end, _open, _running, _started, _sleeping, _generation;
+    private const long SpinTicks = 100; // µs a worker keeps polling for the next loop before it blocks (ops come back to back)
     private static ExceptionDispatchInfo? _error;
     [ThreadStatic] private static bool _inLoop;
 
@@ -46,7 +47,9 @@ internal static class ParallelLoop
             _end = toExclusive;
             Volatile.Write(ref _next, fromInclusive);
             Volatile.Write(ref _open, 1);
-            Wake.Release(Math.Min(WorkerCount, n - 1));
+            Interlocked.Increment(ref _generation);
+            var sleeping = Volatile.Read(ref _sleeping);
+            if (sleeping > 0) Wake.Release(Math.Min(sleeping, n - 1));
             RunItems();
             Volatile.Write(ref _open, 0);
             Interlocked.MemoryBarrier();
@@ -91,12 +94,32 @@ internal static class ParallelLoop
 
     private static void WorkerMain()
     {
+        var seen = Volatile.Read(ref _generation);
         while (true)
         {
-            Wake.Wait();
+            if (!SpinUntilNewLoop(seen))
+            {
+                Interlocked.Increment(ref _sleeping);
+                if (Volatile.Read(ref _generation) == seen) Wake.Wait(); // a loop posted meanwhile is picked up at once
+                Interlocked.Decrement(ref _sleeping);
+            }
+            seen = Volatile.Read(ref _generation);
             Interlocked.Increment(ref _running);
-            if (Volatile.Read(ref _open) != 0) RunItems(); // a late wake-up after the loop closed does nothing
+            if (Volatile.Read(ref _open) != 0) RunItems(); // a late or spurious wake-up after the loop closed does nothing
             Interlocked.Decrement(ref _running);
         }
+    }
+
+    /// <summary>Polls for a loop newer than <paramref name="seen"/> for about <see cref="SpinTicks"/> µs.</summary>
+    private static bool SpinUntilNewLoop(int seen)
+    {
+        var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
+        var i = 0;
+        while (Volatile.Read(ref _generation) == seen)
+        {
+            Thread.SpinWait(20);
+            if ((++i & 15) == 0 && System.Diagnostics.Stopwatch.GetTimestamp() > deadline) return false;
+        }
+        return true;
     }
 }
