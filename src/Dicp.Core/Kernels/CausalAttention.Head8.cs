@@ -85,23 +85,16 @@ internal sealed partial class CausalAttention
                         sc.Store(prow + j);
                         vmax = Vector512.Max(vmax, sc);
                     }
+                    // One pass: e = exp(s − m), l = Σ e, o ∝ Σ mask(e)·v; normalised (and dropout-scaled) once at the end.
                     var m = Vector512.Create(HorizontalMax(vmax));
                     var vsum = Vector512<float>.Zero;
-                    for (var jb = 0; jb < nb; jb++)
-                    {
-                        var e = FastMath.Exp(Vector512.Load(prow + jb * 16) - m);
-                        e.Store(prow + jb * 16);
-                        vsum += e;
-                    }
-                    var l = Vector512.Sum(vsum);
-                    if (lse is not null) lse[bh * t + i] = m[0] + MathF.Log(l);
-                    var pscale = Vector512.Create(dropScale / l);
                     Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
                     var rowStart = (uint)((bh * t + i) * t);
                     for (var jb = 0; jb < nb; jb++)
                     {
                         var j = jb * 16;
-                        var p = Vector512.Load(prow + j) * pscale;
+                        var p = FastMath.Exp(Vector512.Load(prow + j) - m);
+                        vsum += p;
                         if (drop) p &= DropoutMask.Keep(Vector512.Create(rowStart + (uint)j) + laneU, k0, k1, th);
                         var vj = pv + j;
                         a0 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj), a0);
@@ -113,7 +106,9 @@ internal sealed partial class CausalAttention
                         a6 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 6 * tp), a6);
                         a7 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 7 * tp), a7);
                     }
-                    Reduce8(a0, a1, a2, a3, a4, a5, a6, a7).Store(pout + (b * t + i) * d + h * 8);
+                    var l = Vector512.Sum(vsum);
+                    if (lse is not null) lse[bh * t + i] = m[0] + MathF.Log(l);
+                    (Reduce8(a0, a1, a2, a3, a4, a5, a6, a7) * Vector256.Create(dropScale / l)).Store(pout + (b * t + i) * d + h * 8);
                 }
             }
         }
