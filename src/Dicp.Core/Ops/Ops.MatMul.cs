@@ -35,7 +35,11 @@ public static partial class Ops
             y.Record("linear", bias is null ? [x, weight] : [x, weight, bias], () =>
             {
                 var gy = y.Grad!;
-                if (x.RequiresGrad) Gemm.Multiply(false, false, m, k, n, gy, 0, n, weight.Data, 0, k, x.EnsureGrad(), 0, k, true);      // dx (M,K) += dy (M,N) · W (N,K)
+                if (x.RequiresGrad)
+                {
+                    var gx = x.GradForWrite(out var acc); // a fresh gradient is written, not cleared then accumulated
+                    Gemm.Multiply(false, false, m, k, n, gy, 0, n, weight.Data, 0, k, gx, 0, k, acc);                        // dx (M,K) (+)= dy (M,N) · W (N,K)
+                }
                 if (weight.RequiresGrad) Gemm.Multiply(true, false, n, k, m, gy, 0, n, x.Data, 0, k, weight.EnsureGrad(), 0, k, true); // dW (N,K) += dyᵀ (N,M) · x (M,K)
                 if (bias is not null && bias.RequiresGrad) ColumnSumAccumulate(gy, m, n, bias.EnsureGrad());
             });
