@@ -24,6 +24,7 @@ public static class Benchmarks
             if (verbose) Console.Error.WriteLine($"  warmup {i}: {w.Total:F1} ms (fwd {w.Forward:F1}, bwd {w.Backward:F1}, clip {w.Clip:F1}, adamw {w.Optimizer:F1}) loss {w.Loss:F4}");
         }
         Collect();
+        var cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
         var times = new List<StepTimes>();
         for (var i = 0; i < steps; i++)
         {
@@ -32,8 +33,9 @@ public static class Benchmarks
             times.Add(t);
             if (verbose) Console.Error.WriteLine($"  step {i}: {t.Total:F1} ms (fwd {t.Forward:F1}, bwd {t.Backward:F1}, clip {t.Clip:F1}, adamw {t.Optimizer:F1}) loss {t.Loss:F4}");
         }
+        var cpuMs = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / steps;
         var median = Stats.Median(times.Select(t => t.Total));
-        Line("ad-train").Add("batch", batch).Add("steps", steps).Add("median_ms", median, 2).Add("steps_per_s", 1000.0 / median)
+        Line("ad-train").Add("cpu_ms_per_step", cpuMs, 2).Add("batch", batch).Add("steps", steps).Add("median_ms", median, 2).Add("steps_per_s", 1000.0 / median)
             .Add("min_ms", times.Min(t => t.Total), 2)
             .Add("threads", Threads)
             .Add("fwd_ms", Stats.Median(times.Select(t => t.Forward)), 2).Add("bwd_ms", Stats.Median(times.Select(t => t.Backward)), 2)
@@ -48,10 +50,12 @@ public static class Benchmarks
         var tr = new Trainer(batch);
         tr.Model.Eval();
         var times = new List<double>();
+        var cpu0 = TimeSpan.Zero;
         using (GradMode.NoGrad())
         {
             for (var i = 0; i < warmup; i++) tr.ScopedForward();
             Collect();
+            cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             for (var i = 0; i < iters; i++)
             {
                 var t0 = Stopwatch.GetTimestamp();
@@ -60,8 +64,9 @@ public static class Benchmarks
                 if (verbose) Console.Error.WriteLine($"  iter {i}: {times[^1]:F2} ms");
             }
         }
+        var cpuMs = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / iters;
         var median = Stats.Median(times);
-        Line("ad-infer").Add("batch", batch).Add("iters", iters).Add("median_ms", median, 3).Add("samples_per_s", batch * 1000.0 / median, 1)
+        Line("ad-infer").Add("cpu_ms_per_iter", cpuMs, 3).Add("batch", batch).Add("iters", iters).Add("median_ms", median, 3).Add("samples_per_s", batch * 1000.0 / median, 1)
             .Add("min_ms", times.Min(), 3)
             .Add("threads", Threads).Print();
     }

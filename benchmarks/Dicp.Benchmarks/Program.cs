@@ -12,7 +12,7 @@ usage: Dicp.Benchmarks <command> [options]
   ad-infer --batch 20 [--iters 50] [--warmup 5]  median forward under NoGrad + Eval
   alloc    [--batch 64] [--steps 10] [--warmup 5] managed bytes and GC counts per warm training step
   gemm     [--m 41472] [--iters 20]              GFLOP/s of Ops.Linear at the backbone's shapes
-  profile  [--batch 512] [--iters 10] [--steps 5] step split and per-op microbenchmarks at the step's shapes
+  profile  [--batch 512] [--iters 10] [--steps 5] [--only OP|kernels] step split and per-op microbenchmarks at the step's shapes
   parity   [--out FILE] [--batch 4]              weights + batch + eval outputs for torch_twin.py parity
   plan-step [--envs 20] [--beam-k 10] [--samples 5] [--horizon 8] [--iters 5] [--warmup 2] [--naive]
                                                  median beam-search planning step of DICP-AD (shared prefix, or naive)
@@ -33,7 +33,7 @@ var allowed = new Dictionary<string, string[]>
     ["ad-infer"] = ["batch", "iters", "warmup"],
     ["alloc"] = ["batch", "steps", "warmup"],
     ["gemm"] = ["m", "iters"],
-    ["profile"] = ["batch", "iters", "steps"],
+    ["profile"] = ["batch", "iters", "steps", "only"],
     ["all"] = [],
     ["parity"] = ["out", "batch"],
     ["plan-step"] = ["envs", "beam-k", "samples", "horizon", "iters", "warmup", "naive"],
@@ -87,7 +87,7 @@ void Work()
             Benchmarks.GemmBench(opts.Int("m", 512 * 81), opts.Int("iters", 20));
             break;
         case "profile":
-            Profile.Run(opts.Int("batch", 512), opts.Int("iters", 10), opts.Int("steps", 5), verbose);
+            Profile.Run(opts.Int("batch", 512), opts.Int("iters", 10), opts.Int("steps", 5), verbose, opts.Has("only") ? opts.Str("only", "") : null);
             break;
         case "parity":
             Benchmarks.Parity(opts.Str("out", Path.Combine(Path.GetTempPath(), "dicp_parity.safetensors")), opts.Int("batch", 4));

@@ -7,8 +7,8 @@ namespace Dicp.Kernels;
 /// </summary>
 internal static class BufferPool
 {
-    /// <summary>Arrays shorter than this are cheap gen-0 allocations and are not pooled.</summary>
-    public const int MinPooled = 256;
+    /// <summary>Arrays shorter than this are not pooled (biases and norm weights of 32 are: a warm step then allocates no arrays).</summary>
+    public const int MinPooled = 16;
     private const int MaxPerBucket = 64;
     private static readonly Dictionary<int, Stack<float[]>> Buckets = [];
     private static readonly Lock Gate = new();

@@ -14,7 +14,7 @@ namespace Dicp.Kernels;
 /// (zero probabilities), so the causal mask costs nothing. The softmax probabilities P (B, H, T, Tp) are saved for
 /// backward; q, k, v are recomputed from qkv.
 /// </remarks>
-internal sealed class CausalAttention
+internal sealed partial class CausalAttention
 {
     private const int W = 16;
 
@@ -173,7 +173,7 @@ internal sealed class CausalAttention
         var vsum = Vector512<float>.Zero;
         for (var j = 0; j < row.Length; j += W)
         {
-            var e = Vector512.Exp(Vector512.LoadUnsafe(ref r, (nuint)j) - max);
+            var e = FastMath.Exp(Vector512.LoadUnsafe(ref r, (nuint)j) - max);
             e.StoreUnsafe(ref r, (nuint)j);
             vsum += e;
         }
@@ -183,9 +183,10 @@ internal sealed class CausalAttention
 
     private static float HorizontalMax(Vector512<float> v)
     {
-        var m = float.NegativeInfinity;
-        for (var i = 0; i < W; i++) m = MathF.Max(m, v[i]);
-        return m;
+        var m = Vector256.Max(v.GetLower(), v.GetUpper());
+        var m4 = Vector128.Max(m.GetLower(), m.GetUpper());
+        var m2 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(2, 3, 0, 1)));
+        return MathF.Max(m2[0], m2[1]);
     }
 
     /// <summary>dp ← p ⊙ (dp − dot) · scale.</summary>

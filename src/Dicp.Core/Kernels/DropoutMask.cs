@@ -5,8 +5,8 @@ namespace Dicp.Kernels;
 
 /// <summary>
 /// Counter-based dropout masks: element i of a mask with key k is kept iff <c>hash(k, i) ≥ p·2³²</c>, so a mask is
-/// never stored — the backward pass regenerates it from the key. The hash is two rounds of MurmurHash3's 32-bit
-/// finaliser keyed by the two halves of k, vectorised over 16 (or 8) lanes.
+/// never stored — the backward pass regenerates it from the key. The hash is a MurmurHash3-style finaliser with the two
+/// halves of k mixed in before each multiply (three 32-bit multiplies per element), vectorised over 16 (or 8) lanes.
 /// </summary>
 internal static class DropoutMask
 {
@@ -16,32 +16,37 @@ internal static class DropoutMask
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Hash(ulong key, uint i)
     {
-        var h = Mix(i * 0x9E3779B1u ^ (uint)key);
-        return Mix(h ^ (uint)(key >> 32));
+        var h = (i ^ (uint)key) * 0x9E3779B1u;
+        h ^= h >> 16;
+        h = (h ^ (uint)(key >> 32)) * 0x85EBCA6Bu;
+        h ^= h >> 13;
+        return h * 0xC2B2AE35u;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Mix(uint h)
+    private static Vector512<uint> Hash(Vector512<uint> idx, Vector512<uint> k0, Vector512<uint> k1)
     {
-        h ^= h >> 16; h *= 0x85EBCA6Bu; h ^= h >> 13; h *= 0xC2B2AE35u; h ^= h >> 16;
-        return h;
+        var h = (idx ^ k0) * 0x9E3779B1u;
+        h ^= Vector512.ShiftRightLogical(h, 16);
+        h = (h ^ k1) * 0x85EBCA6Bu;
+        h ^= Vector512.ShiftRightLogical(h, 13);
+        return h * 0xC2B2AE35u;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> Mix(Vector512<uint> h)
+    private static Vector256<uint> Hash(Vector256<uint> idx, Vector256<uint> k0, Vector256<uint> k1)
     {
-        h ^= Vector512.ShiftRightLogical(h, 16); h *= 0x85EBCA6Bu;
-        h ^= Vector512.ShiftRightLogical(h, 13); h *= 0xC2B2AE35u;
-        return h ^ Vector512.ShiftRightLogical(h, 16);
+        var h = (idx ^ k0) * 0x9E3779B1u;
+        h ^= Vector256.ShiftRightLogical(h, 16);
+        h = (h ^ k1) * 0x85EBCA6Bu;
+        h ^= Vector256.ShiftRightLogical(h, 13);
+        return h * 0xC2B2AE35u;
     }
 
+    /// <summary>All bits set in the lanes whose counters <paramref name="idx"/> are kept (k0, k1: the key's halves broadcast; th: <see cref="Threshold"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> Mix(Vector256<uint> h)
-    {
-        h ^= Vector256.ShiftRightLogical(h, 16); h *= 0x85EBCA6Bu;
-        h ^= Vector256.ShiftRightLogical(h, 13); h *= 0xC2B2AE35u;
-        return h ^ Vector256.ShiftRightLogical(h, 16);
-    }
+    public static Vector512<float> Keep(Vector512<uint> idx, Vector512<uint> k0, Vector512<uint> k1, Vector512<uint> th) =>
+        Vector512.GreaterThanOrEqual(Hash(idx, k0, k1), th).AsSingle();
 
     /// <summary>dst[i] = src[i]·scale where element (start + i) of the mask is kept, else 0. Also used for backward.</summary>
     public static void Apply(ulong key, uint start, float threshold01, float scale, ReadOnlySpan<float> src, Span<float> dst, bool accumulate)
@@ -59,7 +64,7 @@ internal static class DropoutMask
             for (; i + 16 <= n; i += 16)
             {
                 var idx = Vector512.Create(start + (uint)i) + lane;
-                var h = Mix(Mix(idx * 0x9E3779B1u ^ k0) ^ k1);
+                var h = Hash(idx, k0, k1);
                 var keep = Vector512.GreaterThanOrEqual(h, vth).AsSingle();
                 var v = Vector512.ConditionalSelect(keep, Vector512.LoadUnsafe(ref Unsafe.AsRef(in src[i])) * vs, Vector512<float>.Zero);
                 if (accumulate) v += Vector512.LoadUnsafe(ref dst[i]);
@@ -76,7 +81,7 @@ internal static class DropoutMask
             for (; i + 8 <= n; i += 8)
             {
                 var idx = Vector256.Create(start + (uint)i) + lane;
-                var h = Mix(Mix(idx * 0x9E3779B1u ^ k0) ^ k1);
+                var h = Hash(idx, k0, k1);
                 var keep = Vector256.GreaterThanOrEqual(h, vth).AsSingle();
                 var v = Vector256.ConditionalSelect(keep, Vector256.LoadUnsafe(ref Unsafe.AsRef(in src[i])) * vs, Vector256<float>.Zero);
                 if (accumulate) v += Vector256.LoadUnsafe(ref dst[i]);

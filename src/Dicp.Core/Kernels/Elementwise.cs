@@ -77,9 +77,12 @@ internal static class Elementwise
 /// <summary>Fused backward of swiglu(a, b) = silu(a)·b: σ(a) is computed once per element for both gradients.</summary>
 internal static class SwiGluBackward
 {
-    /// <summary>ga += gy·b·σ(a)(1 + a(1 − σ(a))) and gb += gy·a·σ(a); either accumulator may be empty (not needed).</summary>
-    public static void Run(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> gy, Span<float> ga, Span<float> gb)
+    /// <summary>ga (+)= gy·b·σ(a)(1 + a(1 − σ(a))) and gb (+)= gy·a·σ(a); either may be empty (not needed). Without
+    /// <paramref name="accA"/>/<paramref name="accB"/> the result overwrites (a fresh, uncleared gradient).</summary>
+    public static void Run(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> gy, Span<float> ga, Span<float> gb, bool accA = true, bool accB = true)
     {
+        var keepA = accA ? Vector512<float>.AllBitsSet : Vector512<float>.Zero;
+        var keepB = accB ? Vector512<float>.AllBitsSet : Vector512<float>.Zero;
         ref var pa = ref MemoryMarshal.GetReference(a);
         ref var pb = ref MemoryMarshal.GetReference(b);
         ref var pg = ref MemoryMarshal.GetReference(gy);
@@ -93,16 +96,16 @@ internal static class SwiGluBackward
             {
                 var x = Vector512.LoadUnsafe(ref pa, i);
                 var g = Vector512.LoadUnsafe(ref pg, i);
-                var sg = Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
-                if (wantA) (Vector512.LoadUnsafe(ref qa, i) + g * Vector512.LoadUnsafe(ref pb, i) * sg * (Vector512<float>.One + x * (Vector512<float>.One - sg))).StoreUnsafe(ref qa, i);
-                if (wantB) (Vector512.LoadUnsafe(ref qb, i) + g * x * sg).StoreUnsafe(ref qb, i);
+                var sg = Vector512<float>.One / (Vector512<float>.One + FastMath.Exp(-x));
+                if (wantA) ((Vector512.LoadUnsafe(ref qa, i) & keepA) + g * Vector512.LoadUnsafe(ref pb, i) * sg * (Vector512<float>.One + x * (Vector512<float>.One - sg))).StoreUnsafe(ref qa, i);
+                if (wantB) ((Vector512.LoadUnsafe(ref qb, i) & keepB) + g * x * sg).StoreUnsafe(ref qb, i);
             }
         }
         for (; i < n; i++)
         {
             float x = Unsafe.Add(ref pa, i), g = Unsafe.Add(ref pg, i), sg = 1f / (1f + MathF.Exp(-x));
-            if (wantA) ga[(int)i] += g * Unsafe.Add(ref pb, i) * sg * (1f + x * (1f - sg));
-            if (wantB) gb[(int)i] += g * x * sg;
+            if (wantA) ga[(int)i] = (accA ? ga[(int)i] : 0f) + g * Unsafe.Add(ref pb, i) * sg * (1f + x * (1f - sg));
+            if (wantB) gb[(int)i] = (accB ? gb[(int)i] : 0f) + g * x * sg;
         }
     }
 }
@@ -113,8 +116,8 @@ internal static class SwiGluBackward
 internal readonly struct SiluOperator : IUnaryOperator
 {
     public static float Invoke(float x) => x / (1f + MathF.Exp(-x));
-    public static Vector256<float> Invoke(Vector256<float> x) => x / (Vector256<float>.One + Vector256.Exp(-x));
-    public static Vector512<float> Invoke(Vector512<float> x) => x / (Vector512<float>.One + Vector512.Exp(-x));
+    public static Vector256<float> Invoke(Vector256<float> x) => x / (Vector256<float>.One + FastMath.Exp(-x));
+    public static Vector512<float> Invoke(Vector512<float> x) => x / (Vector512<float>.One + FastMath.Exp(-x));
 }
 
 /// <summary>(x, g) ↦ g · silu'(x), silu'(x) = σ(x)·(1 + x·(1 − σ(x))).</summary>
@@ -127,12 +130,12 @@ internal readonly struct SiluGradOperator : IBinaryOperator
     }
     public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> g)
     {
-        var s = Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-x));
+        var s = Vector256<float>.One / (Vector256<float>.One + FastMath.Exp(-x));
         return g * s * (Vector256<float>.One + x * (Vector256<float>.One - s));
     }
     public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> g)
     {
-        var s = Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+        var s = Vector512<float>.One / (Vector512<float>.One + FastMath.Exp(-x));
         return g * s * (Vector512<float>.One + x * (Vector512<float>.One - s));
     }
 }

@@ -17,7 +17,7 @@ namespace Dicp.Kernels;
 internal static class Gemm
 {
     private const int Mr = 4;
-    private const int KChunk = 2048;
+    private const int KChunk = 512; // weight gradients at batch 64 (K = 5 184) still split into 11 tasks
     private const long ParallelFlops = 1L << 17;
 
     /// <summary>C[M×N] (+)= op(A)·op(B). A is M×K (or K×M when <paramref name="transA"/>), B is K×N (or N×K when <paramref name="transB"/>).</summary>
@@ -88,7 +88,7 @@ internal static class Gemm
             // Split rows: each output element is computed by exactly one thread, in the same order.
             var chunks = Math.Min(rowBlocks, 64);
             var per = (rowBlocks + chunks - 1) / chunks;
-            Parallel.For(0, chunks, ci =>
+            ParallelLoop.For(0, chunks, ci =>
             {
                 var r0 = ci * per * Mr;
                 var r1 = Math.Min(m, r0 + per * Mr);
@@ -102,7 +102,7 @@ internal static class Gemm
         var partial = ArrayPool<float>.Shared.Rent(kChunks * m * n);
         try
         {
-            Parallel.For(0, kChunks, kc =>
+            ParallelLoop.For(0, kChunks, kc =>
             {
                 var k0 = kc * KChunk;
                 var k1 = Math.Min(k, k0 + KChunk);
@@ -126,7 +126,7 @@ internal static class Gemm
     private static unsafe void Block(int r0, int r1, int n, int k0, int k1, float[] a, int aOff, int sr, int sk,
         float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, bool accumulate)
     {
-        const int KTile = 256;
+        const int KTile = 64; // a 64-row slab of A and B stays in L1 for the long-K weight gradients; the FMA order per element is unchanged
         fixed (float* pa0 = a, pb0 = b, pc0 = c)
         {
             var pc = pc0 + cOff;
@@ -137,11 +137,86 @@ internal static class Gemm
                 var pa = pa0 + aOff + (long)kt * sk;
                 var pb = pb0 + bOff + (long)kt * ldb;
                 var i = r0;
+                if (Vector512.IsHardwareAccelerated && n >= 32)
+                    for (; i + 2 * Mr <= r1; i += 2 * Mr)
+                        RowPanel8(pa + (long)i * sr, sr, sk, pb, ldb, pc + (long)i * ldc, ldc, n, kk, acc);
                 for (; i + Mr <= r1; i += Mr)
                     RowPanel4(pa + (long)i * sr, sr, sk, pb, ldb, pc + (long)i * ldc, ldc, n, kk, acc);
                 for (; i < r1; i++)
                     RowPanel1(pa + (long)i * sr, sk, pb, ldb, pc + (long)i * ldc, n, kk, acc);
             }
+        }
+    }
+
+    /// <summary>
+    /// 8 rows × 32 columns of C per step (16 <see cref="Vector512{T}"/> accumulators: 2 loads of B and 8 broadcasts of A
+    /// per 16 FMAs); columns past the last multiple of 32 go to <see cref="RowPanel4"/>. Every element is the same FMA chain
+    /// over p as in the narrower panels, so results do not depend on which panel computed them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void RowPanel8(float* a, int sr, int sk, float* b, int ldb, float* c, int ldc, int n, int k, bool acc)
+    {
+        var j = 0;
+        for (; j + 32 <= n; j += 32)
+        {
+            Vector512<float> c00, c01;
+            Vector512<float> c10, c11;
+            Vector512<float> c20, c21;
+            Vector512<float> c30, c31;
+            Vector512<float> c40, c41;
+            Vector512<float> c50, c51;
+            Vector512<float> c60, c61;
+            Vector512<float> c70, c71;
+            if (acc)
+            {
+                c00 = Vector512.Load(c + 0 * ldc + j); c01 = Vector512.Load(c + 0 * ldc + j + 16);
+                c10 = Vector512.Load(c + 1 * ldc + j); c11 = Vector512.Load(c + 1 * ldc + j + 16);
+                c20 = Vector512.Load(c + 2 * ldc + j); c21 = Vector512.Load(c + 2 * ldc + j + 16);
+                c30 = Vector512.Load(c + 3 * ldc + j); c31 = Vector512.Load(c + 3 * ldc + j + 16);
+                c40 = Vector512.Load(c + 4 * ldc + j); c41 = Vector512.Load(c + 4 * ldc + j + 16);
+                c50 = Vector512.Load(c + 5 * ldc + j); c51 = Vector512.Load(c + 5 * ldc + j + 16);
+                c60 = Vector512.Load(c + 6 * ldc + j); c61 = Vector512.Load(c + 6 * ldc + j + 16);
+                c70 = Vector512.Load(c + 7 * ldc + j); c71 = Vector512.Load(c + 7 * ldc + j + 16);
+            }
+            else
+            {
+                c00 = c01 = Vector512<float>.Zero;
+                c10 = c11 = Vector512<float>.Zero;
+                c20 = c21 = Vector512<float>.Zero;
+                c30 = c31 = Vector512<float>.Zero;
+                c40 = c41 = Vector512<float>.Zero;
+                c50 = c51 = Vector512<float>.Zero;
+                c60 = c61 = Vector512<float>.Zero;
+                c70 = c71 = Vector512<float>.Zero;
+            }
+            var pb = b + j;
+            for (var p = 0; p < k; p++, pb += ldb)
+            {
+                var b0 = Vector512.Load(pb);
+                var b1 = Vector512.Load(pb + 16);
+                Vector512<float> av;
+                av = Vector512.Create(a[0 * sr + p * sk]); c00 = Vector512.FusedMultiplyAdd(av, b0, c00); c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
+                av = Vector512.Create(a[1 * sr + p * sk]); c10 = Vector512.FusedMultiplyAdd(av, b0, c10); c11 = Vector512.FusedMultiplyAdd(av, b1, c11);
+                av = Vector512.Create(a[2 * sr + p * sk]); c20 = Vector512.FusedMultiplyAdd(av, b0, c20); c21 = Vector512.FusedMultiplyAdd(av, b1, c21);
+                av = Vector512.Create(a[3 * sr + p * sk]); c30 = Vector512.FusedMultiplyAdd(av, b0, c30); c31 = Vector512.FusedMultiplyAdd(av, b1, c31);
+                av = Vector512.Create(a[4 * sr + p * sk]); c40 = Vector512.FusedMultiplyAdd(av, b0, c40); c41 = Vector512.FusedMultiplyAdd(av, b1, c41);
+                av = Vector512.Create(a[5 * sr + p * sk]); c50 = Vector512.FusedMultiplyAdd(av, b0, c50); c51 = Vector512.FusedMultiplyAdd(av, b1, c51);
+                av = Vector512.Create(a[6 * sr + p * sk]); c60 = Vector512.FusedMultiplyAdd(av, b0, c60); c61 = Vector512.FusedMultiplyAdd(av, b1, c61);
+                av = Vector512.Create(a[7 * sr + p * sk]); c70 = Vector512.FusedMultiplyAdd(av, b0, c70); c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
+            }
+            c00.Store(c + 0 * ldc + j); c01.Store(c + 0 * ldc + j + 16);
+            c10.Store(c + 1 * ldc + j); c11.Store(c + 1 * ldc + j + 16);
+            c20.Store(c + 2 * ldc + j); c21.Store(c + 2 * ldc + j + 16);
+            c30.Store(c + 3 * ldc + j); c31.Store(c + 3 * ldc + j + 16);
+            c40.Store(c + 4 * ldc + j); c41.Store(c + 4 * ldc + j + 16);
+            c50.Store(c + 5 * ldc + j); c51.Store(c + 5 * ldc + j + 16);
+            c60.Store(c + 6 * ldc + j); c61.Store(c + 6 * ldc + j + 16);
+            c70.Store(c + 7 * ldc + j); c71.Store(c + 7 * ldc + j + 16);
+        }
+        if (j < n)
+        {
+            RowPanel4(a, sr, sk, b + j, ldb, c + j, ldc, n - j, k, acc);
+            RowPanel4(a + 4 * sr, sr, sk, b + j, ldb, c + 4 * ldc + j, ldc, n - j, k, acc);
         }
     }
 

@@ -28,7 +28,8 @@ public sealed class RmsNorm : Module
     /// <summary>Applies the norm over the last axis.</summary>
     public Tensor Forward(Tensor x)
     {
-        if (Training && InputDropout > 0f) x = Ops.Dropout(x, InputDropout, Generator);
+        ArgumentNullException.ThrowIfNull(x);
+        if (Training && InputDropout > 0f) return Ops.DropoutRmsNorm(x, InputDropout, Generator, Weight, Eps); // fused, same values as Dropout then RmsNorm
         return Ops.RmsNorm(x, Weight, Eps);
     }
 }

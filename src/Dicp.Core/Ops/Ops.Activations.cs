@@ -103,17 +103,22 @@ public static partial class Ops
         ArgumentNullException.ThrowIfNull(b);
         ShapeUtil.CheckSame(a, b, nameof(SwiGlu));
         var y = Tensor.Uninitialized(a.Shape);
-        Elementwise.Map<SwiGluOperator>(a.Span, b.Span, y.Span);
+        ParallelRows((y.Size + 1023) / 1024, 1024, (c0, c1) =>
+        {
+            int o = c0 * 1024, len = Math.Min(y.Size, c1 * 1024) - o;
+            Elementwise.Map<SwiGluOperator>(a.Data.AsSpan(o, len), b.Data.AsSpan(o, len), y.Data.AsSpan(o, len));
+        });
         if (GradMode.ShouldRecord(a, b))
             y.Record("swiglu", [a, b], () =>
             {
-                var ga = a.RequiresGrad ? a.EnsureGrad() : null; // allocated before the parallel region
-                var gb = b.RequiresGrad ? b.EnsureGrad() : null;
+                bool accA = true, accB = true; // fresh gradients are overwritten instead of cleared and accumulated
+                var ga = a.RequiresGrad ? a.GradForWrite(out accA) : null; // allocated before the parallel region
+                var gb = b.RequiresGrad ? b.GradForWrite(out accB) : null;
                 ParallelRows((y.Size + 1023) / 1024, 1024, (c0, c1) =>
                 {
                     int o = c0 * 1024, len = Math.Min(y.Size, c1 * 1024) - o;
                     SwiGluBackward.Run(a.Data.AsSpan(o, len), b.Data.AsSpan(o, len), y.Grad!.AsSpan(o, len),
-                        ga is null ? default : ga.AsSpan(o, len), gb is null ? default : gb.AsSpan(o, len));
+                        ga is null ? default : ga.AsSpan(o, len), gb is null ? default : gb.AsSpan(o, len), accA, accB);
                 });
             });
         return y;

@@ -15,7 +15,12 @@ public static partial class Ops
     }, static (a, b, y) =>
     {
         var gy = y.Grad!.AsSpan(0, y.Size);
-        if (a.RequiresGrad) TensorPrimitives.Add(a.GradSpan, gy, a.GradSpan);
+        if (a.RequiresGrad)
+        {
+            var ga = a.GradForWrite(out var acc).AsSpan(0, a.Size);
+            if (acc) TensorPrimitives.Add(ga, gy, ga);
+            else gy.CopyTo(ga); // first gradient: copied, not added to cleared storage
+        }
         if (b.RequiresGrad)
         {
             var gb = b.GradSpan;

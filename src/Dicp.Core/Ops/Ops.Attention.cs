@@ -30,6 +30,20 @@ public static partial class Ops
             DropoutKey = dropout > 0f ? generator!.NextUInt64() : 0UL,
         };
         var y = Tensor.Uninitialized([b, t, d]);
+        if (kernel.UsesHead8)
+        {
+            // Nothing of size T² is kept: backward recomputes the scores from each row's log-sum-exp (B, H, T).
+            var record = GradMode.ShouldRecord(qkv);
+            var lse = record ? BufferPool.Rent(kernel.LseLength, clear: false) : null;
+            kernel.Forward8(qkv.Data, y.Data, lse);
+            if (record)
+                y.Record("causal_self_attention", [qkv], () =>
+                {
+                    kernel.Backward8(qkv.Data, y.Data, lse!, y.Grad!, qkv.EnsureGrad());
+                    BufferPool.Return(lse); // the node runs once: the graph is freed after backward
+                });
+            return y;
+        }
         var probs = BufferPool.Rent(kernel.ProbsLength, clear: false); // (B, H, T, Tp): every row is written in full
         kernel.Forward(qkv.Data, y.Data, probs);
         if (GradMode.ShouldRecord(qkv))

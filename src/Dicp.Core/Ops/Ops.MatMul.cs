@@ -35,7 +35,11 @@ public static partial class Ops
             y.Record("linear", bias is null ? [x, weight] : [x, weight, bias], () =>
             {
                 var gy = y.Grad!;
-                if (x.RequiresGrad) Gemm.Multiply(false, false, m, k, n, gy, 0, n, weight.Data, 0, k, x.EnsureGrad(), 0, k, true);      // dx (M,K) += dy (M,N) · W (N,K)
+                if (x.RequiresGrad)
+                {
+                    var gx = x.GradForWrite(out var acc); // a fresh gradient is written, not cleared then accumulated
+                    Gemm.Multiply(false, false, m, k, n, gy, 0, n, weight.Data, 0, k, gx, 0, k, acc);                        // dx (M,K) (+)= dy (M,N) · W (N,K)
+                }
                 if (weight.RequiresGrad) Gemm.Multiply(true, false, n, k, m, gy, 0, n, x.Data, 0, k, weight.EnsureGrad(), 0, k, true); // dW (N,K) += dyᵀ (N,M) · x (M,K)
                 if (bias is not null && bias.RequiresGrad) ColumnSumAccumulate(gy, m, n, bias.EnsureGrad());
             });
@@ -77,7 +81,7 @@ public static partial class Ops
         if (k != kb) throw new ArgumentException($"BatchedMatMul: inner dimensions differ: op(a) is [{m}, {k}], op(b) is [{kb}, {n}].");
         var y = Tensor.Uninitialized([batch, m, n]);
         int sa = m * k, sb = k * n, sy = m * n;
-        Parallel.For(0, batch, i =>
+        ParallelLoop.For(0, batch, i =>
             Gemm.Multiply(transposeA, transposeB, m, n, k, a.Data, i * sa, a.Shape[2], b.Data, i * sb, b.Shape[2], y.Data, i * sy, n, false));
         if (GradMode.ShouldRecord(a, b))
         {
@@ -87,7 +91,7 @@ public static partial class Ops
                 // EnsureGrad inside the loop races: two threads each allocate, and one buffer's writes are lost).
                 if (a.RequiresGrad) a.EnsureGrad();
                 if (b.RequiresGrad) b.EnsureGrad();
-                Parallel.For(0, batch, i => MatMulBackward(a, b, y.Grad!, i * sa, i * sb, i * sy, m, n, k, transposeA, transposeB));
+                ParallelLoop.For(0, batch, i => MatMulBackward(a, b, y.Grad!, i * sa, i * sb, i * sy, m, n, k, transposeA, transposeB));
             });
         }
         return y;

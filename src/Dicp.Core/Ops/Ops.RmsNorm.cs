@@ -19,6 +19,7 @@ public static partial class Ops
         if (weight.Rank != 1 || weight.Shape[0] != d)
             throw new ArgumentException($"RmsNorm: weight must have shape [{d}] for input {ShapeUtil.Format(x.Shape)}, got {ShapeUtil.Format(weight.Shape)}.");
         var rows = d == 0 ? 0 : x.Size / d;
+        if (RmsNormKernel.Supports(d)) return RmsNormFused(x, weight, eps, rows, d, 0f, 0UL);
         var y = Tensor.Uninitialized(x.Shape);
         var rstd = BufferPool.Rent(rows, clear: false); // 1/rms per row, saved for backward
         ParallelRows(rows, d, (r0, r1) =>
@@ -72,6 +73,39 @@ public static partial class Ops
         return y;
     }
 
+    /// <summary>
+    /// <c>RmsNorm(Dropout(x, p, generator), weight, eps)</c> in one pass: the same key draw, mask and values as the two
+    /// ops in sequence, without materialising the dropped-out input (backward regenerates the mask).
+    /// </summary>
+    internal static Tensor DropoutRmsNorm(Tensor x, float p, Generator generator, Tensor weight, float eps)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(generator);
+        ArgumentNullException.ThrowIfNull(weight);
+        var d = x.Rank == 0 ? 0 : x.Shape[^1];
+        if (p == 0f || !RmsNormKernel.Supports(d) || weight.Rank != 1 || weight.Shape[0] != d)
+            return RmsNorm(Dropout(x, p, generator), weight, eps);
+        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), $"Dropout probability must be in [0, 1), got {p}.");
+        return RmsNormFused(x, weight, eps, x.Size / d, d, p, generator.NextUInt64());
+    }
+
+    private static Tensor RmsNormFused(Tensor x, Tensor weight, float eps, int rows, int d, float p, ulong key)
+    {
+        var kernel = new RmsNormKernel { Rows = rows, D = d, Eps = eps, DropoutP = p, DropoutKey = key };
+        var y = Tensor.Uninitialized(x.Shape);
+        var rstd = BufferPool.Rent(rows, clear: false); // 1/rms per row, saved for backward
+        kernel.Forward(x.Data, weight.Data, y.Data, rstd);
+        if (GradMode.ShouldRecord(x, weight))
+            y.Record(p > 0f ? "dropout_rmsnorm" : "rmsnorm", [x, weight], () =>
+            {
+                kernel.Backward(x.Data, weight.Data, rstd, y.Grad!, x.RequiresGrad ? x.EnsureGrad() : null, weight.RequiresGrad ? weight.EnsureGrad() : null);
+                BufferPool.Return(rstd);
+            });
+        else
+            BufferPool.Return(rstd);
+        return y;
+    }
+
     /// <summary>Runs <paramref name="body"/> over row ranges, in parallel when the work is large enough.</summary>
     internal static void ParallelRows(int rows, int rowCost, Action<int, int> body)
     {
@@ -82,7 +116,7 @@ public static partial class Ops
         }
         var chunks = Math.Min(rows, Environment.ProcessorCount * 4);
         var per = (rows + chunks - 1) / chunks;
-        Parallel.For(0, chunks, c =>
+        ParallelLoop.For(0, chunks, c =>
         {
             var r0 = c * per;
             var r1 = Math.Min(rows, r0 + per);

@@ -32,6 +32,23 @@ public partial class Tensor
         if (!RequiresGrad) throw new InvalidOperationException("Backward() on a tensor that does not require gradients: no input of the computation had RequiresGrad set, or it ran under GradMode.NoGrad().");
         if (seed.Length != Size) throw new ArgumentException($"Seed gradient has {seed.Length} elements, tensor {ShapeUtil.Format(_shape)} has {Size}.", nameof(seed));
         var order = TopologicalOrder(this); // throws before any gradient is touched if the graph was freed
+        try
+        {
+            RunBackward(order, seed);
+        }
+        finally
+        {
+            order.Clear();
+            _orderCache = order; // reused by the next Backward on this thread (no per-step allocation)
+        }
+    }
+
+    [ThreadStatic] private static List<Tensor>? _orderCache;
+    [ThreadStatic] private static HashSet<Tensor>? _visitedCache;
+    [ThreadStatic] private static Stack<(Tensor T, int Next)>? _stackCache;
+
+    private void RunBackward(List<Tensor> order, ReadOnlySpan<float> seed)
+    {
         var g = GradSpan;
         for (var i = 0; i < g.Length; i++) g[i] += seed[i];
 
@@ -55,11 +72,31 @@ public partial class Tensor
     /// <summary>Non-leaf tensors reachable from <paramref name="root"/>, inputs before outputs.</summary>
     private static List<Tensor> TopologicalOrder(Tensor root)
     {
-        var order = new List<Tensor>();
+        // The collections are taken from per-thread caches (and the slots emptied, so a nested call gets fresh ones).
+        var order = _orderCache ?? [];
+        _orderCache = null;
         if (root.GradFn is null) return order;
-        if (ReferenceEquals(root.GradFn, Node.Released)) throw SecondBackward();
-        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Tensor T, int Next)>();
+        if (ReferenceEquals(root.GradFn, Node.Released)) { _orderCache = order; throw SecondBackward(); }
+        var visited = _visitedCache ?? new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = _stackCache ?? new Stack<(Tensor T, int Next)>();
+        _visitedCache = null;
+        _stackCache = null;
+        try
+        {
+            Visit(root, order, visited, stack);
+        }
+        finally
+        {
+            visited.Clear();
+            stack.Clear();
+            _visitedCache = visited;
+            _stackCache = stack;
+        }
+        return order;
+    }
+
+    private static void Visit(Tensor root, List<Tensor> order, HashSet<Tensor> visited, Stack<(Tensor T, int Next)> stack)
+    {
         stack.Push((root, 0));
         visited.Add(root);
         while (stack.Count > 0)
@@ -78,6 +115,5 @@ public partial class Tensor
                 order.Add(t);
             }
         }
-        return order;
     }
 }

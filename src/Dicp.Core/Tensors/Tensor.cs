@@ -77,6 +77,17 @@ public partial class Tensor
     /// <summary>Returns the gradient storage, renting zeros from the pool on first use.</summary>
     internal float[] EnsureGrad() => Grad ??= BufferPool.Rent(Size, clear: true);
 
+    /// <summary>
+    /// The gradient storage for a backward kernel that can either overwrite or accumulate: on first use the array is
+    /// rented without clearing and <paramref name="accumulate"/> is false (the kernel must write every element), which
+    /// saves clearing it and reading the zeros back.
+    /// </summary>
+    internal float[] GradForWrite(out bool accumulate)
+    {
+        accumulate = Grad is not null;
+        return Grad ??= BufferPool.Rent(Size, clear: false);
+    }
+
     /// <summary>Element at a flat row-major index.</summary>
     [IndexerName("At")]
     public float this[int index]

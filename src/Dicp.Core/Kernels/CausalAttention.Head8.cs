@@ -1,0 +1,288 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Dicp.Kernels;
+
+/// <summary>
+/// The head-size-8 path of <see cref="CausalAttention"/> (the reference grid-world and Meta-World models both use
+/// hs = 8): nothing of size T² is stored; backward recomputes the scores from the saved row log-sum-exp.
+/// </summary>
+/// <remarks>
+/// Per (batch, head): q (rotated, pre-scaled by 1/√8) as rows (T, 8), k and v transposed (8, Tp). A row i of scores is
+/// ⌈(i+1)/16⌉ <see cref="Vector512{T}"/> blocks of 8 FMAs each; the output row o_i = Σ_j p̃_ij v_j keeps one accumulator
+/// per head dimension and reduces the eight at once (<see cref="Reduce8"/>). Forward saves lse_i = m_i + log l_i (B, H, T).
+/// Backward per row: p = exp(s − lse), the dropout mask once, dv_j += p̃_ij do_i, dp̃ = do_i·v_j,
+/// ds = p ⊙ (mask(dp̃) − D_i) with D_i = do_i·o_i, dq_i = Σ_j ds_ij k_j / √8, dk_j += ds_ij q_i / √8.
+/// The split over (batch, head) is fixed, so results do not depend on the thread count.
+/// </remarks>
+internal sealed partial class CausalAttention
+{
+    /// <summary>Whether <see cref="Forward8"/>/<see cref="Backward8"/> apply (hs = 8 and AVX-512).</summary>
+    public bool UsesHead8 => Hs == 8 && Vector512.IsHardwareAccelerated && Avx.IsSupported;
+
+    /// <summary>Length of the saved row log-sum-exp, B·H·T.</summary>
+    public int LseLength => B * H * T;
+
+    [ThreadStatic] private static Head8Scratch? _scratch8;
+
+    /// <summary>out (B, T, D) = attention(qkv (B, T, 3D)); lse (B, H, T), when given, receives each row's log-sum-exp.</summary>
+    public void Forward8(float[] qkv, float[] output, float[]? lse)
+    {
+        var bh = B * H;
+        var chunks = Math.Min(bh, Environment.ProcessorCount * 8);
+        if (bh * T < 4096 || chunks <= 1) { ForwardRange(0, bh, qkv, output, lse); return; }
+        var per = (bh + chunks - 1) / chunks;
+        ParallelLoop.For(0, chunks, c => ForwardRange(c * per, Math.Min(bh, (c + 1) * per), qkv, output, lse));
+    }
+
+    /// <summary>gqkv (B, T, 3D) += ∂/∂qkv given the forward output, the saved lse and gout (B, T, D).</summary>
+    public void Backward8(float[] qkv, float[] output, float[] lse, float[] gout, float[] gqkv)
+    {
+        var bh = B * H;
+        var chunks = Math.Min(bh, Environment.ProcessorCount * 8);
+        if (bh * T < 4096 || chunks <= 1) { BackwardRange(0, bh, qkv, output, lse, gout, gqkv); return; }
+        var per = (bh + chunks - 1) / chunks;
+        ParallelLoop.For(0, chunks, c => BackwardRange(c * per, Math.Min(bh, (c + 1) * per), qkv, output, lse, gout, gqkv));
+    }
+
+    private Head8Scratch Scratch8()
+    {
+        var s = _scratch8;
+        if (s is null || s.Tp < Tp || s.T < T) _scratch8 = s = new Head8Scratch(Math.Max(T, s?.T ?? 0), Math.Max(Tp, s?.Tp ?? 0));
+        return s;
+    }
+
+    private unsafe void ForwardRange(int bh0, int bh1, float[] qkv, float[] output, float[]? lse)
+    {
+        if (bh0 >= bh1) return;
+        var s = Scratch8();
+        int t = T, tp = Tp, d = D;
+        var drop = DropoutP > 0f;
+        var th = Vector512.Create(DropoutMask.Threshold(DropoutP));
+        var k0 = Vector512.Create((uint)DropoutKey);
+        var k1 = Vector512.Create((uint)(DropoutKey >> 32));
+        var dropScale = drop ? 1f / (1f - DropoutP) : 1f;
+        var laneF = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var laneU = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var negInf = Vector512.Create(float.NegativeInfinity);
+        fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, prow = s.Row, pout = output)
+        {
+            for (var bh = bh0; bh < bh1; bh++)
+            {
+                int b = bh / H, h = bh % H;
+                LoadHead8(qkv, b, h, s);
+                for (var i = 0; i < t; i++)
+                {
+                    var nb = i / 16 + 1;
+                    var qi = pq + i * 8;
+                    var vmax = negInf;
+                    for (var jb = 0; jb < nb; jb++)
+                    {
+                        var j = jb * 16;
+                        var sc = Scores8(qi, pk + j, tp);
+                        if (jb == nb - 1) sc = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(laneF, Vector512.Create((float)(i - j))), sc, negInf);
+                        sc.Store(prow + j);
+                        vmax = Vector512.Max(vmax, sc);
+                    }
+                    // One pass: e = exp(s − m), l = Σ e, o ∝ Σ mask(e)·v; normalised (and dropout-scaled) once at the end.
+                    var m = Vector512.Create(HorizontalMax(vmax));
+                    var vsum = Vector512<float>.Zero;
+                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                    var rowStart = (uint)((bh * t + i) * t);
+                    for (var jb = 0; jb < nb; jb++)
+                    {
+                        var j = jb * 16;
+                        var p = FastMath.Exp(Vector512.Load(prow + j) - m);
+                        vsum += p;
+                        if (drop) p &= DropoutMask.Keep(Vector512.Create(rowStart + (uint)j) + laneU, k0, k1, th);
+                        var vj = pv + j;
+                        a0 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj), a0);
+                        a1 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + tp), a1);
+                        a2 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 2 * tp), a2);
+                        a3 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 3 * tp), a3);
+                        a4 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 4 * tp), a4);
+                        a5 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 5 * tp), a5);
+                        a6 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 6 * tp), a6);
+                        a7 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 7 * tp), a7);
+                    }
+                    var l = Vector512.Sum(vsum);
+                    if (lse is not null) lse[bh * t + i] = m[0] + MathF.Log(l);
+                    (Reduce8(a0, a1, a2, a3, a4, a5, a6, a7) * Vector256.Create(dropScale / l)).Store(pout + (b * t + i) * d + h * 8);
+                }
+            }
+        }
+    }
+
+    private unsafe void BackwardRange(int bh0, int bh1, float[] qkv, float[] output, float[] lse, float[] gout, float[] gqkv)
+    {
+        if (bh0 >= bh1) return;
+        var s = Scratch8();
+        int t = T, tp = Tp, d = D;
+        var drop = DropoutP > 0f;
+        var th = Vector512.Create(DropoutMask.Threshold(DropoutP));
+        var k0 = Vector512.Create((uint)DropoutKey);
+        var k1 = Vector512.Create((uint)(DropoutKey >> 32));
+        var dropScale = Vector512.Create(drop ? 1f / (1f - DropoutP) : 1f);
+        var laneF = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var laneU = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var scale = Vector256.Create(Scale);
+        fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, pdq = s.Dq, pdk = s.Dkt, pdv = s.Dvt, pout = output, pgo = gout, pg = gqkv)
+        {
+            for (var bh = bh0; bh < bh1; bh++)
+            {
+                int b = bh / H, h = bh % H;
+                LoadHead8(qkv, b, h, s);
+                new Span<float>(pdk, 8 * tp).Clear();
+                new Span<float>(pdv, 8 * tp).Clear();
+                for (var i = 0; i < t; i++)
+                {
+                    var nb = i / 16 + 1;
+                    var qi = pq + i * 8;
+                    var go = pgo + (b * t + i) * d + h * 8;
+                    var goV = Vector256.Load(go);
+                    var di = Vector512.Create(Vector256.Sum(goV * Vector256.Load(pout + (b * t + i) * d + h * 8))); // D_i = do_i·o_i
+                    var li = Vector512.Create(lse[bh * t + i]);
+                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                    var rowStart = (uint)((bh * t + i) * t);
+                    for (var jb = 0; jb < nb; jb++)
+                    {
+                        var j = jb * 16;
+                        var kj = pk + j;
+                        var p = FastMath.Exp(Scores8(qi, kj, tp) - li);
+                        if (jb == nb - 1) p = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(laneF, Vector512.Create((float)(i - j))), p, Vector512<float>.Zero);
+                        var keep = drop ? DropoutMask.Keep(Vector512.Create(rowStart + (uint)j) + laneU, k0, k1, th) : Vector512<float>.AllBitsSet;
+                        var pd = (p * dropScale) & keep;
+                        // dv_j += p̃_ij do_i and dp̃_ij = do_i·v_j
+                        var vj = pv + j;
+                        var dvj = pdv + j;
+                        var dpt = Vector512<float>.Zero;
+                        for (var e = 0; e < 8; e++)
+                        {
+                            var g = Vector512.Create(go[e]);
+                            Vector512.FusedMultiplyAdd(g, pd, Vector512.Load(dvj + e * tp)).Store(dvj + e * tp);
+                            dpt = Vector512.FusedMultiplyAdd(g, Vector512.Load(vj + e * tp), dpt);
+                        }
+                        var ds = p * (((dpt * dropScale) & keep) - di);
+                        a0 = Vector512.FusedMultiplyAdd(ds, Vector512.Load(kj), a0);
+                        a1 = Vector512.FusedMultiplyAdd(ds, Vector512.Load(kj + tp), a1);
+                        a2 = Vector512.FusedMultiplyAdd(ds, Vector512.Load(kj + 2 * tp), a2);
+                        a3 = Vector512.FusedMultiplyAdd(ds, Vector512.Load(kj + 3 * tp), a3);
+                        a4 = Vector512.FusedMultiplyAdd(ds, Vector512.Load(kj + 4 * tp), a4);
+                        a5 = Vector512.FusedMultiplyAdd(ds, Vector512.Load(kj + 5 * tp), a5);
+                        a6 = Vector512.FusedMultiplyAdd(ds, Vector512.Load(kj + 6 * tp), a6);
+                        a7 = Vector512.FusedMultiplyAdd(ds, Vector512.Load(kj + 7 * tp), a7);
+                        var dkj = pdk + j;
+                        for (var e = 0; e < 8; e++)
+                            Vector512.FusedMultiplyAdd(Vector512.Create(qi[e]), ds, Vector512.Load(dkj + e * tp)).Store(dkj + e * tp); // dk_j += ds_ij q_i/√8
+                    }
+                    (Reduce8(a0, a1, a2, a3, a4, a5, a6, a7) * scale).Store(pdq + i * 8);               // dq_i = Σ_j ds_ij k_j / √8
+                }
+                ScatterHead8(pg, pdq, pdk, pdv, b, h);
+            }
+        }
+    }
+
+    /// <summary>Q (T, 8) = rope(q)/√8, Kᵀ and Vᵀ (8, Tp) of head h of sample b, padding columns zero.</summary>
+    /// <remarks>RoPE for hs = 8 in one <see cref="Vector256{T}"/>: rope(x) = x ⊙ cos + swap_halves(x) ⊙ [−sin | sin].</remarks>
+    private unsafe void LoadHead8(float[] qkv, int b, int h, Head8Scratch s)
+    {
+        int t = T, tp = Tp, d = D;
+        var scale = Vector256.Create(Scale);
+        var sign = Vector256.Create(-1f, -1f, -1f, -1f, 1f, 1f, 1f, 1f);
+        var rope = Rope;
+        fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, psrc = qkv, pcos = rope is null ? null : rope.Cos, psin = rope is null ? null : rope.Sin)
+        {
+            for (var tt = 0; tt < t; tt++)
+            {
+                var src = psrc + (b * t + tt) * 3 * d + h * 24;
+                var q = Vector256.Load(src);
+                var k = Vector256.Load(src + 8);
+                if (rope is not null)
+                {
+                    var c = Vector256.Load(pcos + tt * 8);
+                    var sn = Vector256.Load(psin + tt * 8) * sign;
+                    q = q * c + Avx.Permute2x128(q, q, 1) * sn;
+                    k = k * c + Avx.Permute2x128(k, k, 1) * sn;
+                }
+                (q * scale).Store(pq + tt * 8);
+                for (var e = 0; e < 8; e++)
+                {
+                    pk[e * tp + tt] = k.GetElement(e);
+                    pv[e * tp + tt] = src[16 + e];
+                }
+            }
+            for (var e = 0; e < 8; e++)
+                for (var tt = t; tt < tp; tt++) pk[e * tp + tt] = pv[e * tp + tt] = 0f;
+        }
+    }
+
+    /// <summary>gqkv of head h of sample b += the head's dq (T, 8), dKᵀ and dVᵀ (8, Tp), dq and dk rotated back (ropeᵀ).</summary>
+    private unsafe void ScatterHead8(float* pg, float* pdq, float* pdk, float* pdv, int b, int h)
+    {
+        int t = T, tp = Tp, d = D;
+        var sign = Vector256.Create(-1f, -1f, -1f, -1f, 1f, 1f, 1f, 1f);
+        var rope = Rope;
+        Span<float> kbuf = stackalloc float[8];
+        fixed (float* pcos = rope is null ? null : rope.Cos, psin = rope is null ? null : rope.Sin, pkb = kbuf)
+        {
+            for (var tt = 0; tt < t; tt++)
+            {
+                var dst = pg + (b * t + tt) * 3 * d + h * 24;
+                for (var e = 0; e < 8; e++)
+                {
+                    pkb[e] = pdk[e * tp + tt];
+                    dst[16 + e] += pdv[e * tp + tt];
+                }
+                var dq = Vector256.Load(pdq + tt * 8);
+                var dk = Vector256.Load(pkb);
+                if (rope is not null)
+                {
+                    var c = Vector256.Load(pcos + tt * 8);
+                    var sn = Vector256.Load(psin + tt * 8) * sign;
+                    dq = dq * c - Avx.Permute2x128(dq, dq, 1) * sn;
+                    dk = dk * c - Avx.Permute2x128(dk, dk, 1) * sn;
+                }
+                (Vector256.Load(dst) + dq).Store(dst);
+                (Vector256.Load(dst + 8) + dk).Store(dst + 8);
+            }
+        }
+    }
+
+    /// <summary>Scores of one query row (8 pre-scaled values) against 16 keys: Σ_e q[e]·Kᵀ[e, j..j+16].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> Scores8(float* q, float* kt, int tp)
+    {
+        var s0 = Vector512.Create(q[0]) * Vector512.Load(kt);
+        var s1 = Vector512.Create(q[1]) * Vector512.Load(kt + tp);
+        s0 = Vector512.FusedMultiplyAdd(Vector512.Create(q[2]), Vector512.Load(kt + 2 * tp), s0);
+        s1 = Vector512.FusedMultiplyAdd(Vector512.Create(q[3]), Vector512.Load(kt + 3 * tp), s1);
+        s0 = Vector512.FusedMultiplyAdd(Vector512.Create(q[4]), Vector512.Load(kt + 4 * tp), s0);
+        s1 = Vector512.FusedMultiplyAdd(Vector512.Create(q[5]), Vector512.Load(kt + 5 * tp), s1);
+        s0 = Vector512.FusedMultiplyAdd(Vector512.Create(q[6]), Vector512.Load(kt + 6 * tp), s0);
+        s1 = Vector512.FusedMultiplyAdd(Vector512.Create(q[7]), Vector512.Load(kt + 7 * tp), s1);
+        return s0 + s1;
+    }
+
+    /// <summary>[Σ a0, Σ a1, …, Σ a7]: eight horizontal sums at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Reduce8(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3,
+        Vector512<float> a4, Vector512<float> a5, Vector512<float> a6, Vector512<float> a7)
+    {
+        var h01 = Avx.HorizontalAdd(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper());
+        var h23 = Avx.HorizontalAdd(a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper());
+        var h45 = Avx.HorizontalAdd(a4.GetLower() + a4.GetUpper(), a5.GetLower() + a5.GetUpper());
+        var h67 = Avx.HorizontalAdd(a6.GetLower() + a6.GetUpper(), a7.GetLower() + a7.GetUpper());
+        var h0123 = Avx.HorizontalAdd(h01, h23);
+        var h4567 = Avx.HorizontalAdd(h45, h67);
+        return Avx.Permute2x128(h0123, h4567, 0x20) + Avx.Permute2x128(h0123, h4567, 0x31);
+    }
+
+    private sealed class Head8Scratch(int t, int tp)
+    {
+        public readonly int T = t, Tp = tp;
+        public readonly float[] Q = new float[t * 8], Dq = new float[t * 8];
+        public readonly float[] Kt = new float[8 * tp], Vt = new float[8 * tp], Dkt = new float[8 * tp], Dvt = new float[8 * tp];
+        public readonly float[] Row = new float[tp];
+    }
+}
