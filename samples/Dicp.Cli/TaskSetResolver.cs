@@ -8,11 +8,16 @@ namespace Dicp.Cli;
 /// Meta-World ML1 is <c>metaworld-ml1-TASK</c> with TASK a Meta-World name with or without its <c>-v2</c> suffix
 /// (e.g. <c>metaworld-ml1-reach</c>): 50 train + 50 test variations of benchmark seed 0, horizon 100. Its scene files
 /// come from the <c>assets_v2</c> folder given by <c>--metaworld-assets</c> or <see cref="AssetsVariable"/>.
+/// <c>metaworld-ml10</c> is ML10 (<see cref="Ml10Tasks"/>, benchmark seed 0): indices 0–499 the 10 train tasks × 50
+/// variations, 500–749 the 5 test tasks × 50.
 /// </remarks>
 internal static class TaskSetResolver
 {
     /// <summary>The environment variable naming Meta-World's <c>assets_v2</c> folder.</summary>
     public const string AssetsVariable = "DICP_METAWORLD_ASSETS";
+
+    /// <summary>The name of Meta-World ML10.</summary>
+    public const string Ml10Name = "metaworld-ml10";
 
     /// <summary>The prefix of the Meta-World ML1 names.</summary>
     public const string Ml1Prefix = "metaworld-ml1-";
@@ -20,10 +25,10 @@ internal static class TaskSetResolver
     public static readonly string[] Names = ["darkroom", "darkroom-permuted", "dark-key-to-door", "point-robot"];
 
     /// <summary>Every accepted name, for help texts.</summary>
-    public static string Description => string.Join(", ", Names) + " or " + Ml1Prefix + "TASK (TASK: " + string.Join(", ", MetaWorldTasks.Names.Select(n => n[..^3])) + ")";
+    public static string Description => string.Join(", ", Names) + ", " + Ml10Name + " or " + Ml1Prefix + "TASK (TASK: " + string.Join(", ", MetaWorldTasks.Names.Select(n => n[..^3])) + ")";
 
     /// <summary>Whether <paramref name="name"/> is an accepted environment name.</summary>
-    public static bool IsKnown(string? name) => name is not null && (Names.Contains(name) || Ml1Task(name) is not null);
+    public static bool IsKnown(string? name) => name is not null && (Names.Contains(name) || name == Ml10Name || Ml1Task(name) is not null);
 
     /// <summary>The Meta-World task of an ML1 name (e.g. <c>reach-v2</c>), or null.</summary>
     public static string? Ml1Task(string name)
@@ -43,6 +48,8 @@ internal static class TaskSetResolver
     {
         if (Ml1Task(name) is { } task)
             return new Ml1Tasks(task, new MetaWorldOptions { AssetRoot = MetaWorldAssets(metaworldAssets, requireAssets) });
+        if (name == Ml10Name)
+            return new Ml10Tasks(new MetaWorldOptions { AssetRoot = MetaWorldAssets(metaworldAssets, requireAssets) });
         return name switch
         {
             "darkroom" => new DarkroomTasks(),

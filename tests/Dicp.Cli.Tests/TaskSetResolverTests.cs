@@ -29,5 +29,8 @@ public sealed class TaskSetResolverTests
         Assert.Contains(TaskSetResolver.AssetsVariable, e.Message);
         Assert.Throws<ArgumentException>(() => TaskSetResolver.Resolve("metaworld-ml1-nope", missing));
         Assert.Equal("point-robot", TaskSetResolver.Resolve("point-robot").Name);
+        Assert.True(TaskSetResolver.IsKnown("metaworld-ml10"));
+        Assert.Equal(750, TaskSetResolver.Resolve("metaworld-ml10", requireAssets: false).Count);
+        Assert.Throws<ArgumentException>(() => TaskSetResolver.Resolve("metaworld-ml10", missing));
     }
 }
