@@ -66,6 +66,11 @@ internal static class CollectCommand
                 Console.Out.WriteLine($"collected {r.Collected.Count}, skipped {r.Skipped.Count} in {r.Elapsed.TotalSeconds:F1} s");
                 return 0;
             }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine(e.Message); // e.g. SAC on a discrete action space
+                return 2;
+            }
             catch (OperationCanceledException)
             {
                 Console.Error.WriteLine("cancelled; run the same command again to resume.");
