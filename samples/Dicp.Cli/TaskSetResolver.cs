@@ -1,20 +1,79 @@
 using Dicp.Environments;
+using Dicp.Environments.MetaWorld;
 
 namespace Dicp.Cli;
 
 /// <summary>Maps the CLI's environment names to task sets.</summary>
+/// <remarks>
+/// Meta-World ML1 is <c>metaworld-ml1-TASK</c> with TASK a Meta-World name with or without its <c>-v2</c> suffix
+/// (e.g. <c>metaworld-ml1-reach</c>): 50 train + 50 test variations of benchmark seed 0, horizon 100. Its scene files
+/// come from the <c>assets_v2</c> folder given by <c>--metaworld-assets</c> or <see cref="AssetsVariable"/>.
+/// <c>metaworld-ml10</c> is ML10 (<see cref="Ml10Tasks"/>, benchmark seed 0): indices 0–499 the 10 train tasks × 50
+/// variations, 500–749 the 5 test tasks × 50.
+/// </remarks>
 internal static class TaskSetResolver
 {
+    /// <summary>The environment variable naming Meta-World's <c>assets_v2</c> folder.</summary>
+    public const string AssetsVariable = "DICP_METAWORLD_ASSETS";
+
+    /// <summary>The name of Meta-World ML10.</summary>
+    public const string Ml10Name = "metaworld-ml10";
+
+    /// <summary>The prefix of the Meta-World ML1 names.</summary>
+    public const string Ml1Prefix = "metaworld-ml1-";
+
     public static readonly string[] Names = ["darkroom", "darkroom-permuted", "dark-key-to-door", "point-robot"];
 
-    public static ITaskSet Resolve(string name) => name switch
+    /// <summary>Every accepted name, for help texts.</summary>
+    public static string Description => string.Join(", ", Names) + ", " + Ml10Name + " or " + Ml1Prefix + "TASK (TASK: " + string.Join(", ", MetaWorldTasks.Names.Select(n => n[..^3])) + ")";
+
+    /// <summary>Whether <paramref name="name"/> is an accepted environment name.</summary>
+    public static bool IsKnown(string? name) => name is not null && (Names.Contains(name) || name == Ml10Name || Ml1Task(name) is not null);
+
+    /// <summary>The Meta-World task of an ML1 name (e.g. <c>reach-v2</c>), or null.</summary>
+    public static string? Ml1Task(string name)
     {
-        "darkroom" => new DarkroomTasks(),
-        "darkroom-permuted" => new DarkroomPermutedTasks(),
-        "dark-key-to-door" => new KeyToDoorTasks(),
-        "point-robot" => new PointRobotTasks(),
-        _ => throw new ArgumentException($"Unknown environment '{name}'; expected one of {string.Join(", ", Names)}."),
-    };
+        if (!name.StartsWith(Ml1Prefix, StringComparison.Ordinal)) return null;
+        var task = name[Ml1Prefix.Length..];
+        if (!task.EndsWith("-v2", StringComparison.Ordinal)) task += "-v2";
+        return MetaWorldTasks.Names.Contains(task) ? task : null;
+    }
+
+    /// <summary>Creates the task set.</summary>
+    /// <param name="name">An environment name (<see cref="IsKnown"/>).</param>
+    /// <param name="metaworldAssets">Meta-World's <c>assets_v2</c> folder (null: <see cref="AssetsVariable"/>).</param>
+    /// <param name="requireAssets">Whether a Meta-World set must have an existing asset folder (false to list tasks only).</param>
+    /// <exception cref="ArgumentException">Unknown name, or Meta-World's asset folder is missing.</exception>
+    public static ITaskSet Resolve(string name, string? metaworldAssets = null, bool requireAssets = true)
+    {
+        if (Ml1Task(name) is { } task)
+            return new Ml1Tasks(task, new MetaWorldOptions { AssetRoot = MetaWorldAssets(metaworldAssets, requireAssets) });
+        if (name == Ml10Name)
+            return new Ml10Tasks(new MetaWorldOptions { AssetRoot = MetaWorldAssets(metaworldAssets, requireAssets) });
+        return name switch
+        {
+            "darkroom" => new DarkroomTasks(),
+            "darkroom-permuted" => new DarkroomPermutedTasks(),
+            "dark-key-to-door" => new KeyToDoorTasks(),
+            "point-robot" => new PointRobotTasks(),
+            _ => throw new ArgumentException($"Unknown environment '{name}'; expected {Description}."),
+        };
+    }
+
+    /// <summary>The asset folder from the option, else the environment variable; checked when <paramref name="required"/>.</summary>
+    private static string MetaWorldAssets(string? option, bool required)
+    {
+        var root = string.IsNullOrWhiteSpace(option) ? Environment.GetEnvironmentVariable(AssetsVariable) : option;
+        if (string.IsNullOrWhiteSpace(root))
+        {
+            if (!required) return "";
+            throw new ArgumentException($"Meta-World needs its assets_v2 folder: pass --metaworld-assets DIR or set {AssetsVariable}.");
+        }
+        var full = Path.GetFullPath(root);
+        if (required && !Directory.Exists(Path.Combine(full, "sawyer_xyz")))
+            throw new ArgumentException($"'{full}' is not Meta-World's assets_v2 folder (it has no 'sawyer_xyz' subfolder); pass --metaworld-assets DIR or set {AssetsVariable}.");
+        return full;
+    }
 
     /// <summary>Parses "0-80", "3,5,7-9" into indices.</summary>
     public static int[] ParseRanges(string spec)

@@ -8,8 +8,12 @@ internal static class TasksCommand
 {
     public static Command Create()
     {
-        var env = new Argument<string>("env") { Description = "darkroom, darkroom-permuted or dark-key-to-door." };
-        env.AcceptOnlyFromAmong(TaskSetResolver.Names);
+        var env = new Argument<string>("env") { Description = TaskSetResolver.Description + "." };
+        env.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<string>();
+            if (!TaskSetResolver.IsKnown(v)) r.AddError($"Unknown environment '{v}'; expected {TaskSetResolver.Description}.");
+        });
         var splitSeed = new Option<int?>("--split-seed") { Description = "Split seed (default: the environment's reference seed)." };
         var ratio = new Option<double?>("--train-ratio") { Description = "Train fraction (default: the environment's reference ratio)." };
         var test = new Option<bool>("--test") { Description = "Only the test tasks (in split order)." };
@@ -17,7 +21,7 @@ internal static class TasksCommand
         var cmd = new Command("tasks", "List an environment's tasks as JSON lines {\"index\":38,\"task\":[4,2]}.") { env, splitSeed, ratio, test, train };
         cmd.SetAction((parse, ct) =>
         {
-            var tasks = TaskSetResolver.Resolve(parse.GetValue(env)!);
+            var tasks = TaskSetResolver.Resolve(parse.GetValue(env)!, requireAssets: false);
             var (tr, te) = tasks.Split(parse.GetValue(splitSeed) ?? tasks.DefaultSplitSeed, parse.GetValue(ratio) ?? tasks.DefaultTrainRatio);
             IEnumerable<int> indices = parse.GetValue(test) ? te : parse.GetValue(train) ? tr : Enumerable.Range(0, tasks.Count);
             foreach (var i in indices)

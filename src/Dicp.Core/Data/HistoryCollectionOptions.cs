@@ -12,6 +12,10 @@ namespace Dicp.Data;
 /// <param name="SplitSeed">The train/test split seed written to the manifest (null: the family's default).</param>
 /// <param name="TrainRatio">The train fraction written to the manifest (null: the family's default).</param>
 /// <param name="Ppo">PPO's hyperparameters (null: <see cref="PpoOptions.ForEnvironment"/> of the family's name).</param>
+/// <param name="Algorithm">The source algorithm: <c>"ppo"</c> (<see cref="Rl.Ppo"/>, the default) or <c>"sac"</c>
+/// (<see cref="Rl.Sac"/>, box action spaces only).</param>
+/// <param name="Sac">SAC's hyperparameters when <paramref name="Algorithm"/> is <c>"sac"</c> (null:
+/// <see cref="SacOptions.ForEnvironment"/> of the family's name).</param>
 public sealed record HistoryCollectionOptions(
     string OutputDirectory,
     IReadOnlyList<int>? TaskIndices = null,
@@ -21,4 +25,10 @@ public sealed record HistoryCollectionOptions(
     int MaxParallelism = 0,
     int? SplitSeed = null,
     double? TrainRatio = null,
-    PpoOptions? Ppo = null);
+    PpoOptions? Ppo = null,
+    string Algorithm = "ppo",
+    SacOptions? Sac = null)
+{
+    /// <summary>The algorithm names <see cref="Algorithm"/> accepts.</summary>
+    public static IReadOnlyList<string> Algorithms { get; } = ["ppo", "sac"];
+}

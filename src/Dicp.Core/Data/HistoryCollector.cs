@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Dicp.Data;
 
 /// <summary>
-/// Collects PPO learning histories for tasks of an <see cref="ITaskSet"/>, several tasks in parallel, one learner per
+/// Collects source-algorithm (PPO or SAC, <see cref="HistoryCollectionOptions.Algorithm"/>) learning histories for tasks of an <see cref="ITaskSet"/>, several tasks in parallel, one learner per
 /// task (seed = base seed + task index) driving <see cref="HistoryCollectionOptions.Streams"/> copies of the task in
 /// lock-step. Resumable: a task whose file already exists and validates against the requested settings is skipped;
 /// files are written atomically, so an interrupted run leaves only complete files.
@@ -22,6 +22,8 @@ public sealed class HistoryCollector
     private readonly ILogger<HistoryCollector> _logger;
     private readonly ILoggerFactory _loggerFactory;
     private readonly PpoOptions _ppo;
+    private readonly SacOptions _sac;
+    private readonly string _algorithm;
     private readonly int[] _indices;
 
     /// <summary>Creates the collector.</summary>
@@ -43,6 +45,11 @@ public sealed class HistoryCollector
         _logger = _loggerFactory.CreateLogger<HistoryCollector>();
         _ppo = options.Ppo ?? PpoOptions.ForEnvironment(tasks.Name);
         _ppo.Validate();
+        _sac = options.Sac ?? SacOptions.ForEnvironment(tasks.Name);
+        _sac.Validate();
+        _algorithm = (options.Algorithm ?? "").ToLowerInvariant();
+        if (!HistoryCollectionOptions.Algorithms.Contains(_algorithm))
+            throw new ArgumentException($"Unknown source algorithm '{options.Algorithm}'; expected one of: {string.Join(", ", HistoryCollectionOptions.Algorithms)}.", nameof(options));
         var indices = options.TaskIndices ?? Enumerable.Range(0, tasks.Count).ToArray();
         foreach (var i in indices)
             if ((uint)i >= (uint)tasks.Count)
@@ -80,7 +87,7 @@ public sealed class HistoryCollector
         var po = new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(_indices, po, (index, ct) =>
         {
-            var info = new TaskHistoryInfo(_tasks.Name, index, _tasks.Describe(index), "ppo", hyperJson, unchecked(_o.Seed + index), _o.Streams, _o.StepsPerStream);
+            var info = new TaskHistoryInfo(_tasks.Name, index, _tasks.Describe(index), _algorithm, hyperJson, unchecked(_o.Seed + index), _o.Streams, _o.StepsPerStream);
             var path = Path.Combine(_o.OutputDirectory, HistoryFormat.TaskFileName(index));
             if (IsDone(path, info))
             {
@@ -105,7 +112,7 @@ public sealed class HistoryCollector
     private double CollectTask(int index, TaskHistoryInfo info, string path, IProgress<CollectionProgress>? progress, Func<int> finished, int total, CancellationToken ct)
     {
         var vec = new VectorEnvironment(_ => _tasks.Create(index), _o.Streams);
-        var learner = new Ppo(vec[0].ObservationSpace, vec[0].ActionSpace, _o.Streams, _ppo, info.Seed, _loggerFactory.CreateLogger<Ppo>());
+        var learner = CreateLearner(vec[0].ObservationSpace, vec[0].ActionSpace, _o.Streams, info.Seed, (long)_o.Streams * _o.StepsPerStream);
         var recorder = new HistoryRecorder(info, vec.ObservationSize, vec.ActionSize, vec[0] is IHasOptimalAction);
         var stepProgress = progress is null ? null
             : new InlineProgress<int>(steps => progress.Report(new CollectionProgress(CollectionEvent.Advanced, index, steps, _o.StepsPerStream, finished(), total, double.NaN)));
@@ -144,22 +151,28 @@ public sealed class HistoryCollector
         if (File.Exists(manifestPath))
         {
             var old = HistoryManifest.Read(_o.OutputDirectory);
-            if (old.Environment != _tasks.Name || old.Algorithm != "ppo" || old.Seed != _o.Seed || old.Streams != _o.Streams
+            if (old.Environment != _tasks.Name || old.Algorithm != _algorithm || old.Seed != _o.Seed || old.Streams != _o.Streams
                 || old.StepsPerStream != _o.StepsPerStream || old.Split.Seed != splitSeed || old.Split.TrainRatio != ratio
                 || old.Hyperparameters.ToJsonString() != hyper.ToJsonString())
                 throw new InvalidOperationException($"'{manifestPath}' describes a collection with different settings; use another output directory.");
             foreach (var t in old.Tasks) indices.Add(t.Index);
         }
         var tasks = indices.Select(i => new ManifestTask(i, _tasks.Describe(i), HistoryFormat.TaskFileName(i))).ToArray();
-        new HistoryManifest(HistoryFormat.Version, _tasks.Name, tasks, new ManifestSplit(splitSeed, ratio, train, test), "ppo", hyper,
+        new HistoryManifest(HistoryFormat.Version, _tasks.Name, tasks, new ManifestSplit(splitSeed, ratio, train, test), _algorithm, hyper,
             _o.Seed, _o.Streams, _o.StepsPerStream).Write(_o.OutputDirectory);
     }
 
-    private Ppo Probe()
+    private ISourceAlgorithm Probe()
     {
         var env = _tasks.Create(_indices[0]);
-        return new Ppo(env.ObservationSpace, env.ActionSpace, 1, _ppo, 0);
+        return CreateLearner(env.ObservationSpace, env.ActionSpace, 1, 0, 1);
     }
+
+    private ISourceAlgorithm CreateLearner(Space observationSpace, Space actionSpace, int streams, int seed, long maxTransitions) => _algorithm switch
+    {
+        "sac" => new Sac(observationSpace, actionSpace, streams, _sac, seed, _loggerFactory.CreateLogger<Sac>(), maxTransitions),
+        _ => new Ppo(observationSpace, actionSpace, streams, _ppo, seed, _loggerFactory.CreateLogger<Ppo>()),
+    };
 
     private static string Describe(int[] task) => "[" + string.Join(",", task) + "]";
 

@@ -18,8 +18,8 @@ public static class MetaWorldTasks
 {
     /// <summary>
     /// The implemented tasks: the five ML1 tasks of the paper's table (reach, push, pick-place, sweep, peg-insert-side),
-    /// then ML10 tasks (drawer-close, button-press-topdown, door-open, train; door-close, sweep-into, lever-pull,
-    /// drawer-open, test).
+    /// then the other ML10 tasks (drawer-close, button-press-topdown, door-open, train; door-close, sweep-into, lever-pull,
+    /// drawer-open, test; window-open, basketball, train; shelf-place, test): all 15 ML10 tasks.
     /// </summary>
     public static readonly IReadOnlyList<MetaWorldTaskKind> All =
     [
@@ -35,6 +35,9 @@ public static class MetaWorldTasks
         new("sweep-into-v2", SweepIntoV2.Low, SweepIntoV2.High, v => SweepIntoV2.IsValid(v), (o, v) => new SweepIntoV2(o, v)),
         new("lever-pull-v2", LeverPullV2.Low, LeverPullV2.High, _ => true, (o, v) => new LeverPullV2(o, v)),
         new("drawer-open-v2", DrawerCloseV2.Low, DrawerCloseV2.High, _ => true, (o, v) => new DrawerOpenV2(o, v)),
+        new("window-open-v2", WindowOpenV2.Low, WindowOpenV2.High, _ => true, (o, v) => new WindowOpenV2(o, v)),
+        new("basketball-v2", BasketballV2.Low, BasketballV2.High, v => BasketballV2.IsValid(v), (o, v) => new BasketballV2(o, v)),
+        new("shelf-place-v2", ShelfPlaceV2.Low, ShelfPlaceV2.High, v => ShelfPlaceV2.IsValid(v), (o, v) => new ShelfPlaceV2(o, v)),
     ];
 
     /// <summary>The names of the five ML1 tasks of the paper's table.</summary>

@@ -4,11 +4,7 @@ namespace Dicp.Environments.MetaWorld;
 /// ML10's goal-variation sampling: <c>ML10(seed)</c> seeds NumPy once with <c>seed</c> and samples 50 variations of each
 /// train task in the benchmark's order, then seeds with <c>seed + 1</c> for the five test tasks.
 /// </summary>
-/// <remarks>
-/// The random reset spaces and placement checks of all 15 tasks are listed here, so the variations of every task are
-/// reproduced even for the three tasks without an environment in Dicp yet (window-open, basketball, shelf-place;
-/// <see cref="MetaWorldTasks.All"/> lists the environments that exist).
-/// </remarks>
+/// <remarks>The random reset spaces and placement checks are those of <see cref="MetaWorldTasks.All"/>.</remarks>
 public static class Ml10Sampling
 {
     /// <summary>ML10's train tasks in the benchmark's order.</summary>
@@ -19,13 +15,6 @@ public static class Ml10Sampling
     /// <summary>ML10's test tasks in the benchmark's order.</summary>
     public static IReadOnlyList<string> TestTasks { get; } =
         ["drawer-open-v2", "door-close-v2", "shelf-place-v2", "sweep-into-v2", "lever-pull-v2"];
-
-    private static readonly Dictionary<string, (double[] Low, double[] High, Func<double[], bool> IsValid)> Extra = new()
-    {
-        ["window-open-v2"] = ([-0.1, 0.7, 0.16], [0.1, 0.9, 0.16], _ => true),
-        ["basketball-v2"] = ([-0.1, 0.6, 0.0299, -0.1, 0.85, 0.0], [0.1, 0.7, 0.0301, 0.1, 0.9 + 1e-7, 0.0], v => XyDistance(v) >= 0.15),
-        ["shelf-place-v2"] = ([-0.1, 0.5, 0.019, -0.1, 0.8, 0.299], [0.1, 0.6, 0.021, 0.1, 0.9, 0.301], v => XyDistance(v) >= 0.1),
-    };
 
     /// <summary>The variations of ML10's train (or test) tasks for benchmark seed <paramref name="seed"/>, 50 per task, in order.</summary>
     /// <param name="seed">The benchmark seed; the test tasks use <c>seed + 1</c>.</param>
@@ -60,10 +49,7 @@ public static class Ml10Sampling
 
     private static (double[] Low, double[] High, Func<double[], bool> IsValid) Space(string name)
     {
-        if (Extra.TryGetValue(name, out var extra)) return extra;
         var kind = MetaWorldTasks.Get(name);
         return (kind.Low, kind.High, kind.IsValid);
     }
-
-    private static double XyDistance(double[] v) => Math.Sqrt((v[0] - v[3]) * (v[0] - v[3]) + (v[1] - v[4]) * (v[1] - v[4]));
 }

@@ -9,7 +9,7 @@ namespace Dicp.Environments.MetaWorld;
 /// <c>a = clip(Gain · (waypoint − tcp), −1, 1)</c> (one unit moves the mocap 0.01 m per step) and opens or closes the
 /// gripper. Create one per episode (<see cref="For"/>) or call <see cref="Reset"/> at the start of each episode.
 /// </remarks>
-public abstract class ScriptedPolicy
+public abstract partial class ScriptedPolicy
 {
     /// <summary>The controller of <paramref name="env"/>'s task.</summary>
     /// <remarks>Every implemented task has one except <c>door-open-v2</c> and <c>lever-pull-v2</c>.</remarks>
@@ -29,6 +29,9 @@ public abstract class ScriptedPolicy
             ButtonPressTopdownV2 => new ButtonPolicy(),
             DoorCloseV2 => new DoorClosePolicy(),
             SweepIntoV2 => new PickPolicy(lift: false),
+            WindowOpenV2 => new WindowOpenPolicy(),
+            BasketballV2 => new BasketballPolicy(),
+            ShelfPlaceV2 => new ShelfPlacePolicy(),
             _ => throw new ArgumentException($"No scripted policy for {env.Name}.", nameof(env)),
         };
     }

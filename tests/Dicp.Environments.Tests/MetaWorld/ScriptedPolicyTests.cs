@@ -20,6 +20,9 @@ public class ScriptedPolicyTests
     [InlineData("button-press-topdown-v2")]
     [InlineData("door-close-v2")]
     [InlineData("sweep-into-v2")]
+    [InlineData("window-open-v2")]
+    [InlineData("basketball-v2")]
+    [InlineData("shelf-place-v2")]
     public void ScriptedPolicy_SolvesAtLeastNineOfTenTestVariations(string task)
     {
         var tasks = new Ml1Tasks(task, MetaWorldAssets.Options());
