@@ -74,9 +74,10 @@ public sealed partial class InContextSession
             foreach (var (key, members) in groups)
             {
                 var queryState = candidates.QueryStates.AsSpan(members[0] * o, o).ToArray();
-                var prefix = Prefix(environment, new PrefixKey(droppedReal, key), () => _model.QueryFirst
-                    ? _model.AssembleTokens(1, RealFeatures(environment, droppedReal, keptReal), keptReal, queryState, default, withQueryAction: false)
-                    : keptReal == 0 ? null : _model.EmbedTransitions(RealFeatures(environment, droppedReal, keptReal), 1, keptReal));
+                var prefix = _model.QueryFirst
+                    ? Prefix(environment, new PrefixKey(droppedReal, key), () =>
+                        _model.AssembleTokens(1, RealFeatures(environment, droppedReal, keptReal), keptReal, queryState, default, withQueryAction: false))
+                    : RealPrefix(environment, droppedReal, keptReal);
                 PredictGroup(members, prefix, imagined, keptImagined, candidates.QueryStates, qa, actionRows, dynamicsRows);
             }
         }
@@ -173,6 +174,44 @@ public sealed partial class InContextSession
         PrefixEncodings++;
         cache[key] = enc;
         return enc;
+    }
+
+    /// <summary>
+    /// AD's prefix of <paramref name="environment"/> without its first <paramref name="dropped"/> real transitions. On a
+    /// miss the same prefix is encoded for every environment that lacks it, in one batched backbone pass: all
+    /// environments hold equally long windows, and planners query every environment at the same depths.
+    /// </summary>
+    private KvSegment RealPrefix(int environment, int dropped, int kept)
+    {
+        var key = new PrefixKey(dropped, "");
+        if (_caches[environment].TryGetValue(key, out var hit)) return hit;
+        int layers = _model.Config.Layers, d = _model.Config.EmbeddingDim, f = _model.TransitionFeatures;
+        var missing = new List<int> { environment };
+        for (var e = 0; e < Environments; e++)
+            if (e != environment && !_caches[e].ContainsKey(key)) missing.Add(e);
+        var batch = new KvSegment(layers, missing.Count, kept, d);
+        if (kept > 0)
+        {
+            var features = new float[missing.Count * kept * f];
+            for (var j = 0; j < missing.Count; j++) CopyWindow(missing[j], dropped, features.AsSpan(j * kept * f, kept * f));
+            _model.BackboneCached(_model.EmbedTransitions(features, missing.Count, kept), null, null, null, batch); // (E', P, d)
+        }
+        PrefixEncodings++;
+        var size = d * kept; // one environment's keys (or values) per layer: (H, hs, P)
+        for (var j = 0; j < missing.Count; j++)
+        {
+            var one = new KvSegment(layers, 1, kept, d);
+            for (var l = 0; l < layers; l++)
+            {
+                batch.Keys[l].AsSpan(j * size, size).CopyTo(one.Keys[l]);
+                batch.Values[l].AsSpan(j * size, size).CopyTo(one.Values[l]);
+            }
+            batch.LastHidden.AsSpan(j * d, d).CopyTo(one.LastHidden);
+            var cache = _caches[missing[j]];
+            if (cache.Count >= MaxCachedPrefixes) cache.Clear();
+            cache[key] = one;
+        }
+        return _caches[environment][key];
     }
 
     private float[] RealFeatures(int environment, int skip, int count)

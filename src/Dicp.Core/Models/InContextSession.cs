@@ -55,7 +55,10 @@ public sealed partial class InContextSession : IInContextSession
     /// <summary>The inference settings.</summary>
     public SessionOptions Options { get; }
 
-    /// <summary>How many prefixes this session has encoded so far (a diagnostic of the shared-prefix cache).</summary>
+    /// <summary>
+    /// How many prefix encodings this session has run so far (a diagnostic of the shared-prefix cache). AD encodes a
+    /// real prefix for every environment that lacks it in one batched pass, which counts once.
+    /// </summary>
     public long PrefixEncodings { get; private set; }
 
     /// <inheritdoc/>
