@@ -9,7 +9,8 @@ namespace Dicp.Benchmarks;
 /// <summary>
 /// Time per beam-search planning step of DICP-AD on Darkroom (issue 6): E environments with full windows of
 /// n_transit − 1 = 79 random grid transitions, K, L and the horizon as given, with the session's shared-prefix
-/// evaluation or (--naive) the full recomputation of the window for every candidate. The PyTorch peer is
+/// evaluation or (--naive) the full recomputation of the window for every candidate. Each timed step follows a fresh
+/// real transition, so the real context is encoded anew every step (nothing carries over between steps). The PyTorch peer is
 /// <c>torch_twin.py plan-step</c> (the reference's naive algorithm).
 /// </summary>
 public static class PlanStep
@@ -54,6 +55,11 @@ public static class PlanStep
         {
             for (var i = 0; i < warmup + iters; i++)
             {
+                // A real planning step follows a real transition: append one (the window slides, every cached prefix
+                // is invalidated), outside the timed region, so no iteration reuses the previous one's encodings.
+                for (var j = 0; j < envs * o; j++) { s[j] = rng.NextInt(9); s2[j] = rng.NextInt(9); }
+                for (var e = 0; e < envs; e++) { a[e] = rng.NextInt(actionCount); r[e] = rng.NextInt(2); }
+                session.Append(s, a, r, s2, dones);
                 if (i == warmup) Benchmarks.Collect();
                 var t0 = Stopwatch.GetTimestamp();
                 planner.Plan(session, request, actions);

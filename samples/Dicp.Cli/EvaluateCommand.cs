@@ -8,7 +8,15 @@ using Dicp.Training;
 
 namespace Dicp.Cli;
 
-/// <summary><c>dicp evaluate --run RUN [--episodes N] [--split test|train] [--out results.json] [--greedy] [--seed S] [--planner NAME]</c>.</summary>
+/// <summary>
+/// <c>dicp evaluate --run RUN [--episodes N] [--split test|train] [--out results.json] [--greedy] [--seed S]
+/// [--planner none|beam|sampling|cem] [--beam-k K] [--samples L] [--horizon H] [--start-step S] [--deterministic] [--label TEXT]</c>.
+/// </summary>
+/// <remarks>
+/// Planner settings not given on the command line come from the run's <c>planner</c> section (spec §5 defaults when the
+/// configuration has none). <c>--samples</c> is beam search's L (first actions), the sampling planner's candidates and
+/// CEM's population.
+/// </remarks>
 internal static class EvaluateCommand
 {
     public static Command Create()
@@ -20,15 +28,34 @@ internal static class EvaluateCommand
         var output = new Option<string?>("--out") { Description = "Results file (default: RUN/results.json)." };
         var greedy = new Option<bool>("--greedy") { Description = "Act greedily (argmax / mean) instead of sampling." };
         var seed = new Option<int?>("--seed") { Description = "Seed of environments and sampling (default: evaluation.seed)." };
-        var planner = new Option<string?>("--planner") { Description = "none, beam or sampling (default: planner.name of the configuration)." };
-        var cmd = new Command("evaluate", "Roll a trained model in context on the split's tasks and write results.json.") { run, episodes, split, output, greedy, seed, planner };
+        var planner = new Option<string?>("--planner") { Description = "none, beam, sampling or cem (default: planner.name of the configuration)." };
+        planner.AcceptOnlyFromAmong(PlannerNames);
+        var beamK = new Option<int?>("--beam-k") { Description = "Beam search: paths kept per depth K (default: planner.beam_k, 10)." };
+        var samples = new Option<int?>("--samples") { Description = "Beam search: first actions L (planner.beam_l, 5); sampling: candidates (planner.samples, 10); cem: population (32)." };
+        var horizon = new Option<int?>("--horizon") { Description = "Planning depth for beam and cem (default: planner.horizon, 8)." };
+        var startStep = new Option<int?>("--start-step") { Description = "Sampling and cem: plan only from this step of an episode on (default: planner.start_step)." };
+        var deterministic = new Option<bool>("--deterministic") { Description = "Planners: take the most probable first actions / the policy mean instead of sampling." };
+        var label = new Option<string?>("--label") { Description = "Label of the curve in dicp plot (default: model + planner, e.g. \"DICP-AD + beam\")." };
+        var cmd = new Command("evaluate", "Roll a trained model in context on the split's tasks and write results.json.")
+            { run, episodes, split, output, greedy, seed, planner, beamK, samples, horizon, startStep, deterministic, label };
         cmd.SetAction((parse, ct) => Task.FromResult(Run(parse.GetValue(run)!, parse.GetValue(episodes), parse.GetValue(split)!, parse.GetValue(output),
-            parse.GetValue(greedy), parse.GetValue(seed), parse.GetValue(planner), ct)));
+            parse.GetValue(greedy), parse.GetValue(seed),
+            new PlannerOverrides(parse.GetValue(planner), parse.GetValue(beamK), parse.GetValue(samples), parse.GetValue(horizon),
+                parse.GetValue(startStep), parse.GetValue(deterministic)),
+            parse.GetValue(label), ct)));
         return cmd;
     }
 
+    /// <summary>The planner names <c>--planner</c> accepts.</summary>
+    internal static readonly string[] PlannerNames = ["none", "beam", "sampling", "cem"];
+
+    /// <summary>Runs the command with only a planner name overridden (tests and older callers).</summary>
+    internal static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, string? plannerName, CancellationToken ct) =>
+        Run(runDir, episodes, split, output, greedy, seed, new PlannerOverrides(plannerName), null, ct);
+
     /// <summary>Runs the command; returns the exit code (0 done, 2 bad input, 130 interrupted).</summary>
-    internal static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, string? plannerName, CancellationToken ct)
+    internal static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, PlannerOverrides overrides,
+        string? label, CancellationToken ct)
     {
         try
         {
@@ -41,9 +68,18 @@ internal static class EvaluateCommand
             var indices = (split == "train" ? trainTasks : testTasks).Take(config.Evaluation.MaxTasks ?? int.MaxValue).ToArray();
             var options = new EvaluationOptions(episodes ?? config.Evaluation.Episodes, seed ?? config.Evaluation.Seed,
                 ReportSuccess: config.Data.Environment == "point-robot" || config.Data.Environment.StartsWith("metaworld", StringComparison.Ordinal));
-            var planner = CreatePlanner(plannerName ?? config.Planner.Name, config.Planner, greedy || config.Evaluation.Greedy, options.Seed);
-            Console.Out.WriteLine($"{model.Name} ({source}) on {indices.Length} {split} tasks of {config.Data.Environment}, {options.Episodes} episodes, planner {planner.Name}");
-            var result = InContextEvaluator.Run(model, indices.Select(tasks.Create).ToArray(), planner, options, null, ct);
+            var plannerConfig = overrides.Apply(config.Planner);
+            CheckPlanner(plannerConfig.Name, model);
+            var planner = CreatePlanner(plannerConfig, greedy || config.Evaluation.Greedy, overrides.Deterministic, options.Seed);
+            var curve = label ?? Label(model.Name, planner.Name);
+            Console.Out.WriteLine($"{curve}: {model.Name} ({source}) on {indices.Length} {split} tasks of {config.Data.Environment}, {options.Episodes} episodes, " +
+                $"planner {planner.Name} ({string.Join(", ", planner.Settings.Where(kv => kv.Key != "planner").Select(kv => $"{kv.Key} {kv.Value}"))})");
+            var environments = indices.Select(tasks.Create).ToArray();
+            var stepsPerEpisode = environments[0].MaxEpisodeSteps;
+            var optimal = environments.All(e => e is IHasMaxReturn) ? environments.Average(e => (double)((IHasMaxReturn)e).MaxReturn) : (double?)null;
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var result = InContextEvaluator.Run(model, environments, planner, options, null, ct);
+            watch.Stop();
             var path = output ?? Path.Combine(runDir, "results.json");
             result.Save(path, new Dictionary<string, object?>
             {
@@ -53,9 +89,13 @@ internal static class EvaluateCommand
                 ["task_indices"] = indices,
                 ["run"] = Path.GetFullPath(runDir),
                 ["weights"] = source,
+                ["label"] = curve,
+                ["steps_per_episode"] = stepsPerEpisode,
+                ["optimal_return"] = optimal,
+                ["seconds"] = Math.Round(watch.Elapsed.TotalSeconds, 2),
             });
             PrintTable(result);
-            Console.Out.WriteLine($"wrote {path}");
+            Console.Out.WriteLine($"evaluated in {watch.Elapsed.TotalSeconds:F1} s; wrote {path}");
             return 0;
         }
         catch (OperationCanceledException)
@@ -86,13 +126,37 @@ internal static class EvaluateCommand
         return $"checkpoint at step {c.Step}";
     }
 
-    /// <summary>The planner of a name; planners other than the policy come with the planning package.</summary>
-    public static IPlanner CreatePlanner(string name, PlannerConfig config, bool greedy, int seed) => name switch
+    /// <summary>The planner named by <paramref name="config"/>, with its settings.</summary>
+    /// <param name="config">Name and settings (the run's <c>planner</c> section with the command line's overrides).</param>
+    /// <param name="greedy">The "none" planner acts greedily (argmax / mean).</param>
+    /// <param name="deterministic">Beam search takes the L most probable first actions; sampling and CEM start from the policy mean without noise where they can.</param>
+    /// <param name="seed">The planner's seed.</param>
+    /// <exception cref="ArgumentException">Unknown planner name or an out-of-range setting.</exception>
+    public static IPlanner CreatePlanner(PlannerConfig config, bool greedy, bool deterministic, int seed) => config.Name switch
     {
         "none" => new PolicyPlanner(new PolicyPlannerOptions(greedy, seed)),
-        "beam" or "sampling" => throw new NotSupportedException($"Planner '{name}' (k {config.BeamK}, l {config.BeamL}, horizon {config.Horizon}) is not available in this build; use --planner none."),
-        _ => throw new ArgumentException($"Unknown planner '{name}'; expected none, beam or sampling."),
+        "beam" => new BeamSearchPlanner(new BeamSearchOptions(config.BeamK, config.BeamL, config.Horizon, deterministic, Seed: seed)),
+        "sampling" => new SamplingPlanner(new SamplingOptions(config.Samples, config.StartStep, Deterministic: deterministic, Seed: seed)),
+        "cem" => new CemPlanner(new CemOptions(config.Horizon, Population: config.Population, Elites: Math.Min(config.Elites, config.Population),
+            StartStep: config.StartStep, Deterministic: deterministic, Seed: seed)),
+        _ => throw new ArgumentException($"Unknown planner '{config.Name}'; expected one of {string.Join(", ", PlannerNames)}."),
     };
+
+    /// <summary>Rejects a planner the model cannot drive: planning needs dynamics heads; beam search discrete actions, sampling and CEM continuous ones.</summary>
+    /// <exception cref="ArgumentException">The combination does not work (the message says why).</exception>
+    internal static void CheckPlanner(string name, IInContextModel model)
+    {
+        if (name == "none") return;
+        if (!model.HasDynamics)
+            throw new ArgumentException($"Planner '{name}' needs a model with dynamics heads; '{model.Name}' has none (train a dicp-* configuration or use --planner none).");
+        var discrete = model.ActionSpace is DiscreteSpace;
+        if (name == "beam" && !discrete) throw new ArgumentException($"Planner 'beam' needs discrete actions; '{model.Name}' has continuous ones (use sampling or cem).");
+        if (name is "sampling" or "cem" && discrete) throw new ArgumentException($"Planner '{name}' needs continuous actions; '{model.Name}' has discrete ones (use beam).");
+    }
+
+    /// <summary>The default curve label: "AD", "DICP-AD", … plus " + planner" when one plans.</summary>
+    internal static string Label(string model, string planner) =>
+        model.ToUpperInvariant() + (planner == "none" ? "" : " + " + planner);
 
     private static void PrintTable(EvaluationResult r)
     {
@@ -105,6 +169,27 @@ internal static class EvaluateCommand
             var line = $"{k + 1,7}  {r.MeanReturnPerEpisode[k],11:F2}";
             if (r.SuccessRatePerEpisode is { } s) line += $"  {s[k],7:P0}";
             Console.Out.WriteLine(line);
+        }
+    }
+
+    /// <summary>Command-line values that override the run's <c>planner</c> section (null: keep the section's value).</summary>
+    internal sealed record PlannerOverrides(string? Name, int? BeamK = null, int? Samples = null, int? Horizon = null, int? StartStep = null,
+        bool Deterministic = false)
+    {
+        /// <summary>The section with these overrides applied; <c>--samples</c> lands on the chosen planner's own count.</summary>
+        public PlannerConfig Apply(PlannerConfig c)
+        {
+            var name = Name ?? c.Name;
+            return c with
+            {
+                Name = name,
+                BeamK = BeamK ?? c.BeamK,
+                BeamL = name == "beam" ? Samples ?? c.BeamL : c.BeamL,
+                Samples = name == "sampling" ? Samples ?? c.Samples : c.Samples,
+                Population = name == "cem" ? Samples ?? c.Population : c.Population,
+                Horizon = Horizon ?? c.Horizon,
+                StartStep = StartStep ?? c.StartStep,
+            };
         }
     }
 }

@@ -36,13 +36,16 @@ internal sealed record DataConfig(
 internal sealed record EvaluationConfig(int Episodes = 50, bool Greedy = false, int Seed = 0, int? MaxTasks = null, int DuringTrainingEpisodes = 0);
 
 /// <summary>The <c>planner</c> section (defaults of spec §5).</summary>
-/// <param name="Name"><c>none</c> (the policy), <c>beam</c> (discrete) or <c>sampling</c> (continuous).</param>
+/// <param name="Name"><c>none</c> (the policy), <c>beam</c> (discrete), <c>sampling</c> or <c>cem</c> (continuous).</param>
 /// <param name="BeamK">Beam search: paths kept per depth (10).</param>
 /// <param name="BeamL">Beam search: first actions sampled from the policy without replacement (5).</param>
 /// <param name="Horizon">Planning depth (Darkroom 8, Key-to-Door and Permuted 16).</param>
 /// <param name="Samples">Sampling planner: candidates, the policy mean plus samples (10).</param>
-/// <param name="StartStep">Plan only from this step of an episode on (reference continuous: 50).</param>
-internal sealed record PlannerConfig(string Name = "none", int BeamK = 10, int BeamL = 5, int Horizon = 8, int Samples = 10, int StartStep = 0);
+/// <param name="StartStep">Sampling and CEM: plan only from this step of an episode on (reference continuous: 50).</param>
+/// <param name="Population">CEM: action sequences per iteration (32).</param>
+/// <param name="Elites">CEM: the best sequences the distribution is refitted to (4).</param>
+internal sealed record PlannerConfig(string Name = "none", int BeamK = 10, int BeamL = 5, int Horizon = 8, int Samples = 10, int StartStep = 0,
+    int Population = 32, int Elites = 4);
 
 /// <summary>A whole run configuration (<c>configs/*.yaml</c>): sections <c>model</c>, <c>data</c>, <c>training</c>, <c>evaluation</c>, <c>planner</c>.</summary>
 internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOptions Training, EvaluationConfig Evaluation, PlannerConfig Planner)
@@ -120,9 +123,11 @@ internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOpti
         Check(Data.StepsPerStream >= Model.NTransit, "data.steps_per_stream", $"must be at least model.n_transit ({Model.NTransit}), got {Data.StepsPerStream}.");
         Check(Data.TrainRatio is > 0 and <= 1, "data.train_ratio", $"must be in (0, 1], got {Data.TrainRatio}.");
         Check(Evaluation.Episodes > 0, "evaluation.episodes", $"must be positive, got {Evaluation.Episodes}.");
-        Check(Planner.Name is "none" or "beam" or "sampling", "planner.name", $"'{Planner.Name}' is not one of none, beam, sampling.");
+        Check(Planner.Name is "none" or "beam" or "sampling" or "cem", "planner.name", $"'{Planner.Name}' is not one of none, beam, sampling, cem.");
         Check(Planner.Name == "none" || Model.Dynamics, "planner.name", $"planner '{Planner.Name}' needs a model with dynamics (model.dynamics: true).");
-        Check(Planner.BeamK > 0 && Planner.BeamL > 0 && Planner.Horizon > 0 && Planner.Samples > 0, "planner", "beam_k, beam_l, horizon and samples must be positive.");
+        Check(Planner.BeamK > 0 && Planner.BeamL > 0 && Planner.Horizon > 0 && Planner.Samples > 0 && Planner.Population > 1 && Planner.Elites > 0,
+            "planner", "beam_k, beam_l, horizon, samples and elites must be positive, population at least 2.");
+        Check(Planner.StartStep >= 0, "planner.start_step", $"must not be negative, got {Planner.StartStep}.");
     }
 
     /// <summary>Builds a record from a mapping through its primary constructor: snake_case keys, defaults for absent keys.</summary>

@@ -70,4 +70,76 @@ public sealed class PipelineTests : IDisposable
         Assert.Equal(2, EvaluateCommand.Run(run, 2, "test", results, false, null, "beam", CancellationToken.None));
         Assert.Equal(2, TrainCommand.Run(config, Path.Combine(_root, "missing"), run, null, null, CancellationToken.None));
     }
+
+    [Fact]
+    public void EvaluateWithBeamSearchWritesThePlannerSettingsAndPlotFields()
+    {
+        TrainCommand.ModelFactory = Models.InContextModels.Create; // a real DICP-AD: planners need the dynamics heads
+        var data = Path.Combine(_root, "data");
+        SyntheticHistories.WriteDarkroom(data, [24, 48, 26, 75, 38, 51], streams: 4, steps: 100, [24, 48, 26, 75], [38, 51]);
+        var config = Path.Combine(_root, "dicp.yaml");
+        File.WriteAllText(config, """
+            model:
+              model: ad
+              dynamics: true
+              n_transit: 6
+              embedding_dim: 16
+              layers: 1
+              heads: 2
+              inner: 32
+            data:
+              environment: darkroom
+              streams: 4
+              steps_per_stream: 100
+            training:
+              steps: 4
+              batch_size: 8
+              log_interval: 2
+              eval_interval: 2
+              test_windows: 8
+              checkpoint_interval: 4
+            evaluation:
+              episodes: 2
+              max_tasks: 2
+            planner:
+              name: beam
+              beam_k: 6
+              horizon: 3
+            """);
+        var run = Path.Combine(_root, "run");
+        Assert.Equal(0, TrainCommand.Run(config, data, run, null, null, CancellationToken.None));
+
+        // Planner defaults from the run's planner section; --beam-k and --samples override them.
+        var beam = Path.Combine(_root, "beam.json");
+        Assert.Equal(0, EvaluateCommand.Run(run, null, "test", beam, false, null,
+            new EvaluateCommand.PlannerOverrides(null, BeamK: 4, Samples: 3, Deterministic: true), null, CancellationToken.None));
+        using (var doc = JsonDocument.Parse(File.ReadAllText(beam)))
+        {
+            var root = doc.RootElement;
+            Assert.Equal("beam", root.GetProperty("planner").GetString());
+            var settings = root.GetProperty("planner_settings");
+            Assert.Equal(4, settings.GetProperty("beam_k").GetInt32());
+            Assert.Equal(3, settings.GetProperty("samples").GetInt32());
+            Assert.Equal(3, settings.GetProperty("horizon").GetInt32());
+            Assert.True(settings.GetProperty("deterministic").GetBoolean());
+            Assert.Equal("DICP-AD + beam", root.GetProperty("label").GetString());
+            Assert.Equal(20, root.GetProperty("steps_per_episode").GetInt32());
+            // Test goals (4, 2) and (5, 6): max returns 21 − 2 = 19 and 21 − 3 = 18.
+            Assert.Equal(18.5, root.GetProperty("optimal_return").GetDouble(), 6);
+            Assert.Equal(2, root.GetProperty("returns").GetArrayLength());
+        }
+
+        var none = Path.Combine(_root, "none.json");
+        Assert.Equal(0, EvaluateCommand.Run(run, null, "test", none, false, null, new EvaluateCommand.PlannerOverrides("none"), "my curve", CancellationToken.None));
+        using (var doc = JsonDocument.Parse(File.ReadAllText(none)))
+        {
+            Assert.Equal("none", doc.RootElement.GetProperty("planner").GetString());
+            Assert.Equal("my curve", doc.RootElement.GetProperty("label").GetString());
+        }
+        Assert.Equal("DICP-AD", EvaluateCommand.Label("dicp-ad", "none"));
+
+        // Continuous-action planners on a discrete model are refused with exit code 2.
+        Assert.Equal(2, EvaluateCommand.Run(run, null, "test", none, false, null, new EvaluateCommand.PlannerOverrides("sampling"), null, CancellationToken.None));
+        Assert.Equal(2, EvaluateCommand.Run(run, null, "test", none, false, null, new EvaluateCommand.PlannerOverrides("cem"), null, CancellationToken.None));
+    }
 }

@@ -74,9 +74,10 @@ public sealed partial class InContextSession
             foreach (var (key, members) in groups)
             {
                 var queryState = candidates.QueryStates.AsSpan(members[0] * o, o).ToArray();
-                var prefix = Prefix(environment, new PrefixKey(droppedReal, key), () => _model.QueryFirst
-                    ? _model.AssembleTokens(1, RealFeatures(environment, droppedReal, keptReal), keptReal, queryState, default, withQueryAction: false)
-                    : keptReal == 0 ? null : _model.EmbedTransitions(RealFeatures(environment, droppedReal, keptReal), 1, keptReal));
+                var prefix = _model.QueryFirst
+                    ? Prefix(environment, new PrefixKey(droppedReal, key), () =>
+                        _model.AssembleTokens(1, RealFeatures(environment, droppedReal, keptReal), keptReal, queryState, default, withQueryAction: false))
+                    : RealPrefix(environment, droppedReal, keptReal);
                 PredictGroup(members, prefix, imagined, keptImagined, candidates.QueryStates, qa, actionRows, dynamicsRows);
             }
         }
@@ -173,6 +174,77 @@ public sealed partial class InContextSession
         PrefixEncodings++;
         cache[key] = enc;
         return enc;
+    }
+
+    /// <summary>
+    /// AD's prefix of <paramref name="environment"/> without its first <paramref name="dropped"/> real transitions. On a
+    /// miss the same prefix is encoded for every environment that lacks it, in one batched backbone pass: all
+    /// environments hold equally long windows, and planners query every environment at the same depths.
+    /// </summary>
+    private KvSegment RealPrefix(int environment, int dropped, int kept)
+    {
+        var key = new PrefixKey(dropped, "");
+        if (!_caches[environment].TryGetValue(key, out var hit)) EncodeRealPrefixes(dropped, kept, environment, null);
+        return hit ?? _caches[environment][key];
+    }
+
+    /// <summary>
+    /// Every environment's AD prefix (first <paramref name="dropped"/> real transitions left out) as one segment of Count
+    /// E, row e = environment e: cached prefixes are copied in, the missing ones encoded in one batched pass (and cached).
+    /// </summary>
+    private KvSegment AllRealPrefixes(int dropped, int kept)
+    {
+        var all = new KvSegment(_model.Config.Layers, Environments, kept, _model.Config.EmbeddingDim);
+        EncodeRealPrefixes(dropped, kept, -1, all);
+        return all;
+    }
+
+    /// <summary>
+    /// Encodes the prefix (<paramref name="dropped"/>, <paramref name="kept"/>) of every environment whose cache lacks it,
+    /// first <paramref name="first"/> (when ≥ 0), in one backbone pass over (E', P) tokens, and caches each row. With
+    /// <paramref name="all"/> every environment's prefix (cached or new) is also copied into row e of it.
+    /// </summary>
+    private void EncodeRealPrefixes(int dropped, int kept, int first, KvSegment? all)
+    {
+        var key = new PrefixKey(dropped, "");
+        int layers = _model.Config.Layers, d = _model.Config.EmbeddingDim, f = _model.TransitionFeatures;
+        var size = d * kept; // one environment's keys (or values) per layer: (H, hs, P)
+        var missing = new List<int>();
+        if (first >= 0) missing.Add(first);
+        for (var e = 0; e < Environments; e++)
+        {
+            if (e == first) continue;
+            if (!_caches[e].TryGetValue(key, out var cached)) { missing.Add(e); continue; }
+            if (all is not null) CopyRow(cached, 0, all, e, layers, size, d);
+        }
+        if (missing.Count == 0) return;
+        var batch = new KvSegment(layers, missing.Count, kept, d);
+        if (kept > 0)
+        {
+            var features = new float[missing.Count * kept * f];
+            for (var j = 0; j < missing.Count; j++) CopyWindow(missing[j], dropped, features.AsSpan(j * kept * f, kept * f));
+            _model.BackboneCached(_model.EmbedTransitions(features, missing.Count, kept), null, null, null, batch); // (E', P, d)
+        }
+        PrefixEncodings++;
+        for (var j = 0; j < missing.Count; j++)
+        {
+            var one = new KvSegment(layers, 1, kept, d);
+            CopyRow(batch, j, one, 0, layers, size, d);
+            if (all is not null) CopyRow(batch, j, all, missing[j], layers, size, d);
+            var cache = _caches[missing[j]];
+            if (cache.Count >= MaxCachedPrefixes) cache.Clear();
+            cache[key] = one;
+        }
+    }
+
+    private static void CopyRow(KvSegment from, int row, KvSegment to, int toRow, int layers, int size, int d)
+    {
+        for (var l = 0; l < layers; l++)
+        {
+            from.Keys[l].AsSpan(row * size, size).CopyTo(to.Keys[l].AsSpan(toRow * size, size));
+            from.Values[l].AsSpan(row * size, size).CopyTo(to.Values[l].AsSpan(toRow * size, size));
+        }
+        from.LastHidden.AsSpan(row * d, d).CopyTo(to.LastHidden.AsSpan(toRow * d, d));
     }
 
     private float[] RealFeatures(int environment, int skip, int count)

@@ -55,7 +55,10 @@ public sealed partial class InContextSession : IInContextSession
     /// <summary>The inference settings.</summary>
     public SessionOptions Options { get; }
 
-    /// <summary>How many prefixes this session has encoded so far (a diagnostic of the shared-prefix cache).</summary>
+    /// <summary>
+    /// How many prefix encodings this session has run so far (a diagnostic of the shared-prefix cache). AD encodes a
+    /// real prefix for every environment that lacks it in one batched pass, which counts once.
+    /// </summary>
     public long PrefixEncodings { get; private set; }
 
     /// <inheritdoc/>
@@ -104,6 +107,18 @@ public sealed partial class InContextSession : IInContextSession
         if (distribution.Length < e * p) throw new ArgumentException($"Policy: distribution holds {distribution.Length} floats; (E {e}, P {p}) needs {e * p}.", nameof(distribution));
         using var noGrad = GradMode.NoGrad();
         using var scope = TensorScope.Begin();
+        if (Options.SharedPrefix && !_model.QueryFirst && _model.HasDynamics && l > 0)
+        {
+            // A planner will predict from this window next: encode (or reuse) every environment's full-window prefix,
+            // cache it for Predict, and run only the query-state tokens over it (row e attends to environment e's window).
+            var prefixes = AllRealPrefixes(0, l);
+            var rows = Enumerable.Range(0, e).ToArray();
+            var q = _model.BackboneCached(_model.EmbedQueryStates(observations, e), null, prefixes, rows, null); // (E, 1, d)
+            var ph = _model.PredAction.Forward(Ops.Reshape(q, e, q.Shape[2])).Span; // (E, d)
+            var kq = _model.PredAction.OutFeatures;
+            for (var i = 0; i < e; i++) _model.WritePolicy(ph.Slice(i * kq, kq), distribution.Slice(i * p, p));
+            return;
+        }
         var features = new float[Math.Max(e * l * f, 1)];
         for (var i = 0; i < e; i++) CopyWindow(i, 0, features.AsSpan(i * l * f, l * f));
         var x = _model.AssembleTokens(e, features, l, observations, default, withQueryAction: false); // (E, L + 1, d)

@@ -1,0 +1,66 @@
+using Dicp.Environments;
+using Dicp.Models;
+using Xunit;
+
+namespace Dicp.Planning.Tests;
+
+/// <summary>
+/// Planning exactness with a real DICP-AD model: beam search over the shared-prefix (KV-cached) session chooses the same
+/// actions and the same best paths as over the naive session that recomputes every candidate's whole window.
+/// </summary>
+public class BeamExactnessTests
+{
+    /// <summary>A small DICP-AD (n_transit 12: planning starts at step 12, so a 60-step run plans 48 times per environment).</summary>
+    internal static ModelConfig SmallDicpAd(int nTransit = 12) =>
+        new(Model: "ad", Dynamics: true, NTransit: nTransit, EmbeddingDim: 32, Layers: 2, Heads: 4, Inner: 64, Dropout: 0.1f);
+
+    [Theory]
+    [InlineData(0, 8, false)]
+    [InlineData(1, 8, true)]
+    [InlineData(2, 3, false)]
+    public void SharedPrefixAndNaiveSessionsPlanTheSamePaths(int seed, int horizon, bool deterministic)
+    {
+        var model = InContextModels.Create(SmallDicpAd(), seed);
+        // Five goals, including the goal at the start cell and a corner; horizon 8 meets episode ends (20 steps).
+        (int X, int Y)[] goals = [(4, 2), (5, 6), (0, 5), (8, 8), (4, 4)];
+        var envs = new VectorEnvironment(goals.Select(g => (IEnvironment)new Darkroom(g.X, g.Y)).ToArray());
+        int n = envs.Count, o = envs.ObservationSize;
+        var shared = model.CreateSession(n, new SessionOptions(SharedPrefix: true));
+        var naive = model.CreateSession(n, new SessionOptions(SharedPrefix: false));
+        var options = new BeamSearchOptions(Horizon: horizon, Deterministic: deterministic, Seed: seed);
+        BeamSearchPlanner a = new(options), b = new(options);
+        PlanTrace ta = new(), tb = new();
+
+        float[] obs = new float[n * o], next = new float[n * o], final = new float[n * o], actA = new float[n], actB = new float[n], rewards = new float[n];
+        var dones = new bool[n];
+        var results = new StepResult[n];
+        int[] episodeSteps = new int[n], stepsLeft = new int[n];
+        var request = new PlanRequest(obs, episodeSteps, stepsLeft);
+        envs.Reset(seed, obs);
+        var planned = 0;
+        for (var step = 0; step < 60; step++)
+        {
+            for (var i = 0; i < n; i++) stepsLeft[i] = envs[i].MaxEpisodeSteps - episodeSteps[i];
+            a.Plan(shared, request, actA, ta);
+            b.Plan(naive, request, actB, tb);
+            Assert.Equal(actB, actA);
+            Assert.Equal(tb.Planned, ta.Planned);
+            for (var i = 0; i < n; i++)
+            {
+                Assert.Equal(step >= model.WindowTransitions, ta.Planned[i]); // planning starts once the window (n_transit − 1) is full
+                if (!ta.Planned[i]) continue;
+                planned++;
+                Assert.Equal(Math.Min(horizon, stepsLeft[i]), ta.Actions[i].Length);
+                Assert.Equal(tb.Actions[i], ta.Actions[i]);
+                Assert.Equal(tb.PredictedRewards[i], ta.PredictedRewards[i]);
+                Assert.Equal(actA[i], ta.Actions[i][0]);
+            }
+            envs.Step(actA, next, rewards, dones, final, results);
+            shared.Append(obs, actA, rewards, final, dones);
+            naive.Append(obs, actA, rewards, final, dones);
+            for (var i = 0; i < n; i++) episodeSteps[i] = dones[i] ? 0 : episodeSteps[i] + 1;
+            next.CopyTo(obs, 0);
+        }
+        Assert.Equal(n * (60 - model.WindowTransitions), planned);
+    }
+}
