@@ -144,7 +144,7 @@ internal static class QuickstartCommand
         var results = new List<(string Label, EvaluationResult Result, string Path)>();
         foreach (var plannerName in new[] { "none", config.Planner.Name == "none" ? "beam" : config.Planner.Name })
         {
-            var planner = EvaluateCommand.CreatePlanner(plannerName, config.Planner, config.Evaluation.Greedy, config.Evaluation.Seed);
+            var planner = EvaluateCommand.CreatePlanner(config.Planner with { Name = plannerName }, config.Evaluation.Greedy, deterministic: false, config.Evaluation.Seed);
             var label = plannerName == "none" ? "DICP-AD (policy)" : $"DICP-AD + {plannerName} search";
             var path = Path.Combine(o.Output, $"results-{plannerName}.json");
             var r = await ui.Stage($"Evaluating {label} on {testTasks.Length} held-out goals, {evaluation.Episodes} episodes",

@@ -20,11 +20,11 @@ await new HistoryCollector(tasks, new HistoryCollectionOptions(data, [.. train, 
     StepsPerStream: tiny ? 200 : 1000)).RunAsync();
 
 // 2. DICP-AD: Algorithm Distillation with world-model heads (reward, next state), trained on the train goals.
-var config = new ModelConfig(Model: "ad", Dynamics: true, NTransit: 60, Layers: 2, Inner: 64);
+var config = new ModelConfig(Model: "ad", Dynamics: true, NTransit: 40, Layers: 2, Inner: 64, Dropout: 0f); // configs/dicp-ad-darkroom-small.yaml
 var model = InContextModels.Create(config, seed: 0);
 using (var histories = HistoryDataset.Open(data, train))
 {
-    var options = new TrainerOptions(Steps: tiny ? 40 : 4000, BatchSize: 64, LearningRate: 3e-3f, LogInterval: 500, CheckpointInterval: 1000);
+    var options = new TrainerOptions(Steps: tiny ? 40 : 6000, BatchSize: 64, LearningRate: 1e-2f, LogInterval: 500, CheckpointInterval: 1000);
     new Trainer(model, histories, test: null, options, Path.Combine(dir, "run")) { ModelConfig = config }.Run();
 }
 model.Network.Eval();
