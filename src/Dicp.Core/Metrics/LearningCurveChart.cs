@@ -52,7 +52,9 @@ public static class LearningCurveChart
         var (yTicks, yLo, yHi) = NiceTicks(yMin, yMax);
         var (xTicks, xLo, xHi) = NiceTicks(xMin, xMax);
 
-        const int left = 64, right = 170, top = 40, bottom = 52;
+        // The legend sits right of the plot: wide enough for its longest label (≈ 7 px per character at 12 px).
+        var longest = curves.Select(c => c.Label.Length).Concat(references.Select(r => r.Label.Length)).Max();
+        int left = 64, right = Math.Max(120, 56 + 7 * longest), top = 40, bottom = 52;
         double pw = options.Width - left - right, ph = options.Height - top - bottom;
         double Px(double x) => left + (x - xLo) / (xHi - xLo) * pw;
         double Py(double y) => top + (1 - (y - yLo) / (yHi - yLo)) * ph;
