@@ -159,7 +159,8 @@ public sealed partial class Trainer
         var sums = state.Pending.Sums;
         Add(sums, "loss", value);
         Add(sums, "grad_norm", norm);
-        foreach (var (k, v) in loss.Metrics) Add(sums, k, v);
+        foreach (var (k, v) in loss.Metrics)
+            if (k is not ("loss" or "grad_norm")) Add(sums, k, v); // the models report "loss" too: count it once
         state.Pending = state.Pending with { Count = state.Pending.Count + 1 };
     }
 
