@@ -6,7 +6,7 @@ namespace Dicp.Cli.Tests;
 
 public sealed class RunConfigTests
 {
-    private static string ConfigsDirectory()
+    internal static string ConfigsDirectory()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Dicp.sln"))) return Path.Combine(dir.FullName, "configs");

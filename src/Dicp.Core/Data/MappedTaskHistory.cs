@@ -139,6 +139,20 @@ public sealed unsafe class MappedTaskHistory : IDisposable
         if (!optimalActions.IsEmpty) new ReadOnlySpan<int>(_base + _optimal + row * sizeof(int), count).CopyTo(optimalActions);
     }
 
+    /// <summary>Copies the rewards and done flags of steps <c>[0, count)</c> of <paramref name="stream"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The stream or the count is outside the file.</exception>
+    /// <exception cref="ArgumentException">A destination is shorter than <paramref name="count"/>.</exception>
+    public void CopyOutcomes(int stream, int count, Span<float> rewards, Span<bool> dones)
+    {
+        ObjectDisposedException.ThrowIf(_base == null, this);
+        if ((uint)stream >= (uint)Streams) throw new ArgumentOutOfRangeException(nameof(stream), $"Stream {stream} is outside [0, {Streams}) of '{Path}'.");
+        if (count <= 0 || count > StepsPerStream) throw new ArgumentOutOfRangeException(nameof(count), $"{count} steps are outside the {StepsPerStream} steps of '{Path}'.");
+        if (rewards.Length < count || dones.Length < count) throw new ArgumentException($"Buffers of {rewards.Length}/{dones.Length} values cannot hold {count} steps.", nameof(rewards));
+        var row = (long)stream * StepsPerStream;
+        Floats(_rewards, row, count).CopyTo(rewards);
+        MemoryMarshal.Cast<byte, bool>(new ReadOnlySpan<byte>(_base + _dones + row, count)).CopyTo(dones); // validated 0/1
+    }
+
     private ReadOnlySpan<float> Floats(long arrayOffset, long element, int count) => new(_base + arrayOffset + element * sizeof(float), count);
 
     private static void Check(int actual, int expected, string name)

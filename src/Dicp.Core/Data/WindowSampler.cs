@@ -18,6 +18,10 @@ public readonly record struct WindowPosition(int Task, int Stream, int Start);
 /// <c>[0, StepsPerStream − n]</c> from a <see cref="Generator"/> (with replacement; uniform over all windows since every
 /// task uses the same streams and steps). The whole sampler state is the generator's, so
 /// <see cref="GetState"/>/<see cref="SetState"/> checkpoint it exactly.
+/// <para>IDT windows (<c>returnsToGoSegment</c> = c &gt; 0): each stream is first viewed through
+/// <see cref="ReturnRelabelling"/> (episodes sorted by initial return, returns-to-go relabelled to the stream's best),
+/// starts are drawn uniformly among the multiples of c in <c>[0, StepsPerStream − n]</c> (so that segments start with
+/// episodes when the horizon is a multiple of c) and <see cref="WindowBatch.ReturnsToGo"/> is filled.</para>
 /// </remarks>
 public sealed class WindowSampler
 {
@@ -30,8 +34,9 @@ public sealed class WindowSampler
     /// <param name="batchSize">B, the windows per batch.</param>
     /// <param name="seed">Seeds the window positions.</param>
     /// <param name="optimalActions">Fill <see cref="WindowBatch.OptimalActions"/> (default: when every file has them).</param>
-    /// <exception cref="ArgumentException">The windows are longer than the streams, or optimal actions are asked of data without them.</exception>
-    public WindowSampler(HistoryDataset data, int steps, int batchSize, int seed, bool? optimalActions = null)
+    /// <param name="returnsToGoSegment">0: plain windows; c &gt; 0: IDT windows of return-sorted episodes with returns-to-go, starting on multiples of c.</param>
+    /// <exception cref="ArgumentException">The windows are longer than the streams, optimal actions are asked of data without them, or n is not a multiple of c.</exception>
+    public WindowSampler(HistoryDataset data, int steps, int batchSize, int seed, bool? optimalActions = null, int returnsToGoSegment = 0)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
@@ -41,23 +46,32 @@ public sealed class WindowSampler
         var withOptimal = optimalActions ?? data.HasOptimalActions;
         if (withOptimal && !data.HasOptimalActions)
             throw new ArgumentException($"The histories in '{data.Directory}' hold no optimal actions (DPT needs them).", nameof(optimalActions));
+        ArgumentOutOfRangeException.ThrowIfNegative(returnsToGoSegment);
+        if (returnsToGoSegment > 0 && steps % returnsToGoSegment != 0)
+            throw new ArgumentException($"IDT windows of {steps} steps must be a multiple of the segment length {returnsToGoSegment}.", nameof(returnsToGoSegment));
         _data = data;
         _rng = new Generator(seed);
-        Batch = new WindowBatch(batchSize, steps, data.ObservationSize, data.ActionSize, withOptimal);
+        Segment = returnsToGoSegment;
+        Batch = new WindowBatch(batchSize, steps, data.ObservationSize, data.ActionSize, withOptimal, returnsToGo: returnsToGoSegment > 0);
     }
+
+    /// <summary>c for IDT windows (starts on multiples of c, returns-to-go filled), or 0.</summary>
+    public int Segment { get; }
+
+    private int StartChoices => Segment > 0 ? (_data.StepsPerStream - Batch.Steps) / Segment + 1 : _data.StepsPerStream - Batch.Steps + 1;
 
     /// <summary>The batch that <see cref="Next"/> fills (the same instance every time).</summary>
     public WindowBatch Batch { get; }
 
     /// <summary>The number of distinct windows the sampler can draw.</summary>
-    public long WindowCount => (long)_data.Tasks.Count * _data.Streams * (_data.StepsPerStream - Batch.Steps + 1);
+    public long WindowCount => (long)_data.Tasks.Count * _data.Streams * StartChoices;
 
     /// <summary>Draws the position of the next window (advances the generator).</summary>
     public WindowPosition NextPosition()
     {
         var task = _rng.NextInt(_data.Tasks.Count);
         var stream = _rng.NextInt(_data.Streams);
-        var start = _rng.NextInt(_data.StepsPerStream - Batch.Steps + 1);
+        var start = _rng.NextInt(StartChoices) * Math.Max(Segment, 1);
         return new WindowPosition(task, stream, start);
     }
 
@@ -84,6 +98,34 @@ public sealed class WindowSampler
             batch.States.AsSpan(b * n * o, n * o), batch.Actions.AsSpan(b * n * a, n * a), batch.Rewards.AsSpan(b * n, n),
             batch.NextStates.AsSpan(b * n * o, n * o), batch.Dones.AsSpan(b * n, n),
             batch.OptimalActions is { } opt ? opt.AsSpan(b * n, n) : Span<int>.Empty);
+        if (batch.ReturnsToGo is not { } rtg) return;
+        FillRelabelled(data, batch, b, p, rtg);
+    }
+
+    /// <summary>Overwrites row <paramref name="b"/> with the window at <paramref name="p"/> of the return-sorted stream and its relabelled returns-to-go.</summary>
+    private static void FillRelabelled(HistoryDataset data, WindowBatch batch, int b, WindowPosition p, float[] rtg)
+    {
+        int n = batch.Steps, o = batch.ObservationSize, a = batch.ActionSize, t = data.StepsPerStream;
+        var task = data.Tasks[p.Task];
+        var rewards = new float[t];
+        var dones = new bool[t];
+        var order = new int[t];
+        var relabelled = new float[t];
+        task.CopyOutcomes(p.Stream, t, rewards, dones);
+        ReturnRelabelling.Relabel(rewards, dones, order, relabelled);
+        relabelled.AsSpan(p.Start, n).CopyTo(rtg.AsSpan(b * n, n));
+        var opt = batch.OptimalActions;
+        var i = 0;
+        while (i < n) // copy each run of consecutive original steps at once
+        {
+            var run = 1;
+            while (i + run < n && order[p.Start + i + run] == order[p.Start + i] + run) run++;
+            var r = b * n + i;
+            task.CopyWindow(p.Stream, order[p.Start + i], run, batch.States.AsSpan(r * o, run * o), batch.Actions.AsSpan(r * a, run * a),
+                batch.Rewards.AsSpan(r, run), batch.NextStates.AsSpan(r * o, run * o), batch.Dones.AsSpan(r, run),
+                opt is null ? Span<int>.Empty : opt.AsSpan(r, run));
+            i += run;
+        }
     }
 }
 
@@ -105,16 +147,17 @@ public sealed class FixedWindowSet
     /// <param name="batchSize">The windows per batch (the last batch holds the remainder).</param>
     /// <param name="seed">Seeds the positions.</param>
     /// <param name="optimalActions">Fill optimal actions (default: when every file has them).</param>
-    public FixedWindowSet(HistoryDataset data, int steps, int windows, int batchSize, int seed, bool? optimalActions = null)
+    /// <param name="returnsToGoSegment">0: plain windows; c &gt; 0: IDT windows (see <see cref="WindowSampler"/>).</param>
+    public FixedWindowSet(HistoryDataset data, int steps, int windows, int batchSize, int seed, bool? optimalActions = null, int returnsToGoSegment = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(windows);
-        var sampler = new WindowSampler(data, steps, Math.Min(batchSize, windows), seed, optimalActions);
+        var sampler = new WindowSampler(data, steps, Math.Min(batchSize, windows), seed, optimalActions, returnsToGoSegment);
         _data = data;
         _positions = new WindowPosition[windows];
         for (var i = 0; i < windows; i++) _positions[i] = sampler.NextPosition();
         _full = sampler.Batch;
         var rest = windows % _full.BatchSize;
-        if (rest != 0) _rest = new WindowBatch(rest, steps, data.ObservationSize, data.ActionSize, _full.OptimalActions is not null);
+        if (rest != 0) _rest = new WindowBatch(rest, steps, data.ObservationSize, data.ActionSize, _full.OptimalActions is not null, _full.ReturnsToGo is not null);
     }
 
     /// <summary>The number of windows.</summary>

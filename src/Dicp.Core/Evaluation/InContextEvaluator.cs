@@ -63,7 +63,9 @@ public static class InContextEvaluator
         }
 
         vec.Reset(options.Seed, obs);
-        var session = model.CreateSession(n);
+        // Return-conditioned models (IDT) start each episode at the task's max return, or 10 × horizon without one.
+        var targets = environments.Select(env => env is IHasMaxReturn m ? m.MaxReturn : 10f * env.MaxEpisodeSteps).ToArray();
+        var session = model.CreateSession(n, SessionOptions.Default with { TargetReturns = targets, Seed = options.Seed });
         var request = new PlanRequest(obs, episodeSteps, stepsLeft);
         var reported = 0;
         long steps = 0;

@@ -43,7 +43,13 @@ public interface IInContextModel
 /// give the same predictions within 1e-5.
 /// </param>
 /// <param name="MaxCandidates">The largest candidate batch per environment the session prepares buffers for.</param>
-public sealed record SessionOptions(bool SharedPrefix = true, int MaxCandidates = 64)
+/// <param name="TargetReturns">
+/// Return-conditioned models (IDT): the initial return-to-go of each environment, which the session restores at every
+/// episode start: the task's max return for grid worlds, 10 × horizon for continuous tasks (the reference's choice).
+/// Required by IDT (one value per environment); ignored by AD and DPT.
+/// </param>
+/// <param name="Seed">Seeds the session's own sampling (IDT's latent decisions); ignored by AD and DPT.</param>
+public sealed record SessionOptions(bool SharedPrefix = true, int MaxCandidates = 64, IReadOnlyList<float>? TargetReturns = null, int Seed = 0)
 {
     /// <summary>The default settings.</summary>
     public static SessionOptions Default { get; } = new();

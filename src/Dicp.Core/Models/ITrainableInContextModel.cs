@@ -18,6 +18,13 @@ public interface ITrainableInContextModel : IInContextModel
     /// </summary>
     /// <exception cref="ArgumentException">The batch does not fit the model (steps, sizes, missing optimal actions).</exception>
     TrainingLoss Loss(WindowBatch batch);
+
+    /// <summary>
+    /// 0 for models trained on plain windows (AD, DPT); c for return-conditioned models (IDT): training windows then
+    /// start on multiples of c over episodes sorted by return, and carry relabelled returns-to-go
+    /// (see <see cref="Data.WindowSampler"/>).
+    /// </summary>
+    int ReturnConditionedSegment => 0;
 }
 
 /// <summary>The loss of one batch and its parts.</summary>

@@ -6,9 +6,8 @@ public static class InContextModels
     /// <summary>Creates a freshly initialised model.</summary>
     /// <param name="config">The model's configuration.</param>
     /// <param name="seed">Seeds the initialisation and the model's dropout generator.</param>
-    /// <returns>An <see cref="AdModel"/> for <c>"ad"</c>, a <see cref="DptModel"/> for <c>"dpt"</c>.</returns>
+    /// <returns>An <see cref="AdModel"/> for <c>"ad"</c>, a <see cref="DptModel"/> for <c>"dpt"</c>, an <see cref="IdtModel"/> for <c>"idt"</c>.</returns>
     /// <exception cref="ArgumentException">The configuration is invalid (the message names the field).</exception>
-    /// <exception cref="NotSupportedException">The family is <c>"idt"</c>, which this build does not provide yet.</exception>
     public static ITrainableInContextModel Create(ModelConfig config, int seed)
     {
         Validate(config);
@@ -16,7 +15,7 @@ public static class InContextModels
         {
             "ad" => new AdModel(config, seed),
             "dpt" => new DptModel(config, seed),
-            "idt" => throw new NotSupportedException("ModelConfig.Model 'idt' (In-context Decision Transformer) is not available in this build yet."),
+            "idt" => new IdtModel(config, seed),
             _ => throw new ArgumentException($"ModelConfig.Model must be 'ad', 'dpt' or 'idt', got '{config.Model}'.", nameof(config)),
         };
     }
@@ -58,5 +57,9 @@ public static class InContextModels
         if (config.Model == "dpt" && config.NTransit < 2) Fail($"NTransit must be at least 2 for 'dpt' (it predicts from the transition tokens), got {config.NTransit}.");
         if (config.Model == "idt" && (config.SegmentLength <= 0 || config.LatentDim <= 0))
             Fail($"SegmentLength ({config.SegmentLength}) and LatentDim ({config.LatentDim}) must be positive for 'idt'.");
+        if (config.Model == "idt" && config.NTransit % config.SegmentLength != 0)
+            Fail($"NTransit ({config.NTransit}) must be a multiple of SegmentLength ({config.SegmentLength}) for 'idt' (whole segments per window).");
+        if (config.Model == "idt" && config.ReturnToGo)
+            Fail("ReturnToGo must be false for 'idt' (IDT conditions on the return-to-go instead of predicting it).");
     }
 }

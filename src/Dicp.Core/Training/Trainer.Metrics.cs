@@ -74,7 +74,8 @@ public sealed partial class Trainer
                 var loss = _model.Loss(batch);
                 var w = batch.BatchSize;
                 Add(sums, "test_loss", (double)loss.Total.Item() * w);
-                foreach (var (k, v) in loss.Metrics) Add(sums, "test_" + k, v * w);
+                foreach (var (k, v) in loss.Metrics)
+                    if (k is not ("loss" or "grad_norm")) Add(sums, "test_" + k, v * w); // "loss" is test_loss already
                 n += w;
             }
         }

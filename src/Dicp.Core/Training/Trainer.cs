@@ -65,8 +65,9 @@ public sealed partial class Trainer
             throw new ArgumentException($"The histories in '{train.Directory}' have {train.ObservationSize} floats per observation, the model expects {model.ObservationSize}.", nameof(train));
         (_model, Options, RunDirectory) = (model, options, runDirectory);
         _logger = logger ?? NullLogger<Trainer>.Instance;
-        _sampler = new WindowSampler(train, model.SampleSteps, options.BatchSize, options.Seed);
-        _test = test is null ? null : new FixedWindowSet(test, model.SampleSteps, options.TestWindows, options.BatchSize, options.TestSeed, _sampler.Batch.OptimalActions is not null);
+        _sampler = new WindowSampler(train, model.SampleSteps, options.BatchSize, options.Seed, returnsToGoSegment: model.ReturnConditionedSegment);
+        _test = test is null ? null : new FixedWindowSet(test, model.SampleSteps, options.TestWindows, options.BatchSize, options.TestSeed,
+            _sampler.Batch.OptimalActions is not null, model.ReturnConditionedSegment);
         _dropout = new Generator(options.Seed).Derive(1);
         model.Network.SetGenerator(_dropout);
         _parameters = [.. model.Network.Parameters()];
@@ -174,7 +175,8 @@ public sealed partial class Trainer
         var sums = state.Pending.Sums;
         Add(sums, "loss", value);
         Add(sums, "grad_norm", norm);
-        foreach (var (k, v) in loss.Metrics) Add(sums, k, v);
+        foreach (var (k, v) in loss.Metrics)
+            if (k is not ("loss" or "grad_norm")) Add(sums, k, v); // the models report "loss" too: count it once
         state.Pending = state.Pending with { Count = state.Pending.Count + 1 };
     }
 

@@ -36,8 +36,15 @@ public class ModelBehaviourTests
     }
 
     [Fact]
-    public void IdtIsNotSupportedYet() =>
-        Assert.Throws<NotSupportedException>(() => InContextModels.Create(new ModelConfig(Model: "idt"), 0));
+    public void IdtIsCreatedAndItsConfigurationChecked()
+    {
+        var model = InContextModels.Create(new ModelConfig(Model: "idt", Dynamics: true), 0);
+        Assert.IsType<IdtModel>(model);
+        Assert.Equal(("dicp-idt", 10, 80, 79), (model.Name, model.ReturnConditionedSegment, model.SampleSteps, model.WindowTransitions));
+        Assert.Equal(0, InContextModels.Create(new ModelConfig(Model: "ad"), 0).ReturnConditionedSegment);
+        Assert.Contains("multiple of SegmentLength", Assert.Throws<ArgumentException>(() => InContextModels.Create(new ModelConfig(Model: "idt", NTransit: 75), 0)).Message);
+        Assert.Contains("ReturnToGo", Assert.Throws<ArgumentException>(() => InContextModels.Create(new ModelConfig(Model: "idt", Dynamics: true, ReturnToGo: true), 0)).Message);
+    }
 
     [Fact]
     public void ConfigJsonRoundTripsWithSnakeCaseKeysAndRejectsUnknownKeys()

@@ -1,0 +1,158 @@
+using Dicp.Tensors;
+
+namespace Dicp.Models;
+
+/// <summary>The raw outputs of IDT on a batch of training windows (B windows, n steps, K = n / c segments).</summary>
+/// <param name="ReviewedZ">(B, K, 2·dim_z) Reviewing-Decisions' <c>[mean | log-variance]</c> of every segment.</param>
+/// <param name="PredictedZ">(B, K, 2·dim_z) Making-Decisions' <c>[mean | log-variance]</c> of every segment.</param>
+/// <param name="Z">(B, K, dim_z) the sampled decisions.</param>
+/// <param name="Actions">(B, n, P) <c>pred_action</c> at every state token.</param>
+/// <param name="Rewards">(B, n, RewardClasses or 1) <c>pred_reward</c> at every action token (unclipped), or null.</param>
+/// <param name="NextStates">(B, n, StateClasses or O) <c>pred_next_state</c> at every action token, or null.</param>
+public sealed record IdtOutputs(Tensor ReviewedZ, Tensor PredictedZ, Tensor Z, Tensor Actions, Tensor? Rewards, Tensor? NextStates);
+
+public sealed partial class IdtModel
+{
+    /// <summary>Runs the three modules (dropout in training mode) on a batch of windows.</summary>
+    /// <param name="batch">B windows of n_transit steps with returns-to-go.</param>
+    /// <param name="noise">(B, K, dim_z) the ε of the reparameterisation; null draws it from the module generator.</param>
+    /// <exception cref="ArgumentException">The batch does not fit the model.</exception>
+    public IdtOutputs Forward(WindowBatch batch, ReadOnlySpan<float> noise = default)
+    {
+        CheckBatch(batch);
+        int bsz = batch.BatchSize, n = batch.Steps, c = Config.SegmentLength, k = Segments, o = ObservationSize, a = ActionSize;
+        int dz = Config.LatentDim, d = Config.EmbeddingDim;
+        var reviewed = Ops.Reshape(Reviewing.Forward(batch.States, batch.Actions, batch.Rewards, batch.NextStates, bsz * k, c, inference: false),
+            bsz, k, 2 * dz);                                                                                    // (B, K, 2dz)
+        var returns = new float[bsz * k];
+        var first = new float[bsz * k * o];
+        for (var b = 0; b < bsz; b++)
+            for (var j = 0; j < k; j++)
+            {
+                var t = b * n + j * c;
+                returns[b * k + j] = batch.ReturnsToGo![t];
+                batch.States.AsSpan(t * o, o).CopyTo(first.AsSpan((b * k + j) * o));
+            }
+        var predicted = Making.Forward(returns, first, reviewed, bsz, k, inference: false);                     // (B, K, 2dz)
+        float[] eps;
+        if (noise.IsEmpty)
+        {
+            eps = new float[bsz * k * dz];
+            for (var i = 0; i < eps.Length; i++) eps[i] = (float)Generator.NextNormal();
+        }
+        else
+        {
+            if (noise.Length != bsz * k * dz) throw new ArgumentException($"{Name}: noise holds {noise.Length} floats; (B {bsz}, K {k}, dim_z {dz}) needs {bsz * k * dz}.", nameof(noise));
+            eps = noise.ToArray();
+        }
+        var z = Sample(predicted, eps, bsz, k);                                                                // (B, K, dz)
+        var h = ToGo.Forward(Ops.Reshape(z, bsz * k, dz), batch.States, batch.Actions, batch.Rewards, bsz * k, c, 4, inference: false); // (B·K, 4c, d)
+        var slots = Ops.Reshape(h, bsz * k, c, 4, d);                                                          // (B·K, c, 4, d)
+        var stateTokens = Ops.Reshape(Ops.Slice(slots, 2, 1, 1), bsz, n, d);                                   // (B, n, d)
+        var actions = ToGo.PredAction.Forward(stateTokens);                                                    // (B, n, P)
+        if (!Config.Dynamics) return new IdtOutputs(reviewed, predicted, z, actions, null, null);
+        var actionTokens = Ops.Reshape(Ops.Slice(slots, 2, 2, 1), bsz, n, d);                                  // (B, n, d)
+        return new IdtOutputs(reviewed, predicted, z, actions, ToGo.PredReward!.Forward(actionTokens), ToGo.PredNextState!.Forward(actionTokens));
+    }
+
+    /// <summary><c>z = mean + ε ⊙ exp(log-variance / 2)</c> for distributions (B, K, 2·dim_z) and ε (B·K·dim_z).</summary>
+    internal Tensor Sample(Tensor distributions, float[] eps, int batch, int segments)
+    {
+        var dz = Config.LatentDim;
+        var mean = Ops.Slice(distributions, 2, 0, dz);
+        var std = Ops.Exp(Ops.Scale(Ops.Slice(distributions, 2, dz, dz), 0.5f));
+        return Ops.Add(mean, Ops.Mul(std, new Tensor(eps, [batch, segments, dz])));
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Every step of the window is a target: <c>loss = action_loss + λ·(reward_loss + next_state_loss)</c>. Discrete
+    /// actions: cross-entropy (label smoothing); continuous: Gaussian NLL (full form) with <c>LearnVariance</c>, else
+    /// MSE of the mean. Categorical reward and grid next state: cross-entropy; regressed reward: MSE of the output
+    /// clipped to [0, RewardMax]; continuous next state: MSE.
+    /// </remarks>
+    public TrainingLoss Loss(WindowBatch batch) => Loss(batch, default);
+
+    /// <summary>The training loss with a given ε (see <see cref="Forward"/>).</summary>
+    public TrainingLoss Loss(WindowBatch batch, ReadOnlySpan<float> noise)
+    {
+        var outputs = Forward(batch, noise);
+        int rows = batch.BatchSize * batch.Steps, o = ObservationSize, a = ActionSize;
+        var metrics = new Dictionary<string, double>();
+        Tensor actionLoss;
+        if (DiscreteActions)
+        {
+            var targets = new int[rows];
+            for (var i = 0; i < rows; i++) targets[i] = ActionIndex(batch.Actions[i]);
+            var logits = Ops.Reshape(outputs.Actions, rows, Config.ActionCount);
+            actionLoss = Ops.CrossEntropy(logits, targets, Config.LabelSmoothing);
+            metrics["action_accuracy"] = Accuracy(logits, targets);
+        }
+        else
+        {
+            var t = new Tensor(batch.Actions.AsSpan(0, rows * a).ToArray(), [batch.BatchSize, batch.Steps, a]);
+            if (Config.LearnVariance)
+            {
+                var mean = Ops.Slice(outputs.Actions, 2, 0, a);
+                var variance = Ops.Exp(Ops.Slice(outputs.Actions, 2, a, a));
+                actionLoss = Ops.GaussianNllLoss(mean, variance, t, full: true);
+            }
+            else actionLoss = Ops.MseLoss(outputs.Actions, t);
+        }
+        metrics["action_loss"] = actionLoss.Item();
+        var total = actionLoss;
+        if (Config.Dynamics)
+        {
+            Tensor rewardLoss, nextLoss;
+            if (Config.RewardClasses > 0)
+            {
+                var rt = new int[rows];
+                for (var i = 0; i < rows; i++) rt[i] = RewardClass(batch.Rewards[i]);
+                var logits = Ops.Reshape(outputs.Rewards!, rows, Config.RewardClasses);
+                rewardLoss = Ops.CrossEntropy(logits, rt, Config.LabelSmoothing);
+                metrics["reward_accuracy"] = Accuracy(logits, rt);
+            }
+            else
+            {
+                var clipped = Ops.Sub(Ops.Relu(outputs.Rewards!), Ops.Relu(Ops.AddScalar(outputs.Rewards!, -Config.RewardMax))); // clamp(·, 0, max)
+                rewardLoss = Ops.MseLoss(clipped, new Tensor(batch.Rewards.AsSpan(0, rows).ToArray(), [batch.BatchSize, batch.Steps, 1]));
+            }
+            if (IsGrid)
+            {
+                var st = new int[rows];
+                for (var i = 0; i < rows; i++) st[i] = CellIndex(batch.NextStates.AsSpan(i * o, o));
+                var logits = Ops.Reshape(outputs.NextStates!, rows, Config.StateClasses);
+                nextLoss = Ops.CrossEntropy(logits, st, Config.LabelSmoothing);
+                metrics["next_state_accuracy"] = Accuracy(logits, st);
+            }
+            else nextLoss = Ops.MseLoss(outputs.NextStates!, new Tensor(batch.NextStates.AsSpan(0, rows * o).ToArray(), [batch.BatchSize, batch.Steps, o]));
+            metrics["reward_loss"] = rewardLoss.Item();
+            metrics["next_state_loss"] = nextLoss.Item();
+            total = Ops.Add(total, Ops.Scale(Ops.Add(rewardLoss, nextLoss), Config.DynamicsCoefficient));
+        }
+        metrics["loss"] = total.Item();
+        return new TrainingLoss(total, metrics);
+    }
+
+    private static double Accuracy(Tensor logits, int[] targets)
+    {
+        var c = logits.Shape[^1];
+        var hits = 0;
+        for (var r = 0; r < targets.Length; r++)
+            if (TensorPrimitives.IndexOfMax(logits.Data.AsSpan(r * c, c)) == targets[r]) hits++;
+        return (double)hits / targets.Length;
+    }
+
+    private void CheckBatch(WindowBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Steps != Config.NTransit)
+            throw new ArgumentException($"{Name}: the batch has windows of {batch.Steps} steps; the model needs n_transit = {Config.NTransit}.", nameof(batch));
+        if (batch.ObservationSize != ObservationSize)
+            throw new ArgumentException($"{Name}: the batch has observations of {batch.ObservationSize} floats; the model needs {ObservationSize}.", nameof(batch));
+        if (batch.ActionSize != ActionSize)
+            throw new ArgumentException($"{Name}: the batch has actions of {batch.ActionSize} floats; the model needs {ActionSize}.", nameof(batch));
+        if (batch.ReturnsToGo is null)
+            throw new ArgumentException($"{Name}: IDT needs WindowBatch.ReturnsToGo (sample windows with returnsToGoSegment = c).", nameof(batch));
+    }
+}

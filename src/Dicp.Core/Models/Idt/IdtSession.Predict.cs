@@ -1,0 +1,109 @@
+using Dicp.Autograd;
+using Dicp.Tensors;
+
+namespace Dicp.Models;
+
+public sealed partial class IdtSession
+{
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Each candidate is the segment's j real steps, its h imagined transitions and its query (state, action), all under
+    /// the segment's z; when j + h exceeds c − 1 only the last c − 1 transitions are kept (the low-level window slides, as
+    /// Decisions-to-Go's sequences hold at most c steps). The policy is read at the query-state token, reward and next
+    /// state at the query-action token. The segment's z must have been drawn (by <see cref="Policy"/>) first.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">The model has no dynamics heads, or <see cref="Policy"/> was not called in this segment.</exception>
+    public void Predict(int environment, CandidateBatch candidates, CandidatePredictions predictions)
+    {
+        if (!_model.HasDynamics) throw new InvalidOperationException($"{_model.Name}: Predict needs the DICP dynamics heads (ModelConfig.Dynamics = true).");
+        var env = Get(environment);
+        ArgumentNullException.ThrowIfNull(candidates);
+        ArgumentNullException.ThrowIfNull(predictions);
+        if (!env.HasZ) throw new InvalidOperationException($"{_model.Name}: call Policy before Predict in a new segment (it draws the segment's decision z).");
+        CheckCandidates(candidates, predictions);
+        int n = candidates.Count, h = candidates.Depth, o = _model.ObservationSize, a = _model.ActionSize, c = _model.Config.SegmentLength;
+        int dz = _model.Config.LatentDim, d = _model.Config.EmbeddingDim, j = env.Steps;
+        var kept = Math.Min(j + h, c - 1);
+        var k = kept + 1; // steps in the sequence, the query included
+        var skip = j + h - kept;
+        var z = new float[n * dz];
+        var st = new float[n * k * o];
+        var ac = new float[n * k * a];
+        var rw = new float[n * k];
+        for (var i = 0; i < n; i++)
+        {
+            env.Z.CopyTo(z, i * dz);
+            for (var t = 0; t < kept; t++)
+            {
+                var u = skip + t; // index in (real ++ imagined)
+                var row = i * k + t;
+                if (u < j)
+                {
+                    env.States.AsSpan(u * o, o).CopyTo(st.AsSpan(row * o));
+                    env.Actions.AsSpan(u * a, a).CopyTo(ac.AsSpan(row * a));
+                    rw[row] = env.Rewards[u];
+                }
+                else
+                {
+                    var m = i * h + u - j;
+                    candidates.ImaginedStates.AsSpan(m * o, o).CopyTo(st.AsSpan(row * o));
+                    candidates.ImaginedActions.AsSpan(m * a, a).CopyTo(ac.AsSpan(row * a));
+                    rw[row] = candidates.ImaginedRewards[m];
+                }
+            }
+            candidates.QueryStates.AsSpan(i * o, o).CopyTo(st.AsSpan((i * k + kept) * o));
+            candidates.QueryActions.AsSpan(i * a, a).CopyTo(ac.AsSpan((i * k + kept) * a));
+        }
+        using var noGrad = GradMode.NoGrad();
+        using var scope = TensorScope.Begin();
+        var hidden = _model.ToGo.Forward(new Tensor(z, [n, dz]), st, ac, rw, n, k, lastTokens: 3, inference: true); // (N, 4k − 1, d)
+        var len = 4 * k - 1;
+        float[] stateRows = new float[n * d], actionRows = new float[n * d];
+        for (var i = 0; i < n; i++)
+        {
+            hidden.Data.AsSpan((i * len + len - 2) * d, d).CopyTo(stateRows.AsSpan(i * d));
+            hidden.Data.AsSpan((i * len + len - 1) * d, d).CopyTo(actionRows.AsSpan(i * d));
+        }
+        var policy = _model.ToGo.PredAction.Forward(new Tensor(stateRows, [n, d])).Span;
+        var dyn = new Tensor(actionRows, [n, d]);
+        var reward = _model.ToGo.PredReward!.Forward(dyn).Span;
+        var next = _model.ToGo.PredNextState!.Forward(dyn).Span;
+        int kp = _model.ToGo.PredAction.OutFeatures, kr = _model.ToGo.PredReward.OutFeatures, ks = _model.ToGo.PredNextState.OutFeatures, p = _model.PolicySize;
+        for (var i = 0; i < n; i++)
+        {
+            WritePolicy(policy.Slice(i * kp, kp), predictions.Policy.AsSpan(i * p, p));
+            var r = reward.Slice(i * kr, kr);
+            predictions.Rewards[i] = _model.Config.RewardClasses > 0 ? TensorPrimitives.IndexOfMax(r) : Math.Clamp(r[0], 0f, _model.Config.RewardMax);
+            var s = next.Slice(i * ks, ks);
+            if (_model.IsGrid)
+            {
+                var cell = TensorPrimitives.IndexOfMax(s);
+                predictions.NextStates[i * o] = cell / _model.GridSide;
+                predictions.NextStates[i * o + 1] = cell % _model.GridSide;
+            }
+            else s[..o].CopyTo(predictions.NextStates.AsSpan(i * o, o));
+        }
+    }
+
+    private void CheckCandidates(CandidateBatch b, CandidatePredictions p)
+    {
+        int n = b.Count, h = b.Depth, o = _model.ObservationSize, a = _model.ActionSize, pol = _model.PolicySize;
+        if (n < 1 || n > Options.MaxCandidates)
+            throw new ArgumentException($"CandidateBatch.Count must be in [1, SessionOptions.MaxCandidates = {Options.MaxCandidates}], got {n}.", nameof(b));
+        if (h < 0) throw new ArgumentException($"CandidateBatch.Depth must be non-negative, got {h}.", nameof(b));
+        static void Need(float[]? array, int length, string name, string shape)
+        {
+            if (array is null || array.Length < length)
+                throw new ArgumentException($"{name} holds {array?.Length ?? 0} floats; {shape} needs at least {length}.", name);
+        }
+        Need(b.ImaginedStates, n * h * o, "CandidateBatch.ImaginedStates", "(N, h, O)");
+        Need(b.ImaginedActions, n * h * a, "CandidateBatch.ImaginedActions", "(N, h, A)");
+        Need(b.ImaginedRewards, n * h, "CandidateBatch.ImaginedRewards", "(N, h)");
+        Need(b.ImaginedNextStates, n * h * o, "CandidateBatch.ImaginedNextStates", "(N, h, O)");
+        Need(b.QueryStates, n * o, "CandidateBatch.QueryStates", "(N, O)");
+        Need(b.QueryActions, n * a, "CandidateBatch.QueryActions", "(N, A)");
+        Need(p.Rewards, n, "CandidatePredictions.Rewards", "(N)");
+        Need(p.NextStates, n * o, "CandidatePredictions.NextStates", "(N, O)");
+        Need(p.Policy, n * pol, "CandidatePredictions.Policy", "(N, P)");
+    }
+}
