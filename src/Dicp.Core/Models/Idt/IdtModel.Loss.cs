@@ -134,24 +134,11 @@ public sealed partial class IdtModel
         return new TrainingLoss(total, metrics);
     }
 
-    private static double Accuracy(Tensor logits, int[] targets)
-    {
-        var c = logits.Shape[^1];
-        var hits = 0;
-        for (var r = 0; r < targets.Length; r++)
-            if (TensorPrimitives.IndexOfMax(logits.Data.AsSpan(r * c, c)) == targets[r]) hits++;
-        return (double)hits / targets.Length;
-    }
+    private static double Accuracy(Tensor logits, int[] targets) => BatchChecks.Accuracy(logits, targets);
 
     private void CheckBatch(WindowBatch batch)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (batch.Steps != Config.NTransit)
-            throw new ArgumentException($"{Name}: the batch has windows of {batch.Steps} steps; the model needs n_transit = {Config.NTransit}.", nameof(batch));
-        if (batch.ObservationSize != ObservationSize)
-            throw new ArgumentException($"{Name}: the batch has observations of {batch.ObservationSize} floats; the model needs {ObservationSize}.", nameof(batch));
-        if (batch.ActionSize != ActionSize)
-            throw new ArgumentException($"{Name}: the batch has actions of {batch.ActionSize} floats; the model needs {ActionSize}.", nameof(batch));
+        BatchChecks.CheckShape(this, Config, batch);
         if (batch.ReturnsToGo is null)
             throw new ArgumentException($"{Name}: IDT needs WindowBatch.ReturnsToGo (sample windows with returnsToGoSegment = c).", nameof(batch));
     }

@@ -85,25 +85,6 @@ public sealed partial class IdtSession
         }
     }
 
-    private void CheckCandidates(CandidateBatch b, CandidatePredictions p)
-    {
-        int n = b.Count, h = b.Depth, o = _model.ObservationSize, a = _model.ActionSize, pol = _model.PolicySize;
-        if (n < 1 || n > Options.MaxCandidates)
-            throw new ArgumentException($"CandidateBatch.Count must be in [1, SessionOptions.MaxCandidates = {Options.MaxCandidates}], got {n}.", nameof(b));
-        if (h < 0) throw new ArgumentException($"CandidateBatch.Depth must be non-negative, got {h}.", nameof(b));
-        static void Need(float[]? array, int length, string name, string shape)
-        {
-            if (array is null || array.Length < length)
-                throw new ArgumentException($"{name} holds {array?.Length ?? 0} floats; {shape} needs at least {length}.", name);
-        }
-        Need(b.ImaginedStates, n * h * o, "CandidateBatch.ImaginedStates", "(N, h, O)");
-        Need(b.ImaginedActions, n * h * a, "CandidateBatch.ImaginedActions", "(N, h, A)");
-        Need(b.ImaginedRewards, n * h, "CandidateBatch.ImaginedRewards", "(N, h)");
-        Need(b.ImaginedNextStates, n * h * o, "CandidateBatch.ImaginedNextStates", "(N, h, O)");
-        Need(b.QueryStates, n * o, "CandidateBatch.QueryStates", "(N, O)");
-        Need(b.QueryActions, n * a, "CandidateBatch.QueryActions", "(N, A)");
-        Need(p.Rewards, n, "CandidatePredictions.Rewards", "(N)");
-        Need(p.NextStates, n * o, "CandidatePredictions.NextStates", "(N, O)");
-        Need(p.Policy, n * pol, "CandidatePredictions.Policy", "(N, P)");
-    }
+    private void CheckCandidates(CandidateBatch b, CandidatePredictions p) =>
+        BatchChecks.CheckCandidates(b, p, _model.ObservationSize, _model.ActionSize, _model.PolicySize, Options.MaxCandidates, false);
 }
