@@ -53,7 +53,6 @@ internal sealed partial class CausalAttention
         return s;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: full JIT at once, not tier-0/OSR for thousands of calls
     private unsafe void ForwardRange(int bh0, int bh1, float[] qkv, float[] output, float[]? lse)
     {
         if (bh0 >= bh1) return;
@@ -115,7 +114,6 @@ internal sealed partial class CausalAttention
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: full JIT at once, not tier-0/OSR for thousands of calls
     private unsafe void BackwardRange(int bh0, int bh1, float[] qkv, float[] output, float[] lse, float[] gout, float[] gqkv)
     {
         if (bh0 >= bh1) return;
@@ -187,7 +185,6 @@ internal sealed partial class CausalAttention
 
     /// <summary>Q (T, 8) = rope(q)/√8, Kᵀ and Vᵀ (8, Tp) of head h of sample b, padding columns zero.</summary>
     /// <remarks>RoPE for hs = 8 in one <see cref="Vector256{T}"/>: rope(x) = x ⊙ cos + swap_halves(x) ⊙ [−sin | sin].</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: full JIT at once, not tier-0/OSR for thousands of calls
     private unsafe void LoadHead8(float[] qkv, int b, int h, Head8Scratch s)
     {
         int t = T, tp = Tp, d = D;
@@ -262,7 +259,6 @@ internal sealed partial class CausalAttention
     }
 
     /// <summary>gqkv of head h of sample b += the head's dq (T, 8), dKᵀ and dVᵀ (8, Tp), dq and dk rotated back (ropeᵀ).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: full JIT at once, not tier-0/OSR for thousands of calls
     private unsafe void ScatterHead8(float* pg, float* pdq, float* pdk, float* pdv, int b, int h)
     {
         int t = T, tp = Tp, d = D;

@@ -24,7 +24,6 @@ internal interface IBinaryOperator
 internal static class Elementwise
 {
     /// <summary>y[i] = op(x[i]).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: full JIT at once, not tier-0/OSR for thousands of calls
     public static void Map<TOp>(ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IUnaryOperator
     {
         if (x.Length != y.Length) throw new ArgumentException("Length mismatch in element-wise kernel.");
@@ -41,7 +40,6 @@ internal static class Elementwise
     }
 
     /// <summary>z[i] = op(x[i], y[i]).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: full JIT at once, not tier-0/OSR for thousands of calls
     public static void Map<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> z) where TOp : struct, IBinaryOperator
     {
         if (x.Length != y.Length || x.Length != z.Length) throw new ArgumentException("Length mismatch in element-wise kernel.");
@@ -59,7 +57,6 @@ internal static class Elementwise
     }
 
     /// <summary>acc[i] += op(x[i], y[i]) — the shape of most backward passes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: full JIT at once, not tier-0/OSR for thousands of calls
     public static void MapAccumulate<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> acc) where TOp : struct, IBinaryOperator
     {
         if (x.Length != y.Length || x.Length != acc.Length) throw new ArgumentException("Length mismatch in element-wise kernel.");
@@ -82,7 +79,6 @@ internal static class SwiGluBackward
 {
     /// <summary>ga (+)= gy·b·σ(a)(1 + a(1 − σ(a))) and gb (+)= gy·a·σ(a); either may be empty (not needed). Without
     /// <paramref name="accA"/>/<paramref name="accB"/> the result overwrites (a fresh, uncleared gradient).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: full JIT at once, not tier-0/OSR for thousands of calls
     public static void Run(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> gy, Span<float> ga, Span<float> gb, bool accA = true, bool accB = true)
     {
         var keepA = accA ? Vector512<float>.AllBitsSet : Vector512<float>.Zero;

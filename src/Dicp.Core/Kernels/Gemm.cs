@@ -123,7 +123,6 @@ internal static class Gemm
     }
 
     /// <summary>C[r0..r1, 0..n] (+)= A[r0..r1, k0..k1] · B[k0..k1, 0..n], K tiled so a slab of B stays in cache.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: full JIT at once, not tier-0/OSR for thousands of calls
     private static unsafe void Block(int r0, int r1, int n, int k0, int k1, float[] a, int aOff, int sr, int sk,
         float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, bool accumulate)
     {

@@ -59,7 +59,6 @@ internal sealed class RmsNormKernel
         Vector512.Create((uint)DropoutKey), Vector512.Create((uint)(DropoutKey >> 32)), Vector512.Create(DropoutMask.Threshold(DropoutP)),
         Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), DropoutP > 0f ? 1f / (1f - DropoutP) : 1f);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: full JIT at once, not tier-0/OSR for thousands of calls
     private unsafe void ForwardBlock(int blk, float[] x, float[] w, float[] y, float[] rstd)
     {
         int d = D, r0 = blk * RowBlock, r1 = Math.Min(Rows, r0 + RowBlock);
@@ -87,7 +86,6 @@ internal sealed class RmsNormKernel
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loop: full JIT at once, not tier-0/OSR for thousands of calls
     private unsafe void BackwardBlock(int blk, float[] x, float[] w, float[] rstd, float[] gy, float[]? gx, float[]? partial)
     {
         int d = D, r0 = blk * RowBlock, r1 = Math.Min(Rows, r0 + RowBlock);
