@@ -193,6 +193,9 @@ internal sealed partial class CausalAttention
         var rope = Rope;
         fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, psrc = qkv, pcos = rope is null ? null : rope.Cos, psin = rope is null ? null : rope.Sin)
         {
+            var kb = stackalloc float[64]; // 8 rotated k rows (8 positions × 8), transposed into Kᵀ with 8×8 shuffles
+            var vb = stackalloc float[64];
+            var t8 = t / 8 * 8;
             for (var tt = 0; tt < t; tt++)
             {
                 var src = psrc + (b * t + tt) * 3 * d + h * 24;
@@ -206,6 +209,18 @@ internal sealed partial class CausalAttention
                     k = k * c + Avx.Permute2x128(k, k, 1) * sn;
                 }
                 (q * scale).Store(pq + tt * 8);
+                if (tt < t8)
+                {
+                    var r = tt & 7;
+                    k.Store(kb + r * 8);
+                    Vector256.Load(src + 16).Store(vb + r * 8);
+                    if (r == 7)
+                    {
+                        Transpose8x8(kb, pk + (tt - 7), tp);
+                        Transpose8x8(vb, pv + (tt - 7), tp);
+                    }
+                    continue;
+                }
                 for (var e = 0; e < 8; e++)
                 {
                     pk[e * tp + tt] = k.GetElement(e);
@@ -215,6 +230,32 @@ internal sealed partial class CausalAttention
             for (var e = 0; e < 8; e++)
                 for (var tt = t; tt < tp; tt++) pk[e * tp + tt] = pv[e * tp + tt] = 0f;
         }
+    }
+
+    /// <summary>dst[e·ld + r] = src[r·8 + e] for r, e &lt; 8: an 8×8 block transposed with AVX shuffles (pure data movement).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Transpose8x8(float* src, float* dst, int ld)
+    {
+        var r0 = Vector256.Load(src); var r1 = Vector256.Load(src + 8);
+        var r2 = Vector256.Load(src + 16); var r3 = Vector256.Load(src + 24);
+        var r4 = Vector256.Load(src + 32); var r5 = Vector256.Load(src + 40);
+        var r6 = Vector256.Load(src + 48); var r7 = Vector256.Load(src + 56);
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(u0, u4, 0x20).Store(dst);
+        Avx.Permute2x128(u1, u5, 0x20).Store(dst + ld);
+        Avx.Permute2x128(u2, u6, 0x20).Store(dst + 2 * ld);
+        Avx.Permute2x128(u3, u7, 0x20).Store(dst + 3 * ld);
+        Avx.Permute2x128(u0, u4, 0x31).Store(dst + 4 * ld);
+        Avx.Permute2x128(u1, u5, 0x31).Store(dst + 5 * ld);
+        Avx.Permute2x128(u2, u6, 0x31).Store(dst + 6 * ld);
+        Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * ld);
     }
 
     /// <summary>gqkv of head h of sample b += the head's dq (T, 8), dKᵀ and dVᵀ (8, Tp), dq and dk rotated back (ropeᵀ).</summary>
