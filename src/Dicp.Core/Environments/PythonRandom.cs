@@ -11,14 +11,7 @@ namespace Dicp.Environments;
 /// </remarks>
 public sealed class PythonRandom
 {
-    private const int N = 624;
-    private const int M = 397;
-    private const uint MatrixA = 0x9908b0dfU;
-    private const uint UpperMask = 0x80000000U;
-    private const uint LowerMask = 0x7fffffffU;
-
-    private readonly uint[] _mt = new uint[N];
-    private int _index;
+    private readonly Mt19937 _mt = new();
 
     /// <summary>Creates a generator seeded as by <c>random.seed(seed)</c>.</summary>
     public PythonRandom(long seed) => Seed(seed);
@@ -28,29 +21,15 @@ public sealed class PythonRandom
     {
         var n = seed < 0 ? (ulong)(-(seed + 1)) + 1UL : (ulong)seed; // |seed|, also for long.MinValue
         var hi = (uint)(n >> 32);
-        if (hi != 0) InitByArray([(uint)n, hi]);
-        else InitByArray([(uint)n]);
+        if (hi != 0) _mt.InitByArray([(uint)n, hi]);
+        else _mt.InitByArray([(uint)n]);
     }
 
     /// <summary>The next raw 32-bit output of MT19937 (CPython's <c>genrand_uint32</c>).</summary>
-    public uint NextUInt32()
-    {
-        if (_index >= N) Generate();
-        var y = _mt[_index++];
-        y ^= y >> 11;
-        y ^= (y << 7) & 0x9d2c5680U;
-        y ^= (y << 15) & 0xefc60000U;
-        y ^= y >> 18;
-        return y;
-    }
+    public uint NextUInt32() => _mt.NextUInt32();
 
     /// <summary><c>random.random()</c>: a double in [0, 1) with 53 random bits.</summary>
-    public double Random()
-    {
-        var a = NextUInt32() >> 5;
-        var b = NextUInt32() >> 6;
-        return (a * 67108864.0 + b) * (1.0 / 9007199254740992.0);
-    }
+    public double Random() => _mt.NextDouble();
 
     /// <summary><c>random.getrandbits(k)</c> for <c>0 ≤ k ≤ 64</c>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is outside [0, 64].</exception>
@@ -114,53 +93,4 @@ public sealed class PythonRandom
 
     /// <summary>Python's built-in <c>round(x)</c> to an integer: round half to even.</summary>
     public static long Round(double x) => (long)Math.Round(x, MidpointRounding.ToEven);
-
-    private void InitGenRand(uint s)
-    {
-        _mt[0] = s;
-        for (var i = 1; i < N; i++) _mt[i] = unchecked(1812433253U * (_mt[i - 1] ^ (_mt[i - 1] >> 30)) + (uint)i);
-        _index = N;
-    }
-
-    private void InitByArray(ReadOnlySpan<uint> key)
-    {
-        unchecked
-        {
-            InitGenRand(19650218U);
-            int i = 1, j = 0;
-            for (var k = Math.Max(N, key.Length); k > 0; k--)
-            {
-                _mt[i] = (_mt[i] ^ ((_mt[i - 1] ^ (_mt[i - 1] >> 30)) * 1664525U)) + key[j] + (uint)j;
-                i++; j++;
-                if (i >= N) { _mt[0] = _mt[N - 1]; i = 1; }
-                if (j >= key.Length) j = 0;
-            }
-            for (var k = N - 1; k > 0; k--)
-            {
-                _mt[i] = (_mt[i] ^ ((_mt[i - 1] ^ (_mt[i - 1] >> 30)) * 1566083941U)) - (uint)i;
-                i++;
-                if (i >= N) { _mt[0] = _mt[N - 1]; i = 1; }
-            }
-            _mt[0] = 0x80000000U;
-        }
-    }
-
-    private void Generate()
-    {
-        int kk;
-        uint y;
-        for (kk = 0; kk < N - M; kk++)
-        {
-            y = (_mt[kk] & UpperMask) | (_mt[kk + 1] & LowerMask);
-            _mt[kk] = _mt[kk + M] ^ (y >> 1) ^ ((y & 1U) * MatrixA);
-        }
-        for (; kk < N - 1; kk++)
-        {
-            y = (_mt[kk] & UpperMask) | (_mt[kk + 1] & LowerMask);
-            _mt[kk] = _mt[kk + (M - N)] ^ (y >> 1) ^ ((y & 1U) * MatrixA);
-        }
-        y = (_mt[N - 1] & UpperMask) | (_mt[0] & LowerMask);
-        _mt[N - 1] = _mt[M - 1] ^ (y >> 1) ^ ((y & 1U) * MatrixA);
-        _index = 0;
-    }
 }

@@ -15,14 +15,7 @@ namespace Dicp.Environments.MetaWorld;
 /// </remarks>
 public sealed class NumpyRandomState
 {
-    private const int N = 624;
-    private const int M = 397;
-    private const uint MatrixA = 0x9908b0dfU;
-    private const uint UpperMask = 0x80000000U;
-    private const uint LowerMask = 0x7fffffffU;
-
-    private readonly uint[] _mt = new uint[N];
-    private int _index;
+    private readonly Mt19937 _mt = new();
 
     /// <summary>Creates a generator seeded as <c>numpy.random.RandomState(seed)</c>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="seed"/> is outside [0, 2³²).</exception>
@@ -34,34 +27,14 @@ public sealed class NumpyRandomState
     {
         if (seed < 0 || seed > uint.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(seed), $"NumPy seeds must be between 0 and 2**32 - 1, got {seed}.");
-        var s = (uint)seed;
-        for (var i = 0; i < N; i++)
-        {
-            _mt[i] = s;
-            s = unchecked(1812433253U * (s ^ (s >> 30)) + (uint)i + 1U);
-        }
-        _index = N;
+        _mt.InitGenRand((uint)seed);
     }
 
     /// <summary>The next raw 32-bit MT19937 output.</summary>
-    public uint NextUInt32()
-    {
-        if (_index >= N) Generate();
-        var y = _mt[_index++];
-        y ^= y >> 11;
-        y ^= (y << 7) & 0x9d2c5680U;
-        y ^= (y << 15) & 0xefc60000U;
-        y ^= y >> 18;
-        return y;
-    }
+    public uint NextUInt32() => _mt.NextUInt32();
 
     /// <summary><c>random_sample()</c>: a double in [0, 1) with 53 random bits.</summary>
-    public double RandomSample()
-    {
-        var a = NextUInt32() >> 5;
-        var b = NextUInt32() >> 6;
-        return (a * 67108864.0 + b) / 9007199254740992.0;
-    }
+    public double RandomSample() => _mt.NextDouble();
 
     /// <summary><c>uniform(low, high)</c> for scalars: <c>low + (high − low)·random_sample()</c>.</summary>
     public double Uniform(double low, double high) => low + (high - low) * RandomSample();
@@ -73,24 +46,5 @@ public sealed class NumpyRandomState
         if (low.Length != high.Length || low.Length != destination.Length)
             throw new ArgumentException($"uniform bounds and destination differ in length: low {low.Length}, high {high.Length}, destination {destination.Length}.");
         for (var i = 0; i < low.Length; i++) destination[i] = low[i] + (high[i] - low[i]) * RandomSample();
-    }
-
-    private void Generate()
-    {
-        int k;
-        uint y;
-        for (k = 0; k < N - M; k++)
-        {
-            y = (_mt[k] & UpperMask) | (_mt[k + 1] & LowerMask);
-            _mt[k] = _mt[k + M] ^ (y >> 1) ^ ((y & 1U) != 0 ? MatrixA : 0U);
-        }
-        for (; k < N - 1; k++)
-        {
-            y = (_mt[k] & UpperMask) | (_mt[k + 1] & LowerMask);
-            _mt[k] = _mt[k + (M - N)] ^ (y >> 1) ^ ((y & 1U) != 0 ? MatrixA : 0U);
-        }
-        y = (_mt[N - 1] & UpperMask) | (_mt[0] & LowerMask);
-        _mt[N - 1] = _mt[M - 1] ^ (y >> 1) ^ ((y & 1U) != 0 ? MatrixA : 0U);
-        _index = 0;
     }
 }
