@@ -78,13 +78,7 @@ public abstract partial class InContextModel
             var target = new float[bsz * a];
             for (var b = 0; b < bsz; b++) batch.Actions.AsSpan((b * n + n - 1) * a, a).CopyTo(target.AsSpan(b * a));
             var t = new Tensor(target, [bsz, 1, a]);
-            if (Config.LearnVariance)
-            {
-                var mean = Ops.Slice(outputs.Actions, 2, 0, a);
-                var variance = Ops.Exp(Ops.Slice(outputs.Actions, 2, a, a));
-                actionLoss = Ops.GaussianNllLoss(mean, variance, t, full: true);
-            }
-            else actionLoss = Ops.MseLoss(outputs.Actions, t);
+            actionLoss = ModelSupport.ContinuousActionLoss(outputs.Actions, t, a, Config.LearnVariance);
         }
         metrics["action_loss"] = actionLoss.Item();
         var total = actionLoss;
@@ -102,7 +96,7 @@ public abstract partial class InContextModel
             {
                 var r = new float[bsz];
                 for (var b = 0; b < bsz; b++) r[b] = batch.Rewards[b * n + n - 1];
-                var clipped = Ops.Sub(Ops.Relu(outputs.Rewards!), Ops.Relu(Ops.AddScalar(outputs.Rewards!, -Config.RewardMax))); // clamp(·, 0, max)
+                var clipped = ModelSupport.ClampReward(outputs.Rewards!, Config.RewardMax);
                 rewardLoss = Ops.MseLoss(clipped, new Tensor(r, [bsz, 1]));
             }
             if (IsGrid)
@@ -137,19 +131,13 @@ public abstract partial class InContextModel
 
     /// <summary>The class of a categorical reward (its value).</summary>
     /// <exception cref="ArgumentException">The reward is not an integer in [0, RewardClasses).</exception>
-    internal int RewardClass(float reward)
-    {
-        var c = MathF.Round(reward);
-        if (!(MathF.Abs(reward - c) < 1e-6f && c >= 0f && c < Config.RewardClasses))
-            throw new ArgumentException($"{Name}: reward {reward} is not a class in [0, {Config.RewardClasses}) of the categorical reward head.", nameof(reward));
-        return (int)c;
-    }
+    internal int RewardClass(float reward) => ModelSupport.RewardClass(Name, Config.RewardClasses, reward, "reward head");
 
-    private static double Accuracy(Tensor logits, int[] targets) => BatchChecks.Accuracy(logits, targets);
+    private static double Accuracy(Tensor logits, int[] targets) => ModelSupport.Accuracy(logits, targets);
 
     private void CheckBatch(WindowBatch batch)
     {
-        BatchChecks.CheckShape(this, Config, batch);
+        ModelSupport.CheckShape(this, Config, batch);
         if (HasReturnToGo && batch.ReturnsToGo is null)
             throw new ArgumentException($"{Name}: the return-to-go head needs WindowBatch.ReturnsToGo.", nameof(batch));
     }

@@ -23,22 +23,11 @@ public abstract partial class InContextModel
 
     /// <summary>The index of a discrete action stored as a float.</summary>
     /// <exception cref="ArgumentException">The value is not an integer in [0, ActionCount).</exception>
-    public int ActionIndex(float action)
-    {
-        if (!(action >= 0f && action < Config.ActionCount && action == MathF.Floor(action)))
-            throw new ArgumentException($"{Name}: action {action} is not an integer in [0, {Config.ActionCount}).", nameof(action));
-        return (int)action;
-    }
+    public int ActionIndex(float action) => ModelSupport.ActionIndex(Name, Config.ActionCount, action);
 
     /// <summary>The grid cell <c>x·side + y</c> of an (x, y) observation.</summary>
     /// <exception cref="ArgumentException">The observation is not a cell of the grid.</exception>
-    public int CellIndex(ReadOnlySpan<float> state)
-    {
-        float x = state[0], y = state[1];
-        if (!(x >= 0f && x < GridSide && y >= 0f && y < GridSide && x == MathF.Floor(x) && y == MathF.Floor(y)))
-            throw new ArgumentException($"{Name}: state ({x}, {y}) is not a cell of the {GridSide}×{GridSide} grid.", nameof(state));
-        return (int)x * GridSide + (int)y;
-    }
+    public int CellIndex(ReadOnlySpan<float> state) => ModelSupport.CellIndex(Name, GridSide, state);
 
     /// <summary>Embeds transitions: features (B, k, F) → (B, k, d) through <c>embed_context</c>.</summary>
     internal Tensor EmbedTransitions(float[] features, int batch, int count) =>

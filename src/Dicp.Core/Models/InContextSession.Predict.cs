@@ -257,5 +257,5 @@ public sealed partial class InContextSession
     private static string QueryKey(ReadOnlySpan<float> values) => Convert.ToBase64String(MemoryMarshal.AsBytes(values));
 
     private void CheckCandidates(CandidateBatch b, CandidatePredictions p) =>
-        BatchChecks.CheckCandidates(b, p, _model.ObservationSize, _model.ActionSize, _model.PolicySize, Options.MaxCandidates, _model.HasReturnToGo);
+        ModelSupport.CheckCandidates(b, p, _model.ObservationSize, _model.ActionSize, _model.PolicySize, Options.MaxCandidates, _model.HasReturnToGo);
 }

@@ -91,13 +91,7 @@ public sealed partial class IdtModel
         else
         {
             var t = new Tensor(batch.Actions.AsSpan(0, rows * a).ToArray(), [batch.BatchSize, batch.Steps, a]);
-            if (Config.LearnVariance)
-            {
-                var mean = Ops.Slice(outputs.Actions, 2, 0, a);
-                var variance = Ops.Exp(Ops.Slice(outputs.Actions, 2, a, a));
-                actionLoss = Ops.GaussianNllLoss(mean, variance, t, full: true);
-            }
-            else actionLoss = Ops.MseLoss(outputs.Actions, t);
+            actionLoss = ModelSupport.ContinuousActionLoss(outputs.Actions, t, a, Config.LearnVariance);
         }
         metrics["action_loss"] = actionLoss.Item();
         var total = actionLoss;
@@ -114,7 +108,7 @@ public sealed partial class IdtModel
             }
             else
             {
-                var clipped = Ops.Sub(Ops.Relu(outputs.Rewards!), Ops.Relu(Ops.AddScalar(outputs.Rewards!, -Config.RewardMax))); // clamp(·, 0, max)
+                var clipped = ModelSupport.ClampReward(outputs.Rewards!, Config.RewardMax);
                 rewardLoss = Ops.MseLoss(clipped, new Tensor(batch.Rewards.AsSpan(0, rows).ToArray(), [batch.BatchSize, batch.Steps, 1]));
             }
             if (IsGrid)
@@ -134,11 +128,11 @@ public sealed partial class IdtModel
         return new TrainingLoss(total, metrics);
     }
 
-    private static double Accuracy(Tensor logits, int[] targets) => BatchChecks.Accuracy(logits, targets);
+    private static double Accuracy(Tensor logits, int[] targets) => ModelSupport.Accuracy(logits, targets);
 
     private void CheckBatch(WindowBatch batch)
     {
-        BatchChecks.CheckShape(this, Config, batch);
+        ModelSupport.CheckShape(this, Config, batch);
         if (batch.ReturnsToGo is null)
             throw new ArgumentException($"{Name}: IDT needs WindowBatch.ReturnsToGo (sample windows with returnsToGoSegment = c).", nameof(batch));
     }

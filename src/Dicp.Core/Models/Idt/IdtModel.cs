@@ -148,30 +148,13 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
 
     /// <summary>The grid cell <c>x·side + y</c> of an (x, y) observation.</summary>
     /// <exception cref="ArgumentException">The observation is not a cell of the grid.</exception>
-    public int CellIndex(ReadOnlySpan<float> state)
-    {
-        float x = state[0], y = state[1];
-        if (!(x >= 0f && x < GridSide && y >= 0f && y < GridSide && x == MathF.Floor(x) && y == MathF.Floor(y)))
-            throw new ArgumentException($"{Name}: state ({x}, {y}) is not a cell of the {GridSide}×{GridSide} grid.", nameof(state));
-        return (int)x * GridSide + (int)y;
-    }
+    public int CellIndex(ReadOnlySpan<float> state) => ModelSupport.CellIndex(Name, GridSide, state);
 
     /// <summary>The index of a discrete action stored as a float.</summary>
     /// <exception cref="ArgumentException">The value is not an integer in [0, ActionCount).</exception>
-    public int ActionIndex(float action)
-    {
-        if (!(action >= 0f && action < Config.ActionCount && action == MathF.Floor(action)))
-            throw new ArgumentException($"{Name}: action {action} is not an integer in [0, {Config.ActionCount}).", nameof(action));
-        return (int)action;
-    }
+    public int ActionIndex(float action) => ModelSupport.ActionIndex(Name, Config.ActionCount, action);
 
     /// <summary>The class of a categorical reward (its value).</summary>
     /// <exception cref="ArgumentException">The reward is not an integer in [0, RewardClasses).</exception>
-    public int RewardClass(float reward)
-    {
-        var c = MathF.Round(reward);
-        if (!(MathF.Abs(reward - c) < 1e-6f && c >= 0f && c < Config.RewardClasses))
-            throw new ArgumentException($"{Name}: reward {reward} is not a class in [0, {Config.RewardClasses}) of the categorical reward input.", nameof(reward));
-        return (int)c;
-    }
+    public int RewardClass(float reward) => ModelSupport.RewardClass(Name, Config.RewardClasses, reward, "reward input");
 }

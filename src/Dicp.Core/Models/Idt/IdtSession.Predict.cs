@@ -86,5 +86,5 @@ public sealed partial class IdtSession
     }
 
     private void CheckCandidates(CandidateBatch b, CandidatePredictions p) =>
-        BatchChecks.CheckCandidates(b, p, _model.ObservationSize, _model.ActionSize, _model.PolicySize, Options.MaxCandidates, false);
+        ModelSupport.CheckCandidates(b, p, _model.ObservationSize, _model.ActionSize, _model.PolicySize, Options.MaxCandidates, false);
 }

@@ -1,11 +1,57 @@
 using System.Numerics.Tensors;
+using Dicp.Tensors;
 using Tensor = Dicp.Tensors.Tensor;
 
 namespace Dicp.Models;
 
-/// <summary>Checks and metrics shared by the model families' losses.</summary>
-internal static class BatchChecks
+/// <summary>Encodings, checks, loss parts and metrics shared by the model families (AD/DPT and IDT).</summary>
+internal static class ModelSupport
 {
+    /// <summary>The grid cell <c>x·side + y</c> of an (x, y) observation.</summary>
+    /// <exception cref="ArgumentException">The observation is not a cell of the grid.</exception>
+    public static int CellIndex(string model, int side, ReadOnlySpan<float> state)
+    {
+        float x = state[0], y = state[1];
+        if (!(x >= 0f && x < side && y >= 0f && y < side && x == MathF.Floor(x) && y == MathF.Floor(y)))
+            throw new ArgumentException($"{model}: state ({x}, {y}) is not a cell of the {side}×{side} grid.", nameof(state));
+        return (int)x * side + (int)y;
+    }
+
+    /// <summary>The index of a discrete action stored as a float.</summary>
+    /// <exception cref="ArgumentException">The value is not an integer in [0, count).</exception>
+    public static int ActionIndex(string model, int count, float action)
+    {
+        if (!(action >= 0f && action < count && action == MathF.Floor(action)))
+            throw new ArgumentException($"{model}: action {action} is not an integer in [0, {count}).", nameof(action));
+        return (int)action;
+    }
+
+    /// <summary>The class of a categorical reward (its value); <paramref name="role"/> names the head or input in the error.</summary>
+    /// <exception cref="ArgumentException">The reward is not an integer in [0, classes).</exception>
+    public static int RewardClass(string model, int classes, float reward, string role)
+    {
+        var c = MathF.Round(reward);
+        if (!(MathF.Abs(reward - c) < 1e-6f && c >= 0f && c < classes))
+            throw new ArgumentException($"{model}: reward {reward} is not a class in [0, {classes}) of the categorical {role}.", nameof(reward));
+        return (int)c;
+    }
+
+    /// <summary>
+    /// The continuous action loss: Gaussian NLL (full form) of <paramref name="target"/> under mean and
+    /// exp(log-variance) taken from the last axis of <paramref name="predicted"/> (…, 2A) when
+    /// <paramref name="learnVariance"/>, else MSE of the predicted mean (…, A).
+    /// </summary>
+    public static Tensor ContinuousActionLoss(Tensor predicted, Tensor target, int actionSize, bool learnVariance)
+    {
+        if (!learnVariance) return Ops.MseLoss(predicted, target);
+        var mean = Ops.Slice(predicted, 2, 0, actionSize);
+        var variance = Ops.Exp(Ops.Slice(predicted, 2, actionSize, actionSize));
+        return Ops.GaussianNllLoss(mean, variance, target, full: true);
+    }
+
+    /// <summary>A regressed reward clamped to [0, max] as relu(r) − relu(r − max), differentiable inside the range.</summary>
+    public static Tensor ClampReward(Tensor reward, float max) => Ops.Sub(Ops.Relu(reward), Ops.Relu(Ops.AddScalar(reward, -max)));
+
     /// <summary>The fraction of rows of <paramref name="logits"/> (rows, classes) whose argmax equals the target.</summary>
     public static double Accuracy(Tensor logits, int[] targets)
     {
