@@ -49,7 +49,7 @@ internal static class CollectCommand
                 return 2;
             }
             var gate = new object();
-            var progress = new SyncProgress(p =>
+            var progress = new ProgressRelay<CollectionProgress>(p =>
             {
                 if (p.Event == CollectionEvent.Advanced || CliOutput.Quiet) return;
                 lock (gate)
@@ -80,8 +80,4 @@ internal static class CollectCommand
         return cmd;
     }
 
-    private sealed class SyncProgress(Action<CollectionProgress> report) : IProgress<CollectionProgress>
-    {
-        public void Report(CollectionProgress value) => report(value);
-    }
 }

@@ -111,7 +111,7 @@ internal static class QuickstartCommand
             config.Data.CollectSeed, SplitSeed: config.Data.SplitSeed, TrainRatio: config.Data.TrainRatio);
         var collected = await ui.Stage($"Collecting PPO histories ({trainTasks.Length + testTasks.Length} goals × {config.Data.Streams} streams × {config.Data.StepsPerStream} steps)",
             trainTasks.Length + testTasks.Length, progress => new HistoryCollector(family, collection).RunAsync(
-                new Relay<CollectionProgress>(p => { if (p.Event is CollectionEvent.Completed or CollectionEvent.Skipped) progress(p.TasksFinished); }), ct));
+                new ProgressRelay<CollectionProgress>(p => { if (p.Event is CollectionEvent.Completed or CollectionEvent.Skipped) progress(p.TasksFinished); }), ct));
         ui.Line($"histories: {collected.Collected.Count} collected, {collected.Skipped.Count} already on disk ({collected.Elapsed.TotalSeconds:F0} s)");
 
         // 2. DICP-AD on the train goals' histories.
@@ -121,15 +121,8 @@ internal static class QuickstartCommand
             {
                 using var train = HistoryDataset.Open(data, trainTasks, config.Data.Streams, config.Data.StepsPerStream);
                 using var test = HistoryDataset.Open(data, testTasks, config.Data.Streams, config.Data.StepsPerStream);
-                Directory.CreateDirectory(runDir);
-                AtomicFile.WriteAllText(Path.Combine(runDir, RunConfig.FileName), config.ToJson() + "\n");
-                var trainer = new Trainer(model, train, test, config.Training, runDir)
-                {
-                    ModelConfig = config.Model,
-                    RunConfigJson = config.ToJson(),
-                    TensorBoardDirectory = Path.Combine(runDir, "tensorboard"),
-                };
-                return trainer.Run(new Relay<TrainingProgress>(p => progress(p.Step)), ct);
+                var trainer = TrainCommand.CreateTrainer(model, train, test, config, runDir, logger: null, evaluation: null);
+                return trainer.Run(new ProgressRelay<TrainingProgress>(p => progress(p.Step)), ct);
             }, ct));
         model.Network.LoadStateDict(SafeTensors.Load(Path.Combine(runDir, Trainer.ModelFileName)), strict: true);
         model.Network.Eval();
@@ -149,7 +142,7 @@ internal static class QuickstartCommand
             var path = Path.Combine(o.Output, $"results-{plannerName}.json");
             var r = await ui.Stage($"Evaluating {label} on {testTasks.Length} held-out goals, {evaluation.Episodes} episodes",
                 evaluation.Episodes, progress => Task.Run(() => InContextEvaluator.Run(model, testTasks.Select(family.Create).ToArray(), planner, evaluation,
-                    new Relay<EvaluationProgress>(p => progress(p.Episode + 1)), ct), ct));
+                    new ProgressRelay<EvaluationProgress>(p => progress(p.Episode + 1)), ct), ct));
             r.Save(path, new Dictionary<string, object?>
             {
                 ["label"] = label,
@@ -171,7 +164,7 @@ internal static class QuickstartCommand
         var summary = Summary(results.Select(x => (x.Label, x.Result.MeanReturnPerEpisode)).ToArray(), optimal);
         AtomicFile.WriteAllText(Path.Combine(o.Output, "summary.txt"), summary);
         ui.Table(results.Select(x => (x.Label, x.Result.MeanReturnPerEpisode)).ToArray(), optimal);
-        ui.Line($"wrote {chart}, {string.Join(", ", results.Select(x => x.Path))}, {Path.Combine(runDir, Trainer.MetricsFileName)} and TensorBoard events in {Path.Combine(runDir, "tensorboard")}");
+        ui.Line($"wrote {chart}, {string.Join(", ", results.Select(x => x.Path))}, {Path.Combine(runDir, Trainer.MetricsFileName)} and TensorBoard events in {Path.Combine(runDir, TrainCommand.TensorBoardFolder)}");
         return new Outcome(data, runDir, results[0].Path, results[1].Path, chart, summary);
     }
 
@@ -211,8 +204,4 @@ internal static class QuickstartCommand
 
     internal static double BlockMean(double[] mean, (int From, int To) b) => mean[b.From..b.To].Average();
 
-    private sealed class Relay<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

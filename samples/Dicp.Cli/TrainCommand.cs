@@ -47,15 +47,8 @@ internal static class TrainCommand
             using var train = HistoryDataset.Open(dataDir, HistorySplit.Train, config.Data.MaxTrainTasks, config.Data.Streams, config.Data.StepsPerStream);
             using var test = OpenTest(dataDir, config);
             var model = ModelFactory(config.Model, config.Training.Seed);
-            Directory.CreateDirectory(runDir);
-            AtomicFile.WriteAllText(Path.Combine(runDir, RunConfig.FileName), config.ToJson() + "\n");
-            var trainer = new Trainer(model, train, test, config.Training, runDir, new ConsoleLogger<Trainer>())
-            {
-                ModelConfig = config.Model,
-                RunConfigJson = config.ToJson(),
-                TensorBoardDirectory = Path.Combine(runDir, "tensorboard"),
-                Evaluation = config.Evaluation.DuringTrainingEpisodes > 0 ? DuringTraining(config) : null,
-            };
+            var trainer = CreateTrainer(model, train, test, config, runDir, new ConsoleLogger<Trainer>(),
+                config.Evaluation.DuringTrainingEpisodes > 0 ? DuringTraining(config) : null);
             Console.Out.WriteLine($"{model.Name}: {model.Network.ParameterCount():N0} parameters; {train.Tasks.Count} train tasks × {train.Streams} streams × {train.StepsPerStream} steps"
                 + (test is null ? "; no test tasks collected" : $"; {test.Tasks.Count} test tasks"));
             var r = trainer.Run(new Reporter(), ct);
@@ -72,6 +65,27 @@ internal static class TrainCommand
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
+    }
+
+    /// <summary>The run directory's TensorBoard folder.</summary>
+    public const string TensorBoardFolder = "tensorboard";
+
+    /// <summary>
+    /// Writes the resolved configuration into the run directory and creates its trainer (metrics CSV, TensorBoard events,
+    /// checkpoints with the configuration), as <c>dicp train</c> and <c>dicp quickstart</c> both run it.
+    /// </summary>
+    internal static Trainer CreateTrainer(ITrainableInContextModel model, HistoryDataset train, HistoryDataset? test, RunConfig config,
+        string runDir, Microsoft.Extensions.Logging.ILogger<Trainer>? logger, ITrainingEvaluation? evaluation)
+    {
+        Directory.CreateDirectory(runDir);
+        AtomicFile.WriteAllText(Path.Combine(runDir, RunConfig.FileName), config.ToJson() + "\n");
+        return new Trainer(model, train, test, config.Training, runDir, logger)
+        {
+            ModelConfig = config.Model,
+            RunConfigJson = config.ToJson(),
+            TensorBoardDirectory = Path.Combine(runDir, TensorBoardFolder),
+            Evaluation = evaluation,
+        };
     }
 
     private static HistoryDataset? OpenTest(string dataDir, RunConfig config)
