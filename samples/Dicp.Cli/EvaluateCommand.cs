@@ -50,17 +50,21 @@ internal static class EvaluateCommand
     internal static readonly string[] PlannerNames = ["none", "beam", "sampling", "cem"];
 
     /// <summary>Runs the command with only a planner name overridden (tests and older callers).</summary>
-    internal static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, string? plannerName, CancellationToken ct) =>
-        Run(runDir, episodes, split, output, greedy, seed, new PlannerOverrides(plannerName), null, ct);
+    internal static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, string? plannerName, CancellationToken ct,
+        Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null) =>
+        Run(runDir, episodes, split, output, greedy, seed, new PlannerOverrides(plannerName), null, ct, modelFactory);
 
-    /// <summary>Runs the command; returns the exit code (0 done, 2 bad input, 130 interrupted).</summary>
+    /// <summary>
+    /// Runs the command; returns the exit code (0 done, 2 bad input, 130 interrupted). <paramref name="modelFactory"/> builds
+    /// the model from the run's configuration (default: the library's factory), as in <see cref="TrainCommand.Run"/>.
+    /// </summary>
     internal static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, PlannerOverrides overrides,
-        string? label, CancellationToken ct)
+        string? label, CancellationToken ct, Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null)
     {
         try
         {
             var config = RunConfig.ReadRun(runDir);
-            var model = TrainCommand.ModelFactory(config.Model, config.Training.Seed);
+            var model = (modelFactory ?? InContextModels.Create)(config.Model, config.Training.Seed);
             var source = LoadWeights(model, runDir);
             model.Network.Eval();
             var tasks = TaskSetResolver.Resolve(config.Data.Environment);

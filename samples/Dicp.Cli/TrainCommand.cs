@@ -31,11 +31,13 @@ internal static class TrainCommand
         Training = c.Training with { Steps = steps ?? c.Training.Steps, Seed = seed ?? c.Training.Seed },
     };
 
-    /// <summary>Builds models from configurations (tests substitute a small model; the default is the library's factory).</summary>
-    internal static Func<ModelConfig, int, ITrainableInContextModel> ModelFactory { get; set; } = InContextModels.Create;
-
-    /// <summary>Runs the command; returns the exit code (0 done, 2 bad input, 130 interrupted).</summary>
-    internal static int Run(string configPath, string dataDir, string runDir, int? steps, int? seed, CancellationToken ct)
+    /// <summary>
+    /// Runs the command; returns the exit code (0 done, 2 bad input, 130 interrupted). <paramref name="modelFactory"/>
+    /// builds the model from its configuration (tests pass a small model; the default is the library's factory). It is a
+    /// parameter, never shared state, so that runs on different threads cannot change each other's model.
+    /// </summary>
+    internal static int Run(string configPath, string dataDir, string runDir, int? steps, int? seed, CancellationToken ct,
+        Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null)
     {
         try
         {
@@ -46,7 +48,7 @@ internal static class TrainCommand
                 throw new ConfigException($"{configPath}: data.environment is '{config.Data.Environment}' but '{dataDir}' holds '{manifest.Environment}' histories.");
             using var train = HistoryDataset.Open(dataDir, HistorySplit.Train, config.Data.MaxTrainTasks, config.Data.Streams, config.Data.StepsPerStream);
             using var test = OpenTest(dataDir, config);
-            var model = ModelFactory(config.Model, config.Training.Seed);
+            var model = (modelFactory ?? InContextModels.Create)(config.Model, config.Training.Seed);
             var trainer = CreateTrainer(model, train, test, config, runDir, new ConsoleLogger<Trainer>(),
                 config.Evaluation.DuringTrainingEpisodes > 0 ? DuringTraining(config) : null);
             Console.Out.WriteLine($"{model.Name}: {model.Network.ParameterCount():N0} parameters; {train.Tasks.Count} train tasks × {train.Streams} streams × {train.StepsPerStream} steps"

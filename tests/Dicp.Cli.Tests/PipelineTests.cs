@@ -10,11 +10,10 @@ public sealed class PipelineTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "dicp-cli-" + Guid.NewGuid().ToString("N"));
 
-    public PipelineTests() => TrainCommand.ModelFactory = (config, seed) => new TinyWindowModel(config.NTransit, seed);
+    private static readonly Func<Models.ModelConfig, int, Models.ITrainableInContextModel> Tiny = (config, seed) => new TinyWindowModel(config.NTransit, seed);
 
     public void Dispose()
     {
-        TrainCommand.ModelFactory = Models.InContextModels.Create;
         if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
     }
 
@@ -49,32 +48,32 @@ public sealed class PipelineTests : IDisposable
         File.WriteAllText(config, Yaml);
         var run = Path.Combine(_root, "run");
 
-        Assert.Equal(0, TrainCommand.Run(config, data, run, null, null, CancellationToken.None));
+        Assert.Equal(0, TrainCommand.Run(config, data, run, null, null, CancellationToken.None, Tiny));
         foreach (var f in new[] { Trainer.MetricsFileName, Trainer.ModelFileName, TrainingCheckpoint.FileName, RunConfig.FileName })
             Assert.True(File.Exists(Path.Combine(run, f)), f);
         var header = File.ReadLines(Path.Combine(run, Trainer.MetricsFileName)).First();
         Assert.EndsWith("test_action_accuracy,ic_first_return,ic_last_return,ic_mean_return", header);
 
         // Extending the finished run continues from its checkpoint.
-        Assert.Equal(0, TrainCommand.Run(config, data, run, steps: 40, seed: null, CancellationToken.None));
+        Assert.Equal(0, TrainCommand.Run(config, data, run, steps: 40, seed: null, CancellationToken.None, Tiny));
         Assert.Equal(40, TrainingCheckpoint.Read(TrainingCheckpoint.PathIn(run)).Step);
         Assert.Equal(40, RunConfig.ReadRun(run).Training.Steps);
 
         var results = Path.Combine(_root, "results.json");
-        Assert.Equal(0, EvaluateCommand.Run(run, episodes: 2, "test", results, greedy: false, seed: null, plannerName: null, CancellationToken.None));
+        Assert.Equal(0, EvaluateCommand.Run(run, episodes: 2, "test", results, greedy: false, seed: null, plannerName: null, CancellationToken.None, Tiny));
         using var doc = JsonDocument.Parse(File.ReadAllText(results));
         Assert.Equal(2, doc.RootElement.GetProperty("returns").GetArrayLength());
         Assert.Equal(2, doc.RootElement.GetProperty("mean_return_per_episode").GetArrayLength());
         Assert.Equal([38, 51], doc.RootElement.GetProperty("task_indices").EnumerateArray().Select(x => x.GetInt32()));
 
-        Assert.Equal(2, EvaluateCommand.Run(run, 2, "test", results, false, null, "beam", CancellationToken.None));
-        Assert.Equal(2, TrainCommand.Run(config, Path.Combine(_root, "missing"), run, null, null, CancellationToken.None));
+        Assert.Equal(2, EvaluateCommand.Run(run, 2, "test", results, false, null, "beam", CancellationToken.None, Tiny));
+        Assert.Equal(2, TrainCommand.Run(config, Path.Combine(_root, "missing"), run, null, null, CancellationToken.None, Tiny));
     }
 
     [Fact]
     public void EvaluateWithBeamSearchWritesThePlannerSettingsAndPlotFields()
     {
-        TrainCommand.ModelFactory = Models.InContextModels.Create; // a real DICP-AD: planners need the dynamics heads
+        // a real DICP-AD (the default factory): planners need the dynamics heads
         var data = Path.Combine(_root, "data");
         SyntheticHistories.WriteDarkroom(data, [24, 48, 26, 75, 38, 51], streams: 4, steps: 100, [24, 48, 26, 75], [38, 51]);
         var config = Path.Combine(_root, "dicp.yaml");
