@@ -33,7 +33,8 @@ public sealed class IdtPointRobotSmokeTests(ITestOutputHelper output) : IDisposa
           action_count: 0
           action_size: 2
           reward_classes: 0
-          reward_max: 10.0
+          reward_min: -4.0
+          reward_max: 0.0
           n_transit: 40
           embedding_dim: 16
           layers: 1
@@ -88,5 +89,20 @@ public sealed class IdtPointRobotSmokeTests(ITestOutputHelper output) : IDisposa
         var means = Enumerable.Range(0, 3).Select(e => result.Returns.Average(r => r[e])).ToArray();
         output.WriteLine("DICP-IDT Point-Robot, sampling planner, mean return per episode: " + string.Join(", ", means.Select(m => m.ToString("F2", CultureInfo.InvariantCulture))));
         Assert.All(result.Returns.SelectMany(r => r), r => Assert.InRange(r, -20f * 3f, 0f)); // 20 steps of −distance, within 3 of the goal
+
+        // The reward head decodes into [reward_min, reward_max] = [−4, 0], so candidates get distinct negative rewards the
+        // planner can rank (with the reference's [0, max] clip they would all read 0).
+        var session = model.CreateSession(1, new SessionOptions(TargetReturns: [-20f], Seed: 3));
+        var policy = new float[4];
+        session.Policy([0f, 0f], policy);
+        const int n = 10;
+        var actions = new float[2 * n];
+        for (var i = 0; i < n; i++) { actions[2 * i] = MathF.Cos(i * MathF.PI / 5); actions[2 * i + 1] = MathF.Sin(i * MathF.PI / 5); }
+        var queries = new float[2 * n];
+        var predictions = new CandidatePredictions(new float[n], new float[2 * n], null, new float[4 * n]);
+        session.Predict(0, new CandidateBatch(n, 0, [], [], [], [], queries, actions), predictions);
+        output.WriteLine("predicted rewards of 10 directions from (0, 0): " + string.Join(", ", predictions.Rewards.Select(r => r.ToString("F3", CultureInfo.InvariantCulture))));
+        Assert.All(predictions.Rewards, r => Assert.InRange(r, -4f, 0f));
+        Assert.True(predictions.Rewards.Max() - predictions.Rewards.Min() > 1e-3f, "the candidates' predicted rewards must differ");
     }
 }

@@ -96,7 +96,7 @@ public abstract partial class InContextModel
             {
                 var r = new float[bsz];
                 for (var b = 0; b < bsz; b++) r[b] = batch.Rewards[b * n + n - 1];
-                var clipped = ModelSupport.ClampReward(outputs.Rewards!, Config.RewardMax);
+                var clipped = ModelSupport.ClampReward(outputs.Rewards!, Config.RewardMin, Config.RewardMax);
                 rewardLoss = Ops.MseLoss(clipped, new Tensor(r, [bsz, 1]));
             }
             if (IsGrid)

@@ -138,9 +138,8 @@ public abstract partial class InContextModel
         destination.Slice(Config.ActionSize, Config.ActionSize).Clear();
     }
 
-    /// <summary>Decodes one row of <c>pred_reward</c> output: the argmax class's value, or the regression clipped to [0, RewardMax].</summary>
-    internal float DecodeReward(ReadOnlySpan<float> head) =>
-        Config.RewardClasses > 0 ? TensorPrimitives.IndexOfMax(head[..Config.RewardClasses]) : Math.Clamp(head[0], 0f, Config.RewardMax);
+    /// <summary>Decodes one row of <c>pred_reward</c> output (<see cref="ModelSupport.DecodeReward"/>).</summary>
+    internal float DecodeReward(ReadOnlySpan<float> head) => ModelSupport.DecodeReward(Config, head);
 
     /// <summary>Decodes one row of <c>pred_next_state</c> output: the argmax cell as (x, y), or the regression.</summary>
     internal void DecodeNextState(ReadOnlySpan<float> head, Span<float> destination)

@@ -14,7 +14,7 @@ namespace Dicp.Models;
 /// on the cell <c>x·side + y</c>; otherwise Linear(O, d) — registered but unused by DPT, as in the reference);
 /// <c>pred_action</c> (Linear(d, ActionCount), or Linear(d, 2A) = [mean | log-variance] with <c>LearnVariance</c>, else
 /// Linear(d, A)); <c>embed_query_action</c> (with dynamics, and always for DPT: Embedding(ActionCount, d), or Linear(A, d));
-/// with dynamics <c>pred_reward</c> (Linear(d, RewardClasses), or Linear(d, 1) clipped to [0, RewardMax]) and
+/// with dynamics <c>pred_reward</c> (Linear(d, RewardClasses), or Linear(d, 1) clipped to [RewardMin, RewardMax]) and
 /// <c>pred_next_state</c> (Linear(d, StateClasses), or Linear(d, O)); with <c>ReturnToGo</c> <c>pred_return</c> (Linear(d, 1)).
 /// The <c>pred_*</c> heads take a plural name (<c>pred_actions</c>, <c>pred_rewards</c>, <c>pred_next_states</c>,
 /// <c>pred_returns</c>) for continuous AD and for DPT, as the reference's models do.</para>

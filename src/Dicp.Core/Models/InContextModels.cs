@@ -42,7 +42,8 @@ public static class InContextModels
         if (config.ActionCount < 0) Fail($"ActionCount must be 0 (continuous) or positive, got {config.ActionCount}.");
         if (config.ActionCount == 0 && config.ActionSize <= 0) Fail($"ActionSize must be positive for continuous actions, got {config.ActionSize}.");
         if (config.RewardClasses < 0 || config.RewardClasses == 1) Fail($"RewardClasses must be 0 (regression) or at least 2, got {config.RewardClasses}.");
-        if (config.RewardClasses == 0 && !(config.RewardMax > 0f)) Fail($"RewardMax must be positive for a regressed reward, got {config.RewardMax}.");
+        if (config.RewardClasses == 0 && !(float.IsFinite(config.RewardMin) && float.IsFinite(config.RewardMax) && config.RewardMin < config.RewardMax))
+            Fail($"A regressed reward needs finite RewardMin < RewardMax, got [{config.RewardMin}, {config.RewardMax}].");
         if (config.NTransit < 1) Fail($"NTransit must be at least 1, got {config.NTransit}.");
         if (config.EmbeddingDim <= 0) Fail($"EmbeddingDim must be positive, got {config.EmbeddingDim}.");
         if (config.Layers <= 0) Fail($"Layers must be positive, got {config.Layers}.");

@@ -12,7 +12,7 @@ namespace Dicp.Models;
 /// <param name="ActionCount">Discrete actions (5 for grid worlds), or 0 for continuous actions.</param>
 /// <param name="ActionSize">Floats per continuous action (ignored when <paramref name="ActionCount"/> &gt; 0).</param>
 /// <param name="RewardClasses">Reward classes for a categorical reward head (2 for grid worlds), or 0 for regression.</param>
-/// <param name="RewardMax">Upper clip of a regressed reward (10 for Meta-World); the lower clip is 0.</param>
+/// <param name="RewardMax">Upper clip of a regressed reward (10 for Meta-World).</param>
 /// <param name="NTransit">The reference's <c>n_transit</c>: steps per training sample; the window keeps <c>n_transit − 1</c> transitions.</param>
 /// <param name="EmbeddingDim">Backbone width d.</param>
 /// <param name="Layers">Transformer blocks.</param>
@@ -24,6 +24,8 @@ namespace Dicp.Models;
 /// <param name="LearnVariance">Continuous policy: Gaussian head with learned log-variance (NLL) instead of MSE on the mean.</param>
 /// <param name="SegmentLength">IDT: low-level steps per high-level decision (c).</param>
 /// <param name="LatentDim">IDT: dim_z.</param>
+/// <param name="RewardMin">Lower clip of a regressed reward: 0 as in the reference (Meta-World rewards are in [0, 10]); negative for
+/// tasks with negative rewards (Point-Robot's −distance), so that the reward head can rank their candidates.</param>
 public sealed record ModelConfig(
     string Model = "ad",
     bool Dynamics = false,
@@ -44,4 +46,5 @@ public sealed record ModelConfig(
     float LabelSmoothing = 0f,
     bool LearnVariance = true,
     int SegmentLength = 10,
-    int LatentDim = 8);
+    int LatentDim = 8,
+    float RewardMin = 0f);

@@ -49,8 +49,15 @@ internal static class ModelSupport
         return Ops.GaussianNllLoss(mean, variance, target, full: true);
     }
 
-    /// <summary>A regressed reward clamped to [0, max] as relu(r) − relu(r − max), differentiable inside the range.</summary>
-    public static Tensor ClampReward(Tensor reward, float max) => Ops.Sub(Ops.Relu(reward), Ops.Relu(Ops.AddScalar(reward, -max)));
+    /// <summary>A regressed reward clamped to [min, max] as relu(r − min) − relu(r − max) + min, differentiable inside the range.</summary>
+    /// <remarks>With min = 0 (the reference) this is exactly relu(r) − relu(r − max), the reference's graph.</remarks>
+    public static Tensor ClampReward(Tensor reward, float min, float max) => min == 0f
+        ? Ops.Sub(Ops.Relu(reward), Ops.Relu(Ops.AddScalar(reward, -max)))
+        : Ops.AddScalar(Ops.Sub(Ops.Relu(Ops.AddScalar(reward, -min)), Ops.Relu(Ops.AddScalar(reward, -max))), min);
+
+    /// <summary>Decodes one row of <c>pred_reward</c> output: the argmax class's value, or the regression clipped to [RewardMin, RewardMax].</summary>
+    public static float DecodeReward(ModelConfig config, ReadOnlySpan<float> head) =>
+        config.RewardClasses > 0 ? TensorPrimitives.IndexOfMax(head[..config.RewardClasses]) : Math.Clamp(head[0], config.RewardMin, config.RewardMax);
 
     /// <summary>The fraction of rows of <paramref name="logits"/> (rows, classes) whose argmax equals the target.</summary>
     public static double Accuracy(Tensor logits, int[] targets)

@@ -69,7 +69,7 @@ public sealed partial class IdtModel
     /// Every step of the window is a target: <c>loss = action_loss + λ·(reward_loss + next_state_loss)</c>. Discrete
     /// actions: cross-entropy (label smoothing); continuous: Gaussian NLL (full form) with <c>LearnVariance</c>, else
     /// MSE of the mean. Categorical reward and grid next state: cross-entropy; regressed reward: MSE of the output
-    /// clipped to [0, RewardMax]; continuous next state: MSE.
+    /// clipped to [RewardMin, RewardMax]; continuous next state: MSE.
     /// </remarks>
     public TrainingLoss Loss(WindowBatch batch) => Loss(batch, default);
 
@@ -108,7 +108,7 @@ public sealed partial class IdtModel
             }
             else
             {
-                var clipped = ModelSupport.ClampReward(outputs.Rewards!, Config.RewardMax);
+                var clipped = ModelSupport.ClampReward(outputs.Rewards!, Config.RewardMin, Config.RewardMax);
                 rewardLoss = Ops.MseLoss(clipped, new Tensor(batch.Rewards.AsSpan(0, rows).ToArray(), [batch.BatchSize, batch.Steps, 1]));
             }
             if (IsGrid)

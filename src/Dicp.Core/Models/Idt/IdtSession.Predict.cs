@@ -72,8 +72,7 @@ public sealed partial class IdtSession
         for (var i = 0; i < n; i++)
         {
             WritePolicy(policy.Slice(i * kp, kp), predictions.Policy.AsSpan(i * p, p));
-            var r = reward.Slice(i * kr, kr);
-            predictions.Rewards[i] = _model.Config.RewardClasses > 0 ? TensorPrimitives.IndexOfMax(r) : Math.Clamp(r[0], 0f, _model.Config.RewardMax);
+            predictions.Rewards[i] = ModelSupport.DecodeReward(_model.Config, reward.Slice(i * kr, kr));
             var s = next.Slice(i * ks, ks);
             if (_model.IsGrid)
             {
