@@ -2,12 +2,20 @@ using System.Diagnostics;
 using System.Globalization;
 using Dicp.Environments.MetaWorld;
 using Dicp.Environments.MuJoCo;
+using Dicp.MetaWorldBench;
 using Dicp.Tensors;
 
-// usage: Dicp.MetaWorldBench [--assets DIR] [--episodes N] [--seconds S] [--seed K] [--tasks a,b]
-//   For each ML1 task: the scripted policy's success rate on the first N test variations (100-step horizon) and
-//   single-thread environment steps per second under uniform random actions (resets timed separately).
-//   Prints a Markdown table and one JSON line per task (stdout).
+const string Usage = """
+    usage: Dicp.MetaWorldBench [--assets DIR] [--episodes N] [--seconds S] [--repeats R] [--seed K] [--tasks a,b]
+      For each task (default: all of MetaWorldTasks.Names): the scripted policy's success rate on the first N ML1 test
+      variations (default 50; 0 skips it; 100-step horizon) and single-thread environment steps per second under
+      uniform random actions, timed R times (default 1) for S seconds each (default 3; resets timed separately): the
+      table shows the best and the median of the R rates, and the steps per second of the thread's CPU time over all R
+      (clock_gettime(CLOCK_THREAD_CPUTIME_ID): what an idle core would give, less cache contention). --assets defaults to ../shared/metaworld/assets_v2 next to
+      the repository. Prints a Markdown table and one JSON line per task (stdout).
+    """;
+if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(Usage); return 0; }
+if (args.Length % 2 != 0) { Console.Error.WriteLine(Usage); return 2; }
 var opts = new Dictionary<string, string>();
 for (var i = 0; i + 1 < args.Length; i += 2)
 {
@@ -18,14 +26,15 @@ string Opt(string name, string fallback) => opts.TryGetValue(name, out var v) ? 
 var assets = Opt("assets", Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/metaworld/assets_v2"));
 var episodes = int.Parse(Opt("episodes", "50"), CultureInfo.InvariantCulture);
 var seconds = double.Parse(Opt("seconds", "3"), CultureInfo.InvariantCulture);
+var repeats = Math.Max(1, int.Parse(Opt("repeats", "1"), CultureInfo.InvariantCulture));
 var seed = int.Parse(Opt("seed", "0"), CultureInfo.InvariantCulture);
 var names = Opt("tasks", string.Join(",", MetaWorldTasks.Names)).Split(',', StringSplitOptions.RemoveEmptyEntries);
 var options = new MetaWorldOptions { AssetRoot = Path.GetFullPath(assets) };
 
 Console.WriteLine($"MuJoCo {MuJoCoRuntime.Version}, shim {MuJoCoRuntime.ShimPath}, {Environment.ProcessorCount} logical CPUs, ML1 seed {seed}");
 Console.WriteLine();
-Console.WriteLine("| task | scripted success (test) | mean first-success step | env steps/s | reset ms | first load ms |");
-Console.WriteLine("|---|---|---|---|---|---|");
+Console.WriteLine($"| task | scripted success (test) | mean first-success step | env steps/s (best of {repeats}) | median | per CPU-second | reset ms | first load ms |");
+Console.WriteLine("|---|---|---|---|---|---|---|---|");
 var json = new List<string>();
 foreach (var name in names)
 {
@@ -53,32 +62,46 @@ foreach (var name in names)
 
     using var bench = tasks.Create(tasks.TestIndices[0]);
     var rng = new Generator(1);
-    long steps = 0, resets = 0;
-    double stepSeconds = 0, resetSeconds = 0;
-    var total = Stopwatch.StartNew();
-    while (total.Elapsed.TotalSeconds < seconds)
+    var rates = new double[repeats];
+    long resets = 0, allSteps = 0;
+    double resetSeconds = 0, stepCpuSeconds = 0;
+    for (var r = 0; r < repeats; r++)
     {
-        var r0 = Stopwatch.GetTimestamp();
-        bench.Reset(0, obs);
-        resetSeconds += Stopwatch.GetElapsedTime(r0).TotalSeconds;
-        resets++;
-        var s0 = Stopwatch.GetTimestamp();
-        for (var t = 0; t < bench.MaxEpisodeSteps; t++)
+        long steps = 0;
+        double stepSeconds = 0;
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < seconds)
         {
-            bench.ActionSpace.Sample(rng, action);
-            bench.Step(action, obs);
+            var r0 = Stopwatch.GetTimestamp();
+            bench.Reset(0, obs);
+            resetSeconds += Stopwatch.GetElapsedTime(r0).TotalSeconds;
+            resets++;
+            var s0 = Stopwatch.GetTimestamp();
+            var c0 = ThreadCpuClock.Seconds();
+            for (var t = 0; t < bench.MaxEpisodeSteps; t++)
+            {
+                bench.ActionSpace.Sample(rng, action);
+                bench.Step(action, obs);
+            }
+            stepCpuSeconds += ThreadCpuClock.Seconds() - c0;
+            stepSeconds += Stopwatch.GetElapsedTime(s0).TotalSeconds;
+            steps += bench.MaxEpisodeSteps;
         }
-        stepSeconds += Stopwatch.GetElapsedTime(s0).TotalSeconds;
-        steps += bench.MaxEpisodeSteps;
+        rates[r] = steps / stepSeconds;
+        allSteps += steps;
     }
-    var sps = steps / stepSeconds;
+    var cpuSps = allSteps / stepCpuSeconds;
+    var sorted = rates.Order().ToArray();
+    var sps = sorted[^1];
+    var median = sorted[sorted.Length / 2];
     var resetMs = 1000 * resetSeconds / resets;
     var mean = firsts.Count > 0 ? firsts.Average() : double.NaN;
-    var rate = n > 0 ? string.Create(CultureInfo.InvariantCulture, $"{successes}/{n} ({100.0 * successes / n:F0} %)") : "no scripted policy";
+    var rate = n > 0 ? string.Create(CultureInfo.InvariantCulture, $"{successes}/{n} ({100.0 * successes / n:F0} %)")
+        : episodes > 0 ? "no scripted policy" : "not run";
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"| {name} | {rate} | {mean:F1} | {sps:F0} | {resetMs:F1} | {loadMs:F0} |"));
+        $"| {name} | {rate} | {(double.IsNaN(mean) ? "–" : mean.ToString("F1", CultureInfo.InvariantCulture))} | {sps:F0} | {median:F0} | {cpuSps:F0} | {resetMs:F1} | {loadMs:F0} |"));
     json.Add(string.Create(CultureInfo.InvariantCulture,
-        $"{{\"task\":\"{name}\",\"episodes\":{n},\"successes\":{successes},\"mean_first_success\":{(double.IsNaN(mean) ? "null" : mean.ToString("F2", CultureInfo.InvariantCulture))},\"steps_per_second\":{sps:F1},\"reset_ms\":{resetMs:F2},\"first_load_ms\":{loadMs:F1}}}"));
+        $"{{\"task\":\"{name}\",\"episodes\":{n},\"successes\":{successes},\"mean_first_success\":{(double.IsNaN(mean) ? "null" : mean.ToString("F2", CultureInfo.InvariantCulture))},\"steps_per_second\":{sps:F1},\"steps_per_second_runs\":[{string.Join(",", rates.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))}],\"steps_per_cpu_second\":{cpuSps:F1},\"reset_ms\":{resetMs:F2},\"first_load_ms\":{loadMs:F1}}}"));
 }
 Console.WriteLine();
 foreach (var line in json) Console.WriteLine(line);

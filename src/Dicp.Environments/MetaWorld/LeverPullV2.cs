@@ -8,8 +8,11 @@ namespace Dicp.Environments.MetaWorld;
 /// tolerance(|(hand + (0, 0.055, 0.07) − lever tip)·(4, 1, 4)|, (0, 0.02)), in_place = tolerance(|tip − goal|, (0, 0.04)),
 /// both long-tail with margins from the initial poses; success when the lever angle is within π/24 of π/2. The reset
 /// runs <c>mj_forward</c> after moving the lever (Python reads stale kinematics on a variation's first reset).
-/// Scene <c>sawyer_lever_pull.xml</c>. With the shared assets the success angle is out of reach: <c>LeverAxis</c> is
-/// limited to [0, 1.57] and positive angles lower the tip, while success needs qpos ≈ −π/2 (tip straight up).
+/// Scene <c>sawyer_lever_pull.xml</c> (the same <c>lever.xml</c> as Python Meta-World's): the tip is at
+/// axis + 0.2·(0, −cos q, −sin q) for qpos q, so the upright lever (the goal) is at q = −π/2, outside
+/// <c>LeverAxis</c>'s range [0, 1.57]. The limit is soft: with the joint's tiny inertia (armature 0.001, 1 g collision
+/// geoms) its constraint acts like a weak spring that the weld-driven hand overpowers, so pushing the tip up from
+/// below reaches the goal (as Python's scripted policy does); released, the lever sinks back to q = 0.
 /// </remarks>
 public sealed class LeverPullV2 : SawyerEnvironment
 {

@@ -12,29 +12,40 @@ namespace Dicp.Environments.MetaWorld;
 public abstract partial class ScriptedPolicy
 {
     /// <summary>The controller of <paramref name="env"/>'s task.</summary>
-    /// <remarks>Every implemented task has one except <c>door-open-v2</c> and <c>lever-pull-v2</c>.</remarks>
+    /// <remarks>Every task of <see cref="MetaWorldTasks.Names"/> has one.</remarks>
     /// <exception cref="ArgumentException">No controller for the task.</exception>
     public static ScriptedPolicy For(SawyerEnvironment env)
     {
         ArgumentNullException.ThrowIfNull(env);
-        return env switch
-        {
-            ReachV2 => new ReachPolicy(),
-            PushV2 => new PickPolicy(lift: false),
-            PickPlaceV2 => new PickPolicy(lift: true),
-            SweepV2 => new SweepPolicy(),
-            PegInsertSideV2 => new PegPolicy(),
-            DrawerOpenV2 => new DrawerOpenPolicy(),
-            DrawerCloseV2 => new DrawerClosePolicy(),
-            ButtonPressTopdownV2 => new ButtonPolicy(),
-            DoorCloseV2 => new DoorClosePolicy(),
-            SweepIntoV2 => new PickPolicy(lift: false),
-            WindowOpenV2 => new WindowOpenPolicy(),
-            BasketballV2 => new BasketballPolicy(),
-            ShelfPlaceV2 => new ShelfPlacePolicy(),
-            _ => throw new ArgumentException($"No scripted policy for {env.Name}.", nameof(env)),
-        };
+        return Create(env) ?? throw new ArgumentException($"No scripted policy for {env.Name}.", nameof(env));
     }
+
+    /// <summary>Whether <see cref="For"/> has a controller for <paramref name="env"/>'s task.</summary>
+    public static bool Has(SawyerEnvironment env)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        return Create(env) is not null;
+    }
+
+    private static ScriptedPolicy? Create(SawyerEnvironment env) => env switch
+    {
+        ReachV2 => new ReachPolicy(),
+        PushV2 => new PickPolicy(lift: false),
+        PickPlaceV2 => new PickPolicy(lift: true),
+        SweepV2 => new SweepPolicy(),
+        PegInsertSideV2 => new PegPolicy(),
+        DrawerOpenV2 => new DrawerOpenPolicy(),
+        DrawerCloseV2 => new DrawerClosePolicy(),
+        ButtonPressTopdownV2 => new ButtonPolicy(),
+        DoorOpenV2 => new DoorOpenPolicy(),
+        DoorCloseV2 => new DoorClosePolicy(),
+        SweepIntoV2 => new PickPolicy(lift: false),
+        LeverPullV2 => new LeverPullPolicy(),
+        WindowOpenV2 => new WindowOpenPolicy(),
+        BasketballV2 => new BasketballPolicy(),
+        ShelfPlaceV2 => new ShelfPlacePolicy(),
+        _ => null,
+    };
 
     /// <summary>Forgets the phase of the previous episode.</summary>
     public virtual void Reset() { }
@@ -235,9 +246,6 @@ public abstract partial class ScriptedPolicy
             Nudge(env, waypoint, 1, action);
         }
     }
-
-    /// <summary>Whether <see cref="For"/> has a controller for <paramref name="env"/>'s task.</summary>
-    public static bool Has(SawyerEnvironment env) => env is not (DoorOpenV2 or LeverPullV2);
 
     /// <summary>The panel direction (cos θ, sin θ, 0) of a door at hinge angle θ (the closed door extends along +x).</summary>
     private static Vec3 PanelDirection(double theta) => new(Math.Cos(theta), Math.Sin(theta), 0);

@@ -5,7 +5,7 @@ namespace Dicp.Environments.Tests.MetaWorld;
 
 /// <summary>
 /// The scripted policies solve the ML1 test variations within 100 steps. CI runs the first 10 test variations of each
-/// task (the full 50 are measured by <c>benchmarks/metaworld</c>, see docs/metaworld.md).
+/// task (the full 50 are measured by <c>benchmarks/Dicp.MetaWorldBench</c>, see docs/metaworld.md).
 /// </summary>
 public class ScriptedPolicyTests
 {
@@ -18,8 +18,10 @@ public class ScriptedPolicyTests
     [InlineData("drawer-close-v2")]
     [InlineData("drawer-open-v2")]
     [InlineData("button-press-topdown-v2")]
+    [InlineData("door-open-v2")]
     [InlineData("door-close-v2")]
     [InlineData("sweep-into-v2")]
+    [InlineData("lever-pull-v2")]
     [InlineData("window-open-v2")]
     [InlineData("basketball-v2")]
     [InlineData("shelf-place-v2")]
@@ -43,6 +45,17 @@ public class ScriptedPolicyTests
             if (success) successes++;
         }
         Assert.True(successes >= 9, $"{task}: {successes}/10 test variations solved");
+    }
+
+    [Fact]
+    public void EveryTask_HasAScriptedPolicy()
+    {
+        foreach (var name in MetaWorldTasks.Names)
+        {
+            using var env = new Ml1Tasks(name, MetaWorldAssets.Options()).Create(50);
+            Assert.True(ScriptedPolicy.Has(env), name);
+            Assert.NotNull(ScriptedPolicy.For(env));
+        }
     }
 
     [Fact]
