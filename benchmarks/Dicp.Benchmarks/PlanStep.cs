@@ -7,21 +7,26 @@ using Dicp.Tensors;
 namespace Dicp.Benchmarks;
 
 /// <summary>
-/// Time per beam-search planning step of DICP-AD on Darkroom (issue 6): E environments with full windows of
-/// n_transit − 1 = 79 random grid transitions, K, L and the horizon as given, with the session's shared-prefix
-/// evaluation or (--naive) the full recomputation of the window for every candidate. Each timed step follows a fresh
-/// real transition, so the real context is encoded anew every step (nothing carries over between steps). The PyTorch peer is
-/// <c>torch_twin.py plan-step</c> (the reference's naive algorithm).
+/// Time per beam-search planning step of DICP-AD (or, with --model idt, DICP-IDT) on Darkroom (issue 6): E environments
+/// with full windows of n_transit − 1 = 79 random grid transitions, K, L and the horizon as given, with the session's
+/// shared-prefix evaluation or (--naive) the full recomputation of the window (IDT: of the Decisions-to-Go sequence) for
+/// every candidate. Each timed step follows a fresh real transition, so the real context is encoded anew every step
+/// (nothing carries over between steps); for IDT the steps walk through the segment positions j = 0 … c − 1 (the
+/// Darkroom preset: c 10, dim_z 8, target return 20). The PyTorch peer of AD is <c>torch_twin.py plan-step</c> (the
+/// reference's naive algorithm).
 /// </summary>
 public static class PlanStep
 {
-    /// <summary>Runs the measurement and prints one JSON line (<c>"impl":"dicp-shared"</c> or <c>"dicp-naive"</c>).</summary>
+    /// <summary>Runs the measurement and prints one JSON line (<c>"impl":"dicp-shared"</c> or <c>"dicp-naive"</c>, and <c>"model"</c>).</summary>
+    /// <param name="modelName"><c>"ad"</c> or <c>"idt"</c>.</param>
+    /// <exception cref="ArgumentException">A non-positive size, or a model other than ad and idt.</exception>
     /// <exception cref="NotSupportedException">This build has no DICP-AD model yet (<see cref="InContextModels.Create"/>).</exception>
-    public static void Run(int envs, int beamK, int samples, int horizon, int iters, int warmup, bool naive, bool verbose)
+    public static void Run(string modelName, int envs, int beamK, int samples, int horizon, int iters, int warmup, bool naive, bool verbose)
     {
         if (envs < 1 || beamK < 1 || samples < 1 || horizon < 1 || iters < 1 || warmup < 0)
             throw new ArgumentException("plan-step: --envs, --beam-k, --samples, --horizon and --iters must be positive, --warmup not negative.");
-        var config = new ModelConfig(Model: "ad", Dynamics: true);    // the Darkroom preset: n_transit 80, d 32, 4 layers
+        if (modelName is not ("ad" or "idt")) throw new ArgumentException($"plan-step: --model must be ad or idt, got '{modelName}'.");
+        var config = new ModelConfig(Model: modelName, Dynamics: true); // the Darkroom preset: n_transit 80, d 32, 4 layers (IDT: c 10, dim_z 8)
         ITrainableInContextModel model;
         try { model = InContextModels.Create(config, seed: 1234); }
         catch (NotSupportedException e)
@@ -33,7 +38,8 @@ public static class PlanStep
         model.Network.Eval();
 
         var actionCount = config.ActionCount;
-        var session = model.CreateSession(envs, new SessionOptions(SharedPrefix: !naive, MaxCandidates: Math.Max(samples, beamK * actionCount)));
+        var session = model.CreateSession(envs, new SessionOptions(SharedPrefix: !naive, MaxCandidates: Math.Max(samples, beamK * actionCount),
+            TargetReturns: modelName == "idt" ? Enumerable.Repeat(20f, envs).ToArray() : null, Seed: 5));
         var rng = new Generator(77);
         int o = model.ObservationSize, window = model.WindowTransitions;
         float[] s = new float[envs * o], a = new float[envs], r = new float[envs], s2 = new float[envs * o];
@@ -69,7 +75,7 @@ public static class PlanStep
             }
         }
         var median = Stats.Median(times);
-        new JsonLine().Add("bench", "plan-step").Add("impl", naive ? "dicp-naive" : "dicp-shared")
+        new JsonLine().Add("bench", "plan-step").Add("model", modelName).Add("impl", naive ? "dicp-naive" : "dicp-shared")
             .Add("envs", envs).Add("beam_k", beamK).Add("samples", samples).Add("horizon", horizon).Add("window", window)
             .Add("iters", iters).Add("median_ms", median, 2).Add("min_ms", times.Min(), 2).Add("ms_per_env", median / envs, 3)
             .Add("threads", Benchmarks.Threads)

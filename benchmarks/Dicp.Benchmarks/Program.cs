@@ -14,8 +14,8 @@ usage: Dicp.Benchmarks <command> [options]
   gemm     [--m 41472] [--iters 20]              GFLOP/s of Ops.Linear at the backbone's shapes
   profile  [--batch 512] [--iters 10] [--steps 5] [--only OP|kernels] step split and per-op microbenchmarks at the step's shapes
   parity   [--out FILE] [--batch 4]              weights + batch + eval outputs for torch_twin.py parity
-  plan-step [--envs 20] [--beam-k 10] [--samples 5] [--horizon 8] [--iters 5] [--warmup 2] [--naive]
-                                                 median beam-search planning step of DICP-AD (shared prefix, or naive)
+  plan-step [--model ad|idt] [--envs 20] [--beam-k 10] [--samples 5] [--horizon 8] [--iters 5] [--warmup 2] [--naive]
+                                                 median beam-search planning step of DICP-AD or DICP-IDT (shared prefix, or naive)
   plan-predict [--horizon 8] [--iters 20] [--warmup 3]  one beam-search step's world-model calls, shared prefix vs naive
   all                                            ad-train 512 and 64, ad-infer 20 and 1000, alloc
 common: [--threads N] (re-runs itself with DOTNET_PROCESSOR_COUNT=N), [--verbose]
@@ -36,7 +36,7 @@ var allowed = new Dictionary<string, string[]>
     ["profile"] = ["batch", "iters", "steps", "only"],
     ["all"] = [],
     ["parity"] = ["out", "batch"],
-    ["plan-step"] = ["envs", "beam-k", "samples", "horizon", "iters", "warmup", "naive"],
+    ["plan-step"] = ["model", "envs", "beam-k", "samples", "horizon", "iters", "warmup", "naive"],
     ["plan-predict"] = ["horizon", "iters", "warmup"],
 };
 Args opts;
@@ -93,7 +93,7 @@ void Work()
             Benchmarks.Parity(opts.Str("out", Path.Combine(Path.GetTempPath(), "dicp_parity.safetensors")), opts.Int("batch", 4));
             break;
         case "plan-step":
-            PlanStep.Run(opts.Int("envs", 20), opts.Int("beam-k", 10), opts.Int("samples", 5), opts.Int("horizon", 8),
+            PlanStep.Run(opts.Str("model", "ad"), opts.Int("envs", 20), opts.Int("beam-k", 10), opts.Int("samples", 5), opts.Int("horizon", 8),
                 opts.Int("iters", 5), opts.Int("warmup", 2), opts.Has("naive"), verbose);
             break;
         case "plan-predict":

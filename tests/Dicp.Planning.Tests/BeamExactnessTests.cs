@@ -5,8 +5,9 @@ using Xunit;
 namespace Dicp.Planning.Tests;
 
 /// <summary>
-/// Planning exactness with a real DICP-AD model: beam search over the shared-prefix (KV-cached) session chooses the same
-/// actions and the same best paths as over the naive session that recomputes every candidate's whole window.
+/// Planning exactness with real DICP-AD and DICP-IDT models: beam search over the shared-prefix (KV-cached) session
+/// chooses the same actions and the same best paths as over the naive session that recomputes every candidate's whole
+/// window (AD) or Decisions-to-Go sequence (IDT).
 /// </summary>
 public class BeamExactnessTests
 {
@@ -14,19 +15,36 @@ public class BeamExactnessTests
     internal static ModelConfig SmallDicpAd(int nTransit = 12) =>
         new(Model: "ad", Dynamics: true, NTransit: nTransit, EmbeddingDim: 32, Layers: 2, Heads: 4, Inner: 64, Dropout: 0.1f);
 
+    /// <summary>A small DICP-IDT on Darkroom (c 4, K 3: n_transit 12, so planning also starts at step 12).</summary>
+    internal static ModelConfig SmallDicpIdt() =>
+        new(Model: "idt", Dynamics: true, NTransit: 12, EmbeddingDim: 32, Layers: 2, Heads: 4, Inner: 64, Dropout: 0.1f,
+            SegmentLength: 4, LatentDim: 4);
+
     [Theory]
     [InlineData(0, 8, false)]
     [InlineData(1, 8, true)]
     [InlineData(2, 3, false)]
-    public void SharedPrefixAndNaiveSessionsPlanTheSamePaths(int seed, int horizon, bool deterministic)
+    public void SharedPrefixAndNaiveSessionsPlanTheSamePaths(int seed, int horizon, bool deterministic) =>
+        PlanSideBySide(InContextModels.Create(SmallDicpAd(), seed), seed, horizon, deterministic);
+
+    /// <summary>IDT: horizon 8 looks past the segment's end (c 4), so the low-level window slides inside the plans.</summary>
+    [Theory]
+    [InlineData(0, 8, false)]
+    [InlineData(1, 8, true)]
+    [InlineData(2, 3, false)]
+    public void IdtSharedPrefixAndNaiveSessionsPlanTheSamePaths(int seed, int horizon, bool deterministic) =>
+        PlanSideBySide(InContextModels.Create(SmallDicpIdt(), seed), seed, horizon, deterministic);
+
+    private static void PlanSideBySide(ITrainableInContextModel model, int seed, int horizon, bool deterministic)
     {
-        var model = InContextModels.Create(SmallDicpAd(), seed);
         // Five goals, including the goal at the start cell and a corner; horizon 8 meets episode ends (20 steps).
         (int X, int Y)[] goals = [(4, 2), (5, 6), (0, 5), (8, 8), (4, 4)];
         var envs = new VectorEnvironment(goals.Select(g => (IEnvironment)new Darkroom(g.X, g.Y)).ToArray());
         int n = envs.Count, o = envs.ObservationSize;
-        var shared = model.CreateSession(n, new SessionOptions(SharedPrefix: true));
-        var naive = model.CreateSession(n, new SessionOptions(SharedPrefix: false));
+        // IDT: the same target returns and session seed, so both sessions draw the same decisions z.
+        var sessionOptions = new SessionOptions(TargetReturns: [.. Enumerable.Range(0, n).Select(i => ((IHasMaxReturn)envs[i]).MaxReturn)], Seed: seed);
+        var shared = model.CreateSession(n, sessionOptions with { SharedPrefix = true });
+        var naive = model.CreateSession(n, sessionOptions with { SharedPrefix = false });
         var options = new BeamSearchOptions(Horizon: horizon, Deterministic: deterministic, Seed: seed);
         BeamSearchPlanner a = new(options), b = new(options);
         PlanTrace ta = new(), tb = new();

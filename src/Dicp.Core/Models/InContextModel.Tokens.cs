@@ -80,46 +80,12 @@ public abstract partial class InContextModel
         return parts.Count == 1 ? parts[0] : Ops.Concat(parts, 1); // (B, T, d)
     }
 
-    /// <summary>The backbone without dropout whatever the training mode (inference).</summary>
-    internal Tensor BackboneInference(Tensor x)
-    {
-        var rope = Transformer.Rope;
-        for (var i = 0; i < Transformer.Blocks.Count; i++)
-        {
-            var blk = Transformer.Blocks[i];
-            var qkv = blk.Attn.Attn.Forward(Ops.RmsNorm(x, blk.Norm1.Weight, blk.Norm1.Eps)); // (B, T, 3d)
-            x = Ops.Add(x, blk.Attn.Proj.Forward(Ops.CausalSelfAttention(qkv, blk.Attn.NHead, rope)));
-            x = Ops.Add(x, blk.Mlp.Forward(Ops.RmsNorm(x, blk.Norm2.Weight, blk.Norm2.Eps)));
-        }
-        return x;
-    }
+    /// <summary>The backbone without dropout whatever the training mode (inference): <see cref="InferenceBackbone.Run"/>.</summary>
+    internal Tensor BackboneInference(Tensor x) => InferenceBackbone.Run(Transformer, x);
 
-    /// <summary>
-    /// The backbone, without dropout, over new tokens x (N, S, d) that follow a cached prefix (shared by all rows) and
-    /// optionally a cached middle segment (row n uses <c>middle</c> row <c>groupOf[n]</c>): positions P + M … P + M + S − 1.
-    /// With <paramref name="fill"/> (Count = N, Length = S) the new tokens' keys and values are stored per layer, and
-    /// their last hidden states, so that they can serve as a prefix or middle segment later.
-    /// </summary>
-    internal Tensor BackboneCached(Tensor x, KvSegment? prefix, KvSegment? middle, int[]? groupOf, KvSegment? fill)
-    {
-        var rope = Transformer.Rope;
-        int p = prefix?.Length ?? 0, m = middle?.Length ?? 0;
-        for (var i = 0; i < Transformer.Blocks.Count; i++)
-        {
-            var blk = Transformer.Blocks[i];
-            var qkv = blk.Attn.Attn.Forward(Ops.RmsNorm(x, blk.Norm1.Weight, blk.Norm1.Eps)); // (N, S, 3d)
-            var att = Ops.CachedAttention(qkv, blk.Attn.NHead, rope, prefix?.Keys[i], prefix?.Values[i], p,
-                middle?.Keys[i], middle?.Values[i], m, groupOf, fill?.Keys[i], fill?.Values[i]); // (N, S, d)
-            x = Ops.Add(x, blk.Attn.Proj.Forward(att));
-            x = Ops.Add(x, blk.Mlp.Forward(Ops.RmsNorm(x, blk.Norm2.Weight, blk.Norm2.Eps)));
-        }
-        if (fill is not null)
-        {
-            int n = x.Shape[0], s = x.Shape[1], d = x.Shape[2];
-            for (var r = 0; r < n; r++) x.Data.AsSpan((r * s + s - 1) * d, d).CopyTo(fill.LastHidden.AsSpan(r * d));
-        }
-        return x;
-    }
+    /// <summary>The backbone over cached keys and values: <see cref="InferenceBackbone.RunCached"/> on <see cref="Transformer"/>.</summary>
+    internal Tensor BackboneCached(Tensor x, KvSegment? prefix, KvSegment? middle, int[]? groupOf, KvSegment? fill) =>
+        InferenceBackbone.RunCached(Transformer, x, prefix, middle, groupOf, fill);
 
     /// <summary>Rows (N, d) of hidden states (N, T, d): row n is <c>hidden[n, positions[n]]</c>.</summary>
     internal static Tensor Rows(Tensor hidden, ReadOnlySpan<int> positions)

@@ -208,14 +208,13 @@ public sealed partial class InContextSession
     {
         var key = new PrefixKey(dropped, "");
         int layers = _model.Config.Layers, d = _model.Config.EmbeddingDim, f = _model.TransitionFeatures;
-        var size = d * kept; // one environment's keys (or values) per layer: (H, hs, P)
         var missing = new List<int>();
         if (first >= 0) missing.Add(first);
         for (var e = 0; e < Environments; e++)
         {
             if (e == first) continue;
             if (!_caches[e].TryGetValue(key, out var cached)) { missing.Add(e); continue; }
-            if (all is not null) CopyRow(cached, 0, all, e, layers, size, d);
+            if (all is not null) cached.CopyRowTo(0, all, e);
         }
         if (missing.Count == 0) return;
         var batch = new KvSegment(layers, missing.Count, kept, d);
@@ -229,22 +228,12 @@ public sealed partial class InContextSession
         for (var j = 0; j < missing.Count; j++)
         {
             var one = new KvSegment(layers, 1, kept, d);
-            CopyRow(batch, j, one, 0, layers, size, d);
-            if (all is not null) CopyRow(batch, j, all, missing[j], layers, size, d);
+            batch.CopyRowTo(j, one, 0);
+            if (all is not null) batch.CopyRowTo(j, all, missing[j]);
             var cache = _caches[missing[j]];
             if (cache.Count >= MaxCachedPrefixes) cache.Clear();
             cache[key] = one;
         }
-    }
-
-    private static void CopyRow(KvSegment from, int row, KvSegment to, int toRow, int layers, int size, int d)
-    {
-        for (var l = 0; l < layers; l++)
-        {
-            from.Keys[l].AsSpan(row * size, size).CopyTo(to.Keys[l].AsSpan(toRow * size, size));
-            from.Values[l].AsSpan(row * size, size).CopyTo(to.Values[l].AsSpan(toRow * size, size));
-        }
-        from.LastHidden.AsSpan(row * d, d).CopyTo(to.LastHidden.AsSpan(toRow * d, d));
     }
 
     private float[] RealFeatures(int environment, int skip, int count)

@@ -12,10 +12,13 @@ namespace Dicp.Models;
 /// </remarks>
 internal sealed class KvSegment
 {
+    private readonly int _d;
+
     public KvSegment(int layers, int count, int length, int dModel)
     {
         Count = count;
         Length = length;
+        _d = dModel;
         Keys = new float[layers][];
         Values = new float[layers][];
         for (var i = 0; i < layers; i++) { Keys[i] = new float[count * dModel * length]; Values[i] = new float[count * dModel * length]; }
@@ -36,6 +39,18 @@ internal sealed class KvSegment
 
     /// <summary>(Count, d) the backbone's output at each row's last token (zeros when Length = 0).</summary>
     public float[] LastHidden { get; }
+
+    /// <summary>Copies row <paramref name="row"/> (every layer's keys and values, and its last hidden state) into row <paramref name="toRow"/> of <paramref name="to"/>, a segment of the same layers, d and Length.</summary>
+    public void CopyRowTo(int row, KvSegment to, int toRow)
+    {
+        int d = _d, size = d * Length; // one row's keys (or values) per layer: (H, hs, Length)
+        for (var l = 0; l < Keys.Length; l++)
+        {
+            Keys[l].AsSpan(row * size, size).CopyTo(to.Keys[l].AsSpan(toRow * size, size));
+            Values[l].AsSpan(row * size, size).CopyTo(to.Values[l].AsSpan(toRow * size, size));
+        }
+        LastHidden.AsSpan(row * d, d).CopyTo(to.LastHidden.AsSpan(toRow * d, d));
+    }
 }
 
 /// <summary>Identifies a cached prefix of one environment: how many leading real transitions the window dropped, and (DPT) the query state's bits.</summary>

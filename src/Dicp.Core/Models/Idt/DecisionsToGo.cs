@@ -55,13 +55,23 @@ public sealed class DecisionsToGo : Module
     internal IdtInput Reward { get; }
 
     /// <summary>
-    /// Runs G sequences of k low-level steps: z (G, dim_z) shared by a sequence's steps, states (G, k, O), actions
-    /// (G, k, A), rewards (G, k). Every step has its four tokens except the last, which keeps only its first
-    /// <paramref name="lastTokens"/> (2: [z, s] for the policy; 3: [z, s, a] for a query action; 4: all).
+    /// Runs G sequences of k low-level steps (see <see cref="Embed"/>) through the backbone, without dropout when
+    /// <paramref name="inference"/>.
     /// </summary>
     /// <returns>Hidden states (G, 4(k − 1) + lastTokens, d): step t's state token at 4t + 1, its action token at 4t + 2.</returns>
     internal Tensor Forward(Tensor z, ReadOnlySpan<float> states, ReadOnlySpan<float> actions, ReadOnlySpan<float> rewards,
-        int sequences, int steps, int lastTokens, bool inference)
+        int sequences, int steps, int lastTokens, bool inference) =>
+        IdtModel.RunBackbone(Transformer, Embed(z, states, actions, rewards, sequences, steps, lastTokens), inference);
+
+    /// <summary>
+    /// The tokens of G sequences of k ≥ 1 low-level steps: z (G, dim_z) shared by a sequence's steps, states (G, k, O),
+    /// actions (G, k, A), rewards (G, k). Every step has its four tokens <c>[z, s, a, r]</c> except the last, which keeps
+    /// only its first <paramref name="lastTokens"/> (2: [z, s] for the policy; 3: [z, s, a] for a query action; 4: all;
+    /// the last step's action and reward are still read, so they must be valid inputs).
+    /// </summary>
+    /// <returns>Tokens (G, 4(k − 1) + lastTokens, d).</returns>
+    internal Tensor Embed(Tensor z, ReadOnlySpan<float> states, ReadOnlySpan<float> actions, ReadOnlySpan<float> rewards,
+        int sequences, int steps, int lastTokens)
     {
         int g = sequences, k = steps, d = EmbedZ.OutFeatures;
         var zt = Ops.IndexSelect(Ops.Reshape(EmbedZ.Forward(z), g, 1, d), 1, new int[k]); // (G, k, d) the same z at every step
@@ -71,7 +81,9 @@ public sealed class DecisionsToGo : Module
         var x = Ops.Reshape(Ops.Concat([Ops.Reshape(zt, g, k, 1, d), Ops.Reshape(s, g, k, 1, d),
             Ops.Reshape(a, g, k, 1, d), Ops.Reshape(r, g, k, 1, d)], 2), g, 4 * k, d);      // (G, 4k, d)
         var t = 4 * (k - 1) + lastTokens;
-        if (t < 4 * k) x = Ops.Slice(x, 1, 0, t);                                           // (G, T, d)
-        return IdtModel.RunBackbone(Transformer, x, inference);
+        return t < 4 * k ? Ops.Slice(x, 1, 0, t) : x;                                       // (G, T, d)
     }
+
+    /// <summary>Embeds one action per row as a lone token: actions (G, A) → (G, 1, d) through <c>embed_action</c>.</summary>
+    internal Tensor EmbedActions(ReadOnlySpan<float> actions, int sequences) => Action.Forward(actions, sequences, 1);
 }

@@ -132,19 +132,8 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
         : IdtInput.Continuous((Linear)register(name, new Linear(1, Config.EmbeddingDim, bias: true, g)));
 
     /// <summary>Runs a backbone, without dropout when <paramref name="inference"/> (whatever the training mode).</summary>
-    internal static Tensor RunBackbone(Transformer transformer, Tensor x, bool inference)
-    {
-        if (!inference) return transformer.Forward(x);
-        var rope = transformer.Rope;
-        for (var i = 0; i < transformer.Blocks.Count; i++)
-        {
-            var blk = transformer.Blocks[i];
-            var qkv = blk.Attn.Attn.Forward(Ops.RmsNorm(x, blk.Norm1.Weight, blk.Norm1.Eps)); // (B, T, 3d)
-            x = Ops.Add(x, blk.Attn.Proj.Forward(Ops.CausalSelfAttention(qkv, blk.Attn.NHead, rope)));
-            x = Ops.Add(x, blk.Mlp.Forward(Ops.RmsNorm(x, blk.Norm2.Weight, blk.Norm2.Eps)));
-        }
-        return x;
-    }
+    internal static Tensor RunBackbone(Transformer transformer, Tensor x, bool inference) =>
+        inference ? InferenceBackbone.Run(transformer, x) : transformer.Forward(x);
 
     /// <summary>The grid cell <c>x·side + y</c> of an (x, y) observation.</summary>
     /// <exception cref="ArgumentException">The observation is not a cell of the grid.</exception>

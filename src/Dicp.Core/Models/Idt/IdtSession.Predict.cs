@@ -9,8 +9,13 @@ public sealed partial class IdtSession
     /// <remarks>
     /// Each candidate is the segment's j real steps, its h imagined transitions and its query (state, action), all under
     /// the segment's z; when j + h exceeds c − 1 only the last c − 1 transitions are kept (the low-level window slides, as
-    /// Decisions-to-Go's sequences hold at most c steps). The policy is read at the query-state token, reward and next
-    /// state at the query-action token. The segment's z must have been drawn (by <see cref="Policy"/>) first.
+    /// Decisions-to-Go's sequences hold at most c steps): kept = min(j + h, c − 1), skip = j + h − kept, and the sequence
+    /// is <c>(real ++ imagined)[skip .. skip + kept)</c> then <c>[z, s_q, a_q]</c>, 4·kept + 3 tokens. The policy is read
+    /// at the query-state token, reward and next state at the query-action token. With
+    /// <see cref="SessionOptions.SharedPrefix"/> the kept real steps are encoded once per (environment, skipped real
+    /// steps) and cached, the distinct stems <c>[imagined kept steps…, z, s_q]</c> once each over them, and each candidate
+    /// runs only its <c>a_q</c> token; otherwise every candidate runs its whole sequence. The segment's z must have been
+    /// drawn (by <see cref="Policy"/>) first.
     /// </remarks>
     /// <exception cref="InvalidOperationException">The model has no dynamics heads, or <see cref="Policy"/> was not called in this segment.</exception>
     public void Predict(int environment, CandidateBatch candidates, CandidatePredictions predictions)
@@ -21,11 +26,23 @@ public sealed partial class IdtSession
         ArgumentNullException.ThrowIfNull(predictions);
         if (!env.HasZ) throw new InvalidOperationException($"{_model.Name}: call Policy before Predict in a new segment (it draws the segment's decision z).");
         CheckCandidates(candidates, predictions);
-        int n = candidates.Count, h = candidates.Depth, o = _model.ObservationSize, a = _model.ActionSize, c = _model.Config.SegmentLength;
-        int dz = _model.Config.LatentDim, d = _model.Config.EmbeddingDim, j = env.Steps;
+        int n = candidates.Count, h = candidates.Depth, c = _model.Config.SegmentLength, d = _model.Config.EmbeddingDim, j = env.Steps;
         var kept = Math.Min(j + h, c - 1);
-        var k = kept + 1; // steps in the sequence, the query included
         var skip = j + h - kept;
+        float[] stateRows = new float[n * d], actionRows = new float[n * d]; // (N, d) the query-state and query-action tokens' outputs
+        using var noGrad = GradMode.NoGrad();
+        using var scope = TensorScope.Begin();
+        if (Options.SharedPrefix) PredictShared(environment, candidates, kept, skip, stateRows, actionRows);
+        else PredictNaive(env, candidates, kept, skip, stateRows, actionRows);
+        WriteHeads(n, stateRows, actionRows, predictions);
+    }
+
+    /// <summary>Runs every candidate's whole sequence (<c>kept</c> steps and the query: 4·kept + 3 tokens) through Decisions-to-Go.</summary>
+    private void PredictNaive(Env env, CandidateBatch candidates, int kept, int skip, float[] stateRows, float[] actionRows)
+    {
+        int n = candidates.Count, h = candidates.Depth, o = _model.ObservationSize, a = _model.ActionSize;
+        int dz = _model.Config.LatentDim, d = _model.Config.EmbeddingDim, j = env.Steps;
+        var k = kept + 1; // steps in the sequence, the query included
         var z = new float[n * dz];
         var st = new float[n * k * o];
         var ac = new float[n * k * a];
@@ -54,21 +71,24 @@ public sealed partial class IdtSession
             candidates.QueryStates.AsSpan(i * o, o).CopyTo(st.AsSpan((i * k + kept) * o));
             candidates.QueryActions.AsSpan(i * a, a).CopyTo(ac.AsSpan((i * k + kept) * a));
         }
-        using var noGrad = GradMode.NoGrad();
-        using var scope = TensorScope.Begin();
         var hidden = _model.ToGo.Forward(new Tensor(z, [n, dz]), st, ac, rw, n, k, lastTokens: 3, inference: true); // (N, 4k − 1, d)
         var len = 4 * k - 1;
-        float[] stateRows = new float[n * d], actionRows = new float[n * d];
         for (var i = 0; i < n; i++)
         {
             hidden.Data.AsSpan((i * len + len - 2) * d, d).CopyTo(stateRows.AsSpan(i * d));
             hidden.Data.AsSpan((i * len + len - 1) * d, d).CopyTo(actionRows.AsSpan(i * d));
         }
+    }
+
+    /// <summary>Applies Decisions-to-Go's heads to the query-state rows (policy) and query-action rows (reward, next state), (N, d) each, and decodes them.</summary>
+    private void WriteHeads(int n, float[] stateRows, float[] actionRows, CandidatePredictions predictions)
+    {
+        int d = _model.Config.EmbeddingDim, o = _model.ObservationSize, p = _model.PolicySize;
         var policy = _model.ToGo.PredAction.Forward(new Tensor(stateRows, [n, d])).Span;
         var dyn = new Tensor(actionRows, [n, d]);
         var reward = _model.ToGo.PredReward!.Forward(dyn).Span;
         var next = _model.ToGo.PredNextState!.Forward(dyn).Span;
-        int kp = _model.ToGo.PredAction.OutFeatures, kr = _model.ToGo.PredReward.OutFeatures, ks = _model.ToGo.PredNextState.OutFeatures, p = _model.PolicySize;
+        int kp = _model.ToGo.PredAction.OutFeatures, kr = _model.ToGo.PredReward.OutFeatures, ks = _model.ToGo.PredNextState.OutFeatures;
         for (var i = 0; i < n; i++)
         {
             WritePolicy(policy.Slice(i * kp, kp), predictions.Policy.AsSpan(i * p, p));
