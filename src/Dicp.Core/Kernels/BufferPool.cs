@@ -7,8 +7,8 @@ namespace Dicp.Kernels;
 /// </summary>
 internal static class BufferPool
 {
-    /// <summary>Arrays shorter than this are not pooled (biases and norm weights of 32 are: a warm step then allocates no arrays).</summary>
-    public const int MinPooled = 16;
+    /// <summary>Every non-empty array is pooled, down to the one-element storage of a loss, so a warm step allocates none.</summary>
+    public const int MinPooled = 1;
     private const int MaxPerBucket = 64;
     private static readonly Dictionary<int, Stack<float[]>> Buckets = [];
     private static readonly Lock Gate = new();
@@ -16,7 +16,7 @@ internal static class BufferPool
     /// <summary>An array of exactly <paramref name="size"/> elements, zeroed when <paramref name="clear"/>.</summary>
     public static float[] Rent(int size, bool clear)
     {
-        if (size < MinPooled) return new float[size];
+        if (size < MinPooled) return [];
         float[]? a = null;
         lock (Gate)
         {

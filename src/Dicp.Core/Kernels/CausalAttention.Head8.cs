@@ -16,7 +16,7 @@ namespace Dicp.Kernels;
 /// ds = p ⊙ (mask(dp̃) − D_i) with D_i = do_i·o_i, dq_i = Σ_j ds_ij k_j / √8, dk_j += ds_ij q_i / √8.
 /// The split over (batch, head) is fixed, so results do not depend on the thread count.
 /// </remarks>
-internal sealed partial class CausalAttention
+internal readonly partial struct CausalAttention
 {
     /// <summary>Whether <see cref="Forward8"/>/<see cref="Backward8"/> apply (hs = 8 and AVX-512).</summary>
     public bool UsesHead8 => Hs == 8 && Vector512.IsHardwareAccelerated && Avx.IsSupported;
@@ -33,7 +33,7 @@ internal sealed partial class CausalAttention
         var chunks = Math.Min(bh, Environment.ProcessorCount * 8);
         if (bh * T < 4096 || chunks <= 1) { ForwardRange(0, bh, qkv, output, lse); return; }
         var per = (bh + chunks - 1) / chunks;
-        ParallelLoop.For(0, chunks, c => ForwardRange(c * per, Math.Min(bh, (c + 1) * per), qkv, output, lse));
+        ParallelLoop.For(0, chunks, new Head8Chunks(this, per, qkv, output, lse, null, null));
     }
 
     /// <summary>gqkv (B, T, 3D) += ∂/∂qkv given the forward output, the saved lse and gout (B, T, D).</summary>
@@ -43,7 +43,20 @@ internal sealed partial class CausalAttention
         var chunks = Math.Min(bh, Environment.ProcessorCount * 8);
         if (bh * T < 4096 || chunks <= 1) { BackwardRange(0, bh, qkv, output, lse, gout, gqkv); return; }
         var per = (bh + chunks - 1) / chunks;
-        ParallelLoop.For(0, chunks, c => BackwardRange(c * per, Math.Min(bh, (c + 1) * per), qkv, output, lse, gout, gqkv));
+        ParallelLoop.For(0, chunks, new Head8Chunks(this, per, qkv, output, lse, gout, gqkv));
+    }
+
+    /// <summary>Chunk c of the (batch, head) pairs: forward, or backward when the gradients are given.</summary>
+    private readonly struct Head8Chunks(CausalAttention kernel, int per, float[] qkv, float[] output, float[]? lse, float[]? gout, float[]? gqkv) : IParallelBody
+    {
+        private readonly CausalAttention _kernel = kernel;
+
+        public void Run(int c)
+        {
+            int bh0 = c * per, bh1 = Math.Min(_kernel.B * _kernel.H, bh0 + per);
+            if (gout is null) _kernel.ForwardRange(bh0, bh1, qkv, output, lse);
+            else _kernel.BackwardRange(bh0, bh1, qkv, output, lse!, gout, gqkv!);
+        }
     }
 
     private Head8Scratch Scratch8()

@@ -23,6 +23,9 @@ public readonly struct TensorScope : IDisposable
 {
     [ThreadStatic] private static List<Tensor>? _tracked;
     [ThreadStatic] private static int _depth;
+    [ThreadStatic] private static Stack<Tensor>[]? _recycled; // released op results by rank, reused by later ops
+    private const int MaxRecycledRank = 8;
+    private const int MaxRecycledPerRank = 1 << 14;
     private readonly int _start;
 
     private TensorScope(int start) => _start = start;
@@ -43,12 +46,29 @@ public readonly struct TensorScope : IDisposable
         if (_depth > 0) _tracked!.Add(t);
     }
 
-    /// <summary>Releases every op result created since <see cref="Begin"/>.</summary>
+    /// <summary>A released op result of rank <paramref name="rank"/> to reuse, or <c>null</c>.</summary>
+    internal static Tensor? TakeRecycled(int rank) =>
+        _recycled is { } r && rank < r.Length && r[rank].Count > 0 ? r[rank].Pop() : null;
+
+    /// <summary>Releases every op result created since <see cref="Begin"/> and keeps the objects for reuse.</summary>
     public void Dispose()
     {
         if (_depth == 0 || _tracked is null) return;
-        for (var i = _tracked.Count - 1; i >= _start; i--) _tracked[i].ReleaseStorage();
+        var recycled = _recycled ??= NewRecycleBins();
+        for (var i = _tracked.Count - 1; i >= _start; i--)
+        {
+            var t = _tracked[i];
+            t.ReleaseStorage();
+            if (t.Rank < recycled.Length && recycled[t.Rank].Count < MaxRecycledPerRank) recycled[t.Rank].Push(t);
+        }
         _tracked.RemoveRange(_start, _tracked.Count - _start);
         _depth--;
+    }
+
+    private static Stack<Tensor>[] NewRecycleBins()
+    {
+        var bins = new Stack<Tensor>[MaxRecycledRank + 1];
+        for (var i = 0; i < bins.Length; i++) bins[i] = new Stack<Tensor>();
+        return bins;
     }
 }
