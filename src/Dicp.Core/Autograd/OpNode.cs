@@ -2,7 +2,7 @@ using Dicp.Tensors;
 
 namespace Dicp.Autograd;
 
-/// <summary>A recorded op whose backward pass is a static function of the output, the inputs and a saved struct.</summary>
+/// <summary>A recorded op whose backward pass is a static function of the output, the inputs and a saved value.</summary>
 /// <remarks>
 /// Instances are pooled per <typeparamref name="TSaved"/> and per thread: <see cref="Rent"/> takes one from the pool of
 /// the recording thread, <see cref="Recycle"/> gives it back to the pool of the thread that frees it.

@@ -1,9 +1,9 @@
 namespace Dicp.Kernels;
 
 /// <summary>
-/// A process-wide pool of float arrays in exact-size buckets: op outputs, gradients and saved activations are rented
-/// from it and returned when their tensor's <see cref="Dicp.Tensors.TensorScope"/> ends or their graph node is freed,
-/// so a warm training loop stops allocating large arrays (and stops triggering gen-2 collections of the large-object heap).
+/// A process-wide pool of float arrays in exact-size buckets (every size, down to one element): op outputs, gradients
+/// and saved activations are rented from it and returned when their tensor's <see cref="Dicp.Tensors.TensorScope"/>
+/// ends or their graph node is freed, so a warm training loop allocates no arrays (and triggers no collections).
 /// </summary>
 internal static class BufferPool
 {

@@ -4,14 +4,15 @@ namespace Dicp.Kernels;
 
 /// <summary>
 /// A lightweight <c>Parallel.For</c> over persistent worker threads for the engine's kernels: a call costs a few
-/// microseconds and allocates nothing beyond the caller's delegate, where <c>Parallel.For</c> queues tasks and allocates
-/// loop state on every call (at batch 64 a training step makes ~150 such calls).
+/// microseconds and allocates nothing (the loop body is a struct, <see cref="IParallelBody"/>), where
+/// <c>Parallel.For</c> queues tasks and allocates loop state on every call (at batch 64 a training step makes ~150
+/// such calls).
 /// </summary>
 /// <remarks>
 /// ProcessorCount − 1 background workers and the calling thread claim indices from a shared counter. One loop runs at a
 /// time: a loop started inside a loop body runs serially on that thread, and a loop started by another thread while one
-/// is in flight falls back to <c>Parallel.For</c>. Which thread runs an index never changes results: every kernel that
-/// uses it writes disjoint outputs per index. The first exception of a body is rethrown on the caller.
+/// is in flight falls back to <c>Parallel.For</c> (which allocates). Which thread runs an index never changes results:
+/// every kernel that uses it writes disjoint outputs per index. The first exception of a body is rethrown on the caller.
 /// </remarks>
 internal static class ParallelLoop
 {

@@ -15,9 +15,13 @@ namespace Dicp.Tensors;
 ///     lossValue = loss.Item();      // read results inside the scope (or Clone() them)
 /// }
 /// </code>
-/// Every tensor produced by an op inside the scope is released at its end: touching its values afterwards throws
-/// <see cref="ObjectDisposedException"/>. Parameters, tensors created with a constructor or
-/// <see cref="Tensor.Clone"/>, and gradients of leaves are not affected. Scopes nest.
+/// Every tensor produced by an op inside the scope (outputs, views, losses) is released at its end: its storage and
+/// gradient go back to the buffer pool, its graph node to the node pool, and the object itself is kept for reuse by a
+/// later op result of the same rank. Touching its values afterwards throws <see cref="ObjectDisposedException"/> until
+/// the object is reused — from then on the same reference shows the later op's result — so read or
+/// <see cref="Tensor.Clone"/> results before the scope ends and never keep an op result across steps. Parameters,
+/// tensors created with a constructor, a factory or <see cref="Tensor.Clone"/>, and gradients of leaves are not
+/// affected. Scopes nest. A warm step inside a scope allocates no managed memory.
 /// </remarks>
 public readonly struct TensorScope : IDisposable
 {
