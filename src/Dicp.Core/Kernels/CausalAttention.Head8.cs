@@ -70,60 +70,173 @@ internal readonly partial struct CausalAttention
     {
         if (bh0 >= bh1) return;
         var s = Scratch8();
-        int t = T, tp = Tp, d = D;
-        var drop = DropoutP > 0f;
-        var th = Vector512.Create(DropoutMask.Threshold(DropoutP));
-        var k0 = Vector512.Create((uint)DropoutKey);
-        var k1 = Vector512.Create((uint)(DropoutKey >> 32));
-        var dropScale = drop ? 1f / (1f - DropoutP) : 1f;
-        var laneF = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        var laneU = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        var negInf = Vector512.Create(float.NegativeInfinity);
+        int t = T, tp = Tp;
         fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, prow = s.Row, pout = output)
         {
+            var rows = new RowPass(this, pq, pk, pv, prow, pout);
             for (var bh = bh0; bh < bh1; bh++)
             {
-                int b = bh / H, h = bh % H;
-                LoadHead8(qkv, b, h, s);
-                for (var i = 0; i < t; i++)
-                {
-                    var nb = i / 16 + 1;
-                    var qi = pq + i * 8;
-                    var vmax = negInf;
-                    for (var jb = 0; jb < nb; jb++)
-                    {
-                        var j = jb * 16;
-                        var sc = Scores8(qi, pk + j, tp);
-                        if (jb == nb - 1) sc = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(laneF, Vector512.Create((float)(i - j))), sc, negInf);
-                        sc.Store(prow + j);
-                        vmax = Vector512.Max(vmax, sc);
-                    }
-                    // One pass: e = exp(s − m), l = Σ e, o ∝ Σ mask(e)·v; normalised (and dropout-scaled) once at the end.
-                    var m = Vector512.Create(HorizontalMax(vmax));
-                    var vsum = Vector512<float>.Zero;
-                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-                    var rowStart = (uint)((bh * t + i) * t);
-                    for (var jb = 0; jb < nb; jb++)
-                    {
-                        var j = jb * 16;
-                        var p = FastMath.Exp(Vector512.Load(prow + j) - m);
-                        vsum += p;
-                        if (drop) p &= DropoutMask.Keep(Vector512.Create(rowStart + (uint)j) + laneU, k0, k1, th);
-                        var vj = pv + j;
-                        a0 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj), a0);
-                        a1 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + tp), a1);
-                        a2 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 2 * tp), a2);
-                        a3 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 3 * tp), a3);
-                        a4 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 4 * tp), a4);
-                        a5 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 5 * tp), a5);
-                        a6 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 6 * tp), a6);
-                        a7 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 7 * tp), a7);
-                    }
-                    var l = Vector512.Sum(vsum);
-                    if (lse is not null) lse[bh * t + i] = m[0] + MathF.Log(l);
-                    (Reduce8(a0, a1, a2, a3, a4, a5, a6, a7) * Vector256.Create(dropScale / l)).Store(pout + (b * t + i) * d + h * 8);
-                }
+                LoadHead8(qkv, bh / H, bh % H, s);
+                // Two rows at a time (i even, so both lie in the same 16-key block): their dependency chains (scores →
+                // max → exp → sums → reduction) interleave, and each key/value load serves both. Every row still runs
+                // the same operations in the same order as alone, so results do not depend on the pairing.
+                var i = 0;
+                for (; i + 1 < t; i += 2) rows.Pair(bh, i, lse);
+                if (i < t) rows.Single(bh, i, lse);
             }
+        }
+    }
+
+    /// <summary>The forward pass of query rows of one (batch, head) pair, over the loaded Q, Kᵀ, Vᵀ.</summary>
+    private readonly unsafe struct RowPass
+    {
+        private readonly CausalAttention _k;
+        private readonly float* _q, _kt, _vt, _row, _out;
+        private readonly int _t, _tp, _d;
+        private readonly bool _drop;
+        private readonly float _dropScale;
+        private readonly Vector512<uint> _th, _k0, _k1;
+
+        public RowPass(CausalAttention kernel, float* q, float* kt, float* vt, float* row, float* output)
+        {
+            _k = kernel;
+            _q = q;
+            _kt = kt;
+            _vt = vt;
+            _row = row;
+            _out = output;
+            (_t, _tp, _d) = (kernel.T, kernel.Tp, kernel.D);
+            _drop = kernel.DropoutP > 0f;
+            _dropScale = _drop ? 1f / (1f - kernel.DropoutP) : 1f;
+            _th = Vector512.Create(DropoutMask.Threshold(kernel.DropoutP));
+            _k0 = Vector512.Create((uint)kernel.DropoutKey);
+            _k1 = Vector512.Create((uint)(kernel.DropoutKey >> 32));
+        }
+
+        private static Vector512<float> LaneF => Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+        private static Vector512<uint> LaneU => Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+        /// <summary>Row i alone.</summary>
+        public void Single(int bh, int i, float[]? lse)
+        {
+            int tp = _tp, nb = i / 16 + 1;
+            var negInf = Vector512.Create(float.NegativeInfinity);
+            var qi = _q + i * 8;
+            var vmax = negInf;
+            for (var jb = 0; jb < nb; jb++)
+            {
+                var j = jb * 16;
+                var sc = Scores8(qi, _kt + j, tp);
+                if (jb == nb - 1) sc = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(LaneF, Vector512.Create((float)(i - j))), sc, negInf);
+                sc.Store(_row + j);
+                vmax = Vector512.Max(vmax, sc);
+            }
+            // One pass: e = exp(s − m), l = Σ e, o ∝ Σ mask(e)·v; normalised (and dropout-scaled) once at the end.
+            var m = Vector512.Create(HorizontalMax(vmax));
+            var vsum = Vector512<float>.Zero;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            var rowStart = (uint)((bh * _t + i) * _t);
+            for (var jb = 0; jb < nb; jb++)
+            {
+                var j = jb * 16;
+                var p = FastMath.Exp(Vector512.Load(_row + j) - m);
+                vsum += p;
+                if (_drop) p &= DropoutMask.Keep(Vector512.Create(rowStart + (uint)j) + LaneU, _k0, _k1, _th);
+                var vj = _vt + j;
+                a0 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj), a0);
+                a1 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + tp), a1);
+                a2 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 2 * tp), a2);
+                a3 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 3 * tp), a3);
+                a4 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 4 * tp), a4);
+                a5 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 5 * tp), a5);
+                a6 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 6 * tp), a6);
+                a7 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 7 * tp), a7);
+            }
+            Finish(bh, i, lse, m, vsum, Reduce8(a0, a1, a2, a3, a4, a5, a6, a7));
+        }
+
+        /// <summary>Rows i and i + 1 (i even), interleaved; each computed exactly as <see cref="Single"/> would.</summary>
+        public void Pair(int bh, int i, float[]? lse)
+        {
+            int tp = _tp, nb = i / 16 + 1;
+            var negInf = Vector512.Create(float.NegativeInfinity);
+            float* qa = _q + i * 8, qb = qa + 8, rowA = _row, rowB = _row + tp;
+            var maxA = negInf;
+            var maxB = negInf;
+            for (var jb = 0; jb < nb; jb++)
+            {
+                var j = jb * 16;
+                var kt = _kt + j;
+                var k0 = Vector512.Load(kt);
+                var k1 = Vector512.Load(kt + tp);
+                var sa0 = Vector512.Create(qa[0]) * k0;
+                var sa1 = Vector512.Create(qa[1]) * k1;
+                var sb0 = Vector512.Create(qb[0]) * k0;
+                var sb1 = Vector512.Create(qb[1]) * k1;
+                for (var e = 2; e < 8; e += 2)
+                {
+                    var ke = Vector512.Load(kt + e * tp);
+                    var kf = Vector512.Load(kt + (e + 1) * tp);
+                    sa0 = Vector512.FusedMultiplyAdd(Vector512.Create(qa[e]), ke, sa0);
+                    sa1 = Vector512.FusedMultiplyAdd(Vector512.Create(qa[e + 1]), kf, sa1);
+                    sb0 = Vector512.FusedMultiplyAdd(Vector512.Create(qb[e]), ke, sb0);
+                    sb1 = Vector512.FusedMultiplyAdd(Vector512.Create(qb[e + 1]), kf, sb1);
+                }
+                var sa = sa0 + sa1; // = Scores8(qa, kt, tp): the same products, chains and final sum
+                var sb = sb0 + sb1;
+                if (jb == nb - 1)
+                {
+                    sa = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(LaneF, Vector512.Create((float)(i - j))), sa, negInf);
+                    sb = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(LaneF, Vector512.Create((float)(i + 1 - j))), sb, negInf);
+                }
+                sa.Store(rowA + j);
+                sb.Store(rowB + j);
+                maxA = Vector512.Max(maxA, sa);
+                maxB = Vector512.Max(maxB, sb);
+            }
+            var ma = Vector512.Create(HorizontalMax(maxA));
+            var mb = Vector512.Create(HorizontalMax(maxB));
+            Vector512<float> suma = default, sumb = default;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+            var startA = (uint)((bh * _t + i) * _t);
+            var startB = startA + (uint)_t;
+            for (var jb = 0; jb < nb; jb++)
+            {
+                var j = jb * 16;
+                var pa = FastMath.Exp(Vector512.Load(rowA + j) - ma);
+                var pb = FastMath.Exp(Vector512.Load(rowB + j) - mb);
+                suma += pa;
+                sumb += pb;
+                if (_drop)
+                {
+                    pa &= DropoutMask.Keep(Vector512.Create(startA + (uint)j) + LaneU, _k0, _k1, _th);
+                    pb &= DropoutMask.Keep(Vector512.Create(startB + (uint)j) + LaneU, _k0, _k1, _th);
+                }
+                var vj = _vt + j;
+                Vector512<float> v;
+                v = Vector512.Load(vj); a0 = Vector512.FusedMultiplyAdd(pa, v, a0); b0 = Vector512.FusedMultiplyAdd(pb, v, b0);
+                v = Vector512.Load(vj + tp); a1 = Vector512.FusedMultiplyAdd(pa, v, a1); b1 = Vector512.FusedMultiplyAdd(pb, v, b1);
+                v = Vector512.Load(vj + 2 * tp); a2 = Vector512.FusedMultiplyAdd(pa, v, a2); b2 = Vector512.FusedMultiplyAdd(pb, v, b2);
+                v = Vector512.Load(vj + 3 * tp); a3 = Vector512.FusedMultiplyAdd(pa, v, a3); b3 = Vector512.FusedMultiplyAdd(pb, v, b3);
+                v = Vector512.Load(vj + 4 * tp); a4 = Vector512.FusedMultiplyAdd(pa, v, a4); b4 = Vector512.FusedMultiplyAdd(pb, v, b4);
+                v = Vector512.Load(vj + 5 * tp); a5 = Vector512.FusedMultiplyAdd(pa, v, a5); b5 = Vector512.FusedMultiplyAdd(pb, v, b5);
+                v = Vector512.Load(vj + 6 * tp); a6 = Vector512.FusedMultiplyAdd(pa, v, a6); b6 = Vector512.FusedMultiplyAdd(pb, v, b6);
+                v = Vector512.Load(vj + 7 * tp); a7 = Vector512.FusedMultiplyAdd(pa, v, a7); b7 = Vector512.FusedMultiplyAdd(pb, v, b7);
+            }
+            Finish(bh, i, lse, ma, suma, Reduce8(a0, a1, a2, a3, a4, a5, a6, a7));
+            Finish(bh, i + 1, lse, mb, sumb, Reduce8(b0, b1, b2, b3, b4, b5, b6, b7));
+        }
+
+        /// <summary>Row i's output o_i = dropScale·acc / l and, when saving, lse_i = m + log l.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Finish(int bh, int i, float[]? lse, Vector512<float> m, Vector512<float> vsum, Vector256<float> acc)
+        {
+            var l = Vector512.Sum(vsum);
+            if (lse is not null) lse[bh * _t + i] = m[0] + MathF.Log(l);
+            int b = bh / _k.H, h = bh % _k.H;
+            (acc * Vector256.Create(_dropScale / l)).Store(_out + (b * _t + i) * _d + h * 8);
         }
     }
 
@@ -337,6 +450,6 @@ internal readonly partial struct CausalAttention
         public readonly int T = t, Tp = tp;
         public readonly float[] Q = new float[t * 8], Dq = new float[t * 8];
         public readonly float[] Kt = new float[8 * tp], Vt = new float[8 * tp], Dkt = new float[8 * tp], Dvt = new float[8 * tp];
-        public readonly float[] Row = new float[tp];
+        public readonly float[] Row = new float[2 * tp]; // the scores of two rows
     }
 }

@@ -50,8 +50,23 @@ internal static class Gemm
         }
     }
 
+    /// <summary>
+    /// C (M×N) (+)= A (M×K) · B (K×N, stored from <paramref name="bOff"/>), all row-major and dense, on the calling
+    /// thread: the same row blocks <see cref="Multiply"/> would run (so the same results), without a parallel split.
+    /// </summary>
+    public static void MultiplyRows(int m, int n, int k, float[] a, float[] b, int bOff, float[] c, bool accumulate)
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (!accumulate) c.AsSpan(0, m * n).Clear();
+            return;
+        }
+        Block(0, m, n, 0, k, a, 0, k, 1, b, bOff, n, c, 0, n, accumulate);
+    }
+
     /// <summary>dst (cols × rows) = transpose of src (rows × cols, leading dimension ld).</summary>
-    public static void Transpose(float[] src, int off, int ld, int rows, int cols, float[] dst)
+    public static void Transpose(float[] src, int off, int ld, int rows, int cols, Span<float> dst)
     {
         const int Tile = 32;
         for (var r0 = 0; r0 < rows; r0 += Tile)
