@@ -77,10 +77,11 @@ internal readonly partial struct CausalAttention
             for (var bh = bh0; bh < bh1; bh++)
             {
                 LoadHead8(qkv, bh / H, bh % H, s);
-                // Two rows at a time (i even, so both lie in the same 16-key block): their dependency chains (scores →
-                // max → exp → sums → reduction) interleave, and each key/value load serves both. Every row still runs
-                // the same operations in the same order as alone, so results do not depend on the pairing.
+                // Four (then two) rows at a time, all in the same 16-key block: their dependency chains (scores → max
+                // → exp → sums → reduction) interleave, and each key/value load serves all of them. Every row still runs
+                // the same operations in the same order as alone, so results do not depend on the grouping.
                 var i = 0;
+                for (; i + 3 < t; i += 4) rows.Quad(bh, i, lse);
                 for (; i + 1 < t; i += 2) rows.Pair(bh, i, lse);
                 if (i < t) rows.Single(bh, i, lse);
             }
@@ -227,6 +228,116 @@ internal readonly partial struct CausalAttention
             }
             Finish(bh, i, lse, ma, suma, Reduce8(a0, a1, a2, a3, a4, a5, a6, a7));
             Finish(bh, i + 1, lse, mb, sumb, Reduce8(b0, b1, b2, b3, b4, b5, b6, b7));
+        }
+
+        /// <summary>
+        /// Rows i … i + 3 (i a multiple of 4), each computed exactly as <see cref="Single"/> would: scores and maxima,
+        /// then the masked exponentials (kept in the row buffers) and their sums, then P·V in two halves of the head
+        /// dimensions (16 accumulators at a time) reduced with the two halves of <see cref="Reduce8"/>.
+        /// </summary>
+        public void Quad(int bh, int i, float[]? lse)
+        {
+            int tp = _tp, nb = i / 16 + 1;
+            var negInf = Vector512.Create(float.NegativeInfinity);
+            float* q0 = _q + i * 8, q1 = q0 + 8, q2 = q0 + 16, q3 = q0 + 24;
+            float* r0 = _row, r1 = _row + tp, r2 = _row + 2 * tp, r3 = _row + 3 * tp;
+            Vector512<float> max0 = negInf, max1 = negInf, max2 = negInf, max3 = negInf;
+            for (var jb = 0; jb < nb; jb++)
+            {
+                var j = jb * 16;
+                var kt = _kt + j;
+                var ka = Vector512.Load(kt);
+                var kb = Vector512.Load(kt + tp);
+                Vector512<float> s00 = Vector512.Create(q0[0]) * ka, s01 = Vector512.Create(q0[1]) * kb;
+                Vector512<float> s10 = Vector512.Create(q1[0]) * ka, s11 = Vector512.Create(q1[1]) * kb;
+                Vector512<float> s20 = Vector512.Create(q2[0]) * ka, s21 = Vector512.Create(q2[1]) * kb;
+                Vector512<float> s30 = Vector512.Create(q3[0]) * ka, s31 = Vector512.Create(q3[1]) * kb;
+                for (var e = 2; e < 8; e += 2)
+                {
+                    ka = Vector512.Load(kt + e * tp);
+                    kb = Vector512.Load(kt + (e + 1) * tp);
+                    s00 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[e]), ka, s00); s01 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[e + 1]), kb, s01);
+                    s10 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[e]), ka, s10); s11 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[e + 1]), kb, s11);
+                    s20 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[e]), ka, s20); s21 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[e + 1]), kb, s21);
+                    s30 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[e]), ka, s30); s31 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[e + 1]), kb, s31);
+                }
+                Vector512<float> sc0 = s00 + s01, sc1 = s10 + s11, sc2 = s20 + s21, sc3 = s30 + s31; // = Scores8 per row
+                if (jb == nb - 1)
+                {
+                    var lane = LaneF;
+                    sc0 = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(lane, Vector512.Create((float)(i - j))), sc0, negInf);
+                    sc1 = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(lane, Vector512.Create((float)(i + 1 - j))), sc1, negInf);
+                    sc2 = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(lane, Vector512.Create((float)(i + 2 - j))), sc2, negInf);
+                    sc3 = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(lane, Vector512.Create((float)(i + 3 - j))), sc3, negInf);
+                }
+                sc0.Store(r0 + j); sc1.Store(r1 + j); sc2.Store(r2 + j); sc3.Store(r3 + j);
+                max0 = Vector512.Max(max0, sc0); max1 = Vector512.Max(max1, sc1);
+                max2 = Vector512.Max(max2, sc2); max3 = Vector512.Max(max3, sc3);
+            }
+            Vector512<float> m0 = Vector512.Create(HorizontalMax(max0)), m1 = Vector512.Create(HorizontalMax(max1));
+            Vector512<float> m2 = Vector512.Create(HorizontalMax(max2)), m3 = Vector512.Create(HorizontalMax(max3));
+            Vector512<float> sum0 = default, sum1 = default, sum2 = default, sum3 = default;
+            var start0 = (uint)((bh * _t + i) * _t);
+            var rowStride = (uint)_t;
+            for (var jb = 0; jb < nb; jb++)
+            {
+                var j = jb * 16;
+                var p0 = FastMath.Exp(Vector512.Load(r0 + j) - m0);
+                var p1 = FastMath.Exp(Vector512.Load(r1 + j) - m1);
+                var p2 = FastMath.Exp(Vector512.Load(r2 + j) - m2);
+                var p3 = FastMath.Exp(Vector512.Load(r3 + j) - m3);
+                sum0 += p0; sum1 += p1; sum2 += p2; sum3 += p3;
+                if (_drop)
+                {
+                    var idx = Vector512.Create(start0 + (uint)j) + LaneU;
+                    p0 &= DropoutMask.Keep(idx, _k0, _k1, _th);
+                    p1 &= DropoutMask.Keep(idx + Vector512.Create(rowStride), _k0, _k1, _th);
+                    p2 &= DropoutMask.Keep(idx + Vector512.Create(2 * rowStride), _k0, _k1, _th);
+                    p3 &= DropoutMask.Keep(idx + Vector512.Create(3 * rowStride), _k0, _k1, _th);
+                }
+                p0.Store(r0 + j); p1.Store(r1 + j); p2.Store(r2 + j); p3.Store(r3 + j);
+            }
+            var lo0 = HalfPv(r0, r1, r2, r3, _vt, tp, nb, out var lo1, out var lo2, out var lo3);
+            var hi0 = HalfPv(r0, r1, r2, r3, _vt + 4 * tp, tp, nb, out var hi1, out var hi2, out var hi3);
+            Finish(bh, i, lse, m0, sum0, Combine(lo0, hi0));
+            Finish(bh, i + 1, lse, m1, sum1, Combine(lo1, hi1));
+            Finish(bh, i + 2, lse, m2, sum2, Combine(lo2, hi2));
+            Finish(bh, i + 3, lse, m3, sum3, Combine(lo3, hi3));
+        }
+
+        /// <summary>
+        /// Σ_j p_r[j]·Vᵀ[e, j] for four rows r and four head dimensions e (from <paramref name="vt"/>), reduced with
+        /// one half of <see cref="Reduce8"/> per row.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<float> HalfPv(float* r0, float* r1, float* r2, float* r3, float* vt, int tp, int nb,
+            out Vector256<float> h1, out Vector256<float> h2, out Vector256<float> h3)
+        {
+            Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+            Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+            Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+            Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+            for (var jb = 0; jb < nb; jb++)
+            {
+                var j = jb * 16;
+                Vector512<float> p0 = Vector512.Load(r0 + j), p1 = Vector512.Load(r1 + j), p2 = Vector512.Load(r2 + j), p3 = Vector512.Load(r3 + j);
+                var v = Vector512.Load(vt + j);
+                a00 = Vector512.FusedMultiplyAdd(p0, v, a00); a10 = Vector512.FusedMultiplyAdd(p1, v, a10);
+                a20 = Vector512.FusedMultiplyAdd(p2, v, a20); a30 = Vector512.FusedMultiplyAdd(p3, v, a30);
+                v = Vector512.Load(vt + tp + j);
+                a01 = Vector512.FusedMultiplyAdd(p0, v, a01); a11 = Vector512.FusedMultiplyAdd(p1, v, a11);
+                a21 = Vector512.FusedMultiplyAdd(p2, v, a21); a31 = Vector512.FusedMultiplyAdd(p3, v, a31);
+                v = Vector512.Load(vt + 2 * tp + j);
+                a02 = Vector512.FusedMultiplyAdd(p0, v, a02); a12 = Vector512.FusedMultiplyAdd(p1, v, a12);
+                a22 = Vector512.FusedMultiplyAdd(p2, v, a22); a32 = Vector512.FusedMultiplyAdd(p3, v, a32);
+                v = Vector512.Load(vt + 3 * tp + j);
+                a03 = Vector512.FusedMultiplyAdd(p0, v, a03); a13 = Vector512.FusedMultiplyAdd(p1, v, a13);
+                a23 = Vector512.FusedMultiplyAdd(p2, v, a23); a33 = Vector512.FusedMultiplyAdd(p3, v, a33);
+            }
+            h1 = Half4(a10, a11, a12, a13);
+            h2 = Half4(a20, a21, a22, a23);
+            h3 = Half4(a30, a31, a32, a33);
+            return Half4(a00, a01, a02, a03);
         }
 
         /// <summary>Row i's output o_i = dropScale·acc / l and, when saving, lse_i = m + log l.</summary>
@@ -434,22 +545,28 @@ internal readonly partial struct CausalAttention
     /// <summary>[Σ a0, Σ a1, …, Σ a7]: eight horizontal sums at once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Reduce8(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3,
-        Vector512<float> a4, Vector512<float> a5, Vector512<float> a6, Vector512<float> a7)
+        Vector512<float> a4, Vector512<float> a5, Vector512<float> a6, Vector512<float> a7) =>
+        Combine(Half4(a0, a1, a2, a3), Half4(a4, a5, a6, a7));
+
+    /// <summary>The first stage of <see cref="Reduce8"/> for four accumulators: per 128-bit half, partial sums of each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Half4(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
     {
         var h01 = Avx.HorizontalAdd(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper());
         var h23 = Avx.HorizontalAdd(a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper());
-        var h45 = Avx.HorizontalAdd(a4.GetLower() + a4.GetUpper(), a5.GetLower() + a5.GetUpper());
-        var h67 = Avx.HorizontalAdd(a6.GetLower() + a6.GetUpper(), a7.GetLower() + a7.GetUpper());
-        var h0123 = Avx.HorizontalAdd(h01, h23);
-        var h4567 = Avx.HorizontalAdd(h45, h67);
-        return Avx.Permute2x128(h0123, h4567, 0x20) + Avx.Permute2x128(h0123, h4567, 0x31);
+        return Avx.HorizontalAdd(h01, h23);
     }
+
+    /// <summary>The last stage of <see cref="Reduce8"/>: [Σ a0 … Σ a3 | Σ a4 … Σ a7] from the two halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Combine(Vector256<float> h0123, Vector256<float> h4567) =>
+        Avx.Permute2x128(h0123, h4567, 0x20) + Avx.Permute2x128(h0123, h4567, 0x31);
 
     private sealed class Head8Scratch(int t, int tp)
     {
         public readonly int T = t, Tp = tp;
         public readonly float[] Q = new float[t * 8], Dq = new float[t * 8];
         public readonly float[] Kt = new float[8 * tp], Vt = new float[8 * tp], Dkt = new float[8 * tp], Dvt = new float[8 * tp];
-        public readonly float[] Row = new float[2 * tp]; // the scores of two rows
+        public readonly float[] Row = new float[4 * tp]; // the scores of four rows
     }
 }
