@@ -10,6 +10,13 @@ public static class Benchmarks
     /// <summary>Effective worker count (Environment.ProcessorCount, set by --threads through DOTNET_PROCESSOR_COUNT).</summary>
     public static int Threads => Environment.ProcessorCount;
 
+    /// <summary>
+    /// Warm-up runs at least this long (besides the requested number of steps): the tiered JIT replaces the first
+    /// steps' code with optimised code only after call counting, instrumentation and a background compile, which
+    /// under load took up to ~30 steps at batch 64.
+    /// </summary>
+    public const int MinWarmSeconds = 3;
+
     private static JsonLine Line(string bench) => new JsonLine().Add("bench", bench).Add("impl", "dicp");
 
     /// <summary>Median training-step time after warm-up.</summary>
@@ -17,7 +24,8 @@ public static class Benchmarks
     {
         var tr = new Trainer(batch);
         var lossFirst = float.NaN;
-        for (var i = 0; i < warmup; i++)
+        var warmUntil = Stopwatch.GetTimestamp() + MinWarmSeconds * Stopwatch.Frequency;
+        for (var i = 0; i < warmup || Stopwatch.GetTimestamp() < warmUntil; i++)
         {
             var w = tr.Step();
             if (i == 0) lossFirst = w.Loss;
@@ -53,7 +61,8 @@ public static class Benchmarks
         var cpu0 = TimeSpan.Zero;
         using (GradMode.NoGrad())
         {
-            for (var i = 0; i < warmup; i++) tr.ScopedForward();
+            var warmUntil = Stopwatch.GetTimestamp() + MinWarmSeconds * Stopwatch.Frequency;
+            for (var i = 0; i < warmup || Stopwatch.GetTimestamp() < warmUntil; i++) tr.ScopedForward();
             Collect();
             cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             for (var i = 0; i < iters; i++)
