@@ -10,6 +10,13 @@ public static class Benchmarks
     /// <summary>Effective worker count (Environment.ProcessorCount, set by --threads through DOTNET_PROCESSOR_COUNT).</summary>
     public static int Threads => Environment.ProcessorCount;
 
+    /// <summary>
+    /// Warm-up runs at least this long (besides the requested number of steps): the tiered JIT replaces the first
+    /// steps' code with optimised code only after call counting, instrumentation and a background compile, which
+    /// under load took up to ~30 steps at batch 64.
+    /// </summary>
+    public const int MinWarmSeconds = 3;
+
     private static JsonLine Line(string bench) => new JsonLine().Add("bench", bench).Add("impl", "dicp");
 
     /// <summary>Median training-step time after warm-up.</summary>
@@ -17,7 +24,8 @@ public static class Benchmarks
     {
         var tr = new Trainer(batch);
         var lossFirst = float.NaN;
-        for (var i = 0; i < warmup; i++)
+        var warmUntil = Stopwatch.GetTimestamp() + MinWarmSeconds * Stopwatch.Frequency;
+        for (var i = 0; i < warmup || Stopwatch.GetTimestamp() < warmUntil; i++)
         {
             var w = tr.Step();
             if (i == 0) lossFirst = w.Loss;
@@ -53,7 +61,8 @@ public static class Benchmarks
         var cpu0 = TimeSpan.Zero;
         using (GradMode.NoGrad())
         {
-            for (var i = 0; i < warmup; i++) tr.ScopedForward();
+            var warmUntil = Stopwatch.GetTimestamp() + MinWarmSeconds * Stopwatch.Frequency;
+            for (var i = 0; i < warmup || Stopwatch.GetTimestamp() < warmUntil; i++) tr.ScopedForward();
             Collect();
             cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             for (var i = 0; i < iters; i++)
@@ -77,14 +86,19 @@ public static class Benchmarks
         var tr = new Trainer(batch);
         for (var i = 0; i < warmup; i++) tr.Step();
         Collect();
-        var bytes0 = GC.GetTotalAllocatedBytes(true);
+        var phases = new StepBytes[steps];
         int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
         var pause0 = GC.GetTotalPauseDuration();
         var faults0 = ProcStat.MinorFaults();
-        var sw = Stopwatch.StartNew();
-        for (var i = 0; i < steps; i++) tr.Step();
-        sw.Stop();
+        var t0 = Stopwatch.GetTimestamp();
+        var bytes0 = GC.GetTotalAllocatedBytes(true); // everything the harness needs is allocated before this point
+        for (var i = 0; i < steps; i++)
+        {
+            tr.Step();
+            phases[i] = tr.LastStepBytes;
+        }
         var bytes = GC.GetTotalAllocatedBytes(true) - bytes0;
+        var elapsedMs = Trainer.Ms(t0, Stopwatch.GetTimestamp());
         var pause = GC.GetTotalPauseDuration() - pause0;
         var faults = ProcStat.MinorFaults() - faults0;
         Line("alloc").Add("batch", batch).Add("steps", steps)
@@ -94,8 +108,14 @@ public static class Benchmarks
             .Add("gen2_per_step", (GC.CollectionCount(2) - g2) / (double)steps, 2)
             .Add("gc_pause_ms_per_step", pause.TotalMilliseconds / steps, 2)
             .Add("minor_faults_per_step", faults / steps).Add("faulted_mb_per_step", faults * 4096.0 / steps / (1 << 20), 1)
-            .Add("step_ms", sw.Elapsed.TotalMilliseconds / steps, 2)
-            .Add("threads", Threads).Print();
+            .Add("step_ms", elapsedMs / steps, 2)
+            .Add("threads", Threads)
+            // the calling thread's share, by phase (the rest, if any, was allocated by worker threads)
+            .Add("main_thread_bytes_per_step", phases.Sum(p => p.Total) / steps)
+            .Add("zero_grad_bytes", phases.Sum(p => p.ZeroGrad) / steps).Add("forward_bytes", phases.Sum(p => p.Forward) / steps)
+            .Add("backward_bytes", phases.Sum(p => p.Backward) / steps).Add("clip_bytes", phases.Sum(p => p.Clip) / steps)
+            .Add("optimizer_bytes", phases.Sum(p => p.Optimizer) / steps).Add("scope_end_bytes", phases.Sum(p => p.ScopeEnd) / steps)
+            .Print();
     }
 
     /// <summary>GFLOP/s of Ops.Linear (forward, and forward+backward) at the backbone's skinny shapes.</summary>

@@ -19,6 +19,7 @@ usage: Dicp.Benchmarks <command> [options]
   plan-predict [--horizon 8] [--iters 20] [--warmup 3]  one beam-search step's world-model calls, shared prefix vs naive
   all                                            ad-train 512 and 64, ad-infer 20 and 1000, alloc
 common: [--threads N] (re-runs itself with DOTNET_PROCESSOR_COUNT=N), [--verbose]
+ad-train and ad-infer warm up for at least 3 s as well as the given number of steps (tiered JIT)
 """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

@@ -12,6 +12,13 @@ public readonly record struct StepTimes(double Forward, double Backward, double 
     public double Total => Forward + Backward + Clip + Optimizer;
 }
 
+/// <summary>Managed bytes allocated on the calling thread in each phase of the last training step.</summary>
+public readonly record struct StepBytes(long ZeroGrad, long Forward, long Backward, long Clip, long Optimizer, long ScopeEnd)
+{
+    /// <summary>Whole step on the calling thread.</summary>
+    public long Total => ZeroGrad + Forward + Backward + Clip + Optimizer + ScopeEnd;
+}
+
 /// <summary>The benchmark model with the reference's optimizer: AdamW (lr 1e-2, betas (0.9, 0.99), wd 0.01), grad clip 1.</summary>
 public sealed class Trainer
 {
@@ -39,21 +46,42 @@ public sealed class Trainer
     /// <summary>The fixed input batch.</summary>
     public SyntheticBatch Batch { get; }
 
+    /// <summary>Bytes allocated on the calling thread in each phase of the last <see cref="Step"/>.</summary>
+    public StepBytes LastStepBytes { get; private set; }
+
     /// <summary>One full step: zero grads, forward + loss, backward, clip, AdamW.</summary>
     public StepTimes Step()
     {
-        using var scope = TensorScope.Begin(); // op results go back to the buffer pool at the end of the step
-        var t0 = Stopwatch.GetTimestamp();
-        Optimizer.ZeroGrad();
-        var loss = Model.Loss(Batch);
-        var t1 = Stopwatch.GetTimestamp();
-        loss.Backward();
-        var t2 = Stopwatch.GetTimestamp();
-        GradClip.ClipGradNorm(Parameters, 1f);
-        var t3 = Stopwatch.GetTimestamp();
-        Optimizer.Step();
-        var t4 = Stopwatch.GetTimestamp();
-        return new StepTimes(Ms(t0, t1), Ms(t1, t2), Ms(t2, t3), Ms(t3, t4), loss.Item());
+        var b0 = GC.GetAllocatedBytesForCurrentThread();
+        long b1, b2, b3, b4, b5;
+        StepTimes times;
+        var scope = TensorScope.Begin(); // op results go back to the buffer pool at the end of the step
+        try
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            Optimizer.ZeroGrad();
+            b1 = GC.GetAllocatedBytesForCurrentThread();
+            var loss = Model.Loss(Batch);
+            var t1 = Stopwatch.GetTimestamp();
+            b2 = GC.GetAllocatedBytesForCurrentThread();
+            loss.Backward();
+            var t2 = Stopwatch.GetTimestamp();
+            b3 = GC.GetAllocatedBytesForCurrentThread();
+            GradClip.ClipGradNorm(Parameters, 1f);
+            var t3 = Stopwatch.GetTimestamp();
+            b4 = GC.GetAllocatedBytesForCurrentThread();
+            Optimizer.Step();
+            var t4 = Stopwatch.GetTimestamp();
+            b5 = GC.GetAllocatedBytesForCurrentThread();
+            times = new StepTimes(Ms(t0, t1), Ms(t1, t2), Ms(t2, t3), Ms(t3, t4), loss.Item());
+        }
+        finally
+        {
+            scope.Dispose();
+        }
+        var b6 = GC.GetAllocatedBytesForCurrentThread();
+        LastStepBytes = new StepBytes(b1 - b0, b2 - b1, b3 - b2, b4 - b3, b5 - b4, b6 - b5);
+        return times;
     }
 
     /// <summary>Inference forward (caller sets Eval and NoGrad).</summary>

@@ -1,14 +1,14 @@
 namespace Dicp.Kernels;
 
 /// <summary>
-/// A process-wide pool of float arrays in exact-size buckets: op outputs, gradients and saved activations are rented
-/// from it and returned when their tensor's <see cref="Dicp.Tensors.TensorScope"/> ends or their graph node is freed,
-/// so a warm training loop stops allocating large arrays (and stops triggering gen-2 collections of the large-object heap).
+/// A process-wide pool of float arrays in exact-size buckets (every size, down to one element): op outputs, gradients
+/// and saved activations are rented from it and returned when their tensor's <see cref="Dicp.Tensors.TensorScope"/>
+/// ends or their graph node is freed, so a warm training loop allocates no arrays (and triggers no collections).
 /// </summary>
 internal static class BufferPool
 {
-    /// <summary>Arrays shorter than this are not pooled (biases and norm weights of 32 are: a warm step then allocates no arrays).</summary>
-    public const int MinPooled = 16;
+    /// <summary>Every non-empty array is pooled, down to the one-element storage of a loss, so a warm step allocates none.</summary>
+    public const int MinPooled = 1;
     private const int MaxPerBucket = 64;
     private static readonly Dictionary<int, Stack<float[]>> Buckets = [];
     private static readonly Lock Gate = new();
@@ -16,7 +16,7 @@ internal static class BufferPool
     /// <summary>An array of exactly <paramref name="size"/> elements, zeroed when <paramref name="clear"/>.</summary>
     public static float[] Rent(int size, bool clear)
     {
-        if (size < MinPooled) return new float[size];
+        if (size < MinPooled) return [];
         float[]? a = null;
         lock (Gate)
         {

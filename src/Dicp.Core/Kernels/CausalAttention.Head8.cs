@@ -16,7 +16,7 @@ namespace Dicp.Kernels;
 /// ds = p ⊙ (mask(dp̃) − D_i) with D_i = do_i·o_i, dq_i = Σ_j ds_ij k_j / √8, dk_j += ds_ij q_i / √8.
 /// The split over (batch, head) is fixed, so results do not depend on the thread count.
 /// </remarks>
-internal sealed partial class CausalAttention
+internal readonly partial struct CausalAttention
 {
     /// <summary>Whether <see cref="Forward8"/>/<see cref="Backward8"/> apply (hs = 8 and AVX-512).</summary>
     public bool UsesHead8 => Hs == 8 && Vector512.IsHardwareAccelerated && Avx.IsSupported;
@@ -33,7 +33,7 @@ internal sealed partial class CausalAttention
         var chunks = Math.Min(bh, Environment.ProcessorCount * 8);
         if (bh * T < 4096 || chunks <= 1) { ForwardRange(0, bh, qkv, output, lse); return; }
         var per = (bh + chunks - 1) / chunks;
-        ParallelLoop.For(0, chunks, c => ForwardRange(c * per, Math.Min(bh, (c + 1) * per), qkv, output, lse));
+        ParallelLoop.For(0, chunks, new Head8Chunks(this, per, qkv, output, lse, null, null));
     }
 
     /// <summary>gqkv (B, T, 3D) += ∂/∂qkv given the forward output, the saved lse and gout (B, T, D).</summary>
@@ -43,7 +43,20 @@ internal sealed partial class CausalAttention
         var chunks = Math.Min(bh, Environment.ProcessorCount * 8);
         if (bh * T < 4096 || chunks <= 1) { BackwardRange(0, bh, qkv, output, lse, gout, gqkv); return; }
         var per = (bh + chunks - 1) / chunks;
-        ParallelLoop.For(0, chunks, c => BackwardRange(c * per, Math.Min(bh, (c + 1) * per), qkv, output, lse, gout, gqkv));
+        ParallelLoop.For(0, chunks, new Head8Chunks(this, per, qkv, output, lse, gout, gqkv));
+    }
+
+    /// <summary>Chunk c of the (batch, head) pairs: forward, or backward when the gradients are given.</summary>
+    private readonly struct Head8Chunks(CausalAttention kernel, int per, float[] qkv, float[] output, float[]? lse, float[]? gout, float[]? gqkv) : IParallelBody
+    {
+        private readonly CausalAttention _kernel = kernel;
+
+        public void Run(int c)
+        {
+            int bh0 = c * per, bh1 = Math.Min(_kernel.B * _kernel.H, bh0 + per);
+            if (gout is null) _kernel.ForwardRange(bh0, bh1, qkv, output, lse);
+            else _kernel.BackwardRange(bh0, bh1, qkv, output, lse!, gout, gqkv!);
+        }
     }
 
     private Head8Scratch Scratch8()
@@ -57,59 +70,20 @@ internal sealed partial class CausalAttention
     {
         if (bh0 >= bh1) return;
         var s = Scratch8();
-        int t = T, tp = Tp, d = D;
-        var drop = DropoutP > 0f;
-        var th = Vector512.Create(DropoutMask.Threshold(DropoutP));
-        var k0 = Vector512.Create((uint)DropoutKey);
-        var k1 = Vector512.Create((uint)(DropoutKey >> 32));
-        var dropScale = drop ? 1f / (1f - DropoutP) : 1f;
-        var laneF = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        var laneU = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        var negInf = Vector512.Create(float.NegativeInfinity);
+        int t = T, tp = Tp;
         fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, prow = s.Row, pout = output)
         {
+            var rows = new RowPass(this, pq, pk, pv, prow, pout);
             for (var bh = bh0; bh < bh1; bh++)
             {
-                int b = bh / H, h = bh % H;
-                LoadHead8(qkv, b, h, s);
-                for (var i = 0; i < t; i++)
-                {
-                    var nb = i / 16 + 1;
-                    var qi = pq + i * 8;
-                    var vmax = negInf;
-                    for (var jb = 0; jb < nb; jb++)
-                    {
-                        var j = jb * 16;
-                        var sc = Scores8(qi, pk + j, tp);
-                        if (jb == nb - 1) sc = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(laneF, Vector512.Create((float)(i - j))), sc, negInf);
-                        sc.Store(prow + j);
-                        vmax = Vector512.Max(vmax, sc);
-                    }
-                    // One pass: e = exp(s − m), l = Σ e, o ∝ Σ mask(e)·v; normalised (and dropout-scaled) once at the end.
-                    var m = Vector512.Create(HorizontalMax(vmax));
-                    var vsum = Vector512<float>.Zero;
-                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-                    var rowStart = (uint)((bh * t + i) * t);
-                    for (var jb = 0; jb < nb; jb++)
-                    {
-                        var j = jb * 16;
-                        var p = FastMath.Exp(Vector512.Load(prow + j) - m);
-                        vsum += p;
-                        if (drop) p &= DropoutMask.Keep(Vector512.Create(rowStart + (uint)j) + laneU, k0, k1, th);
-                        var vj = pv + j;
-                        a0 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj), a0);
-                        a1 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + tp), a1);
-                        a2 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 2 * tp), a2);
-                        a3 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 3 * tp), a3);
-                        a4 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 4 * tp), a4);
-                        a5 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 5 * tp), a5);
-                        a6 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 6 * tp), a6);
-                        a7 = Vector512.FusedMultiplyAdd(p, Vector512.Load(vj + 7 * tp), a7);
-                    }
-                    var l = Vector512.Sum(vsum);
-                    if (lse is not null) lse[bh * t + i] = m[0] + MathF.Log(l);
-                    (Reduce8(a0, a1, a2, a3, a4, a5, a6, a7) * Vector256.Create(dropScale / l)).Store(pout + (b * t + i) * d + h * 8);
-                }
+                LoadHead8(qkv, bh / H, bh % H, s);
+                // Four (then two) rows at a time, all in the same 16-key block: their dependency chains (scores → max
+                // → exp → sums → reduction) interleave, and each key/value load serves all of them. Every row still runs
+                // the same operations in the same order as alone, so results do not depend on the grouping.
+                var i = 0;
+                for (; i + 3 < t; i += 4) rows.Quad(bh, i, lse);
+                for (; i + 1 < t; i += 2) rows.Pair(bh, i, lse);
+                if (i < t) rows.Single(bh, i, lse);
             }
         }
     }
@@ -308,22 +282,28 @@ internal sealed partial class CausalAttention
     /// <summary>[Σ a0, Σ a1, …, Σ a7]: eight horizontal sums at once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Reduce8(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3,
-        Vector512<float> a4, Vector512<float> a5, Vector512<float> a6, Vector512<float> a7)
+        Vector512<float> a4, Vector512<float> a5, Vector512<float> a6, Vector512<float> a7) =>
+        Combine(Half4(a0, a1, a2, a3), Half4(a4, a5, a6, a7));
+
+    /// <summary>The first stage of <see cref="Reduce8"/> for four accumulators: per 128-bit half, partial sums of each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Half4(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
     {
         var h01 = Avx.HorizontalAdd(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper());
         var h23 = Avx.HorizontalAdd(a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper());
-        var h45 = Avx.HorizontalAdd(a4.GetLower() + a4.GetUpper(), a5.GetLower() + a5.GetUpper());
-        var h67 = Avx.HorizontalAdd(a6.GetLower() + a6.GetUpper(), a7.GetLower() + a7.GetUpper());
-        var h0123 = Avx.HorizontalAdd(h01, h23);
-        var h4567 = Avx.HorizontalAdd(h45, h67);
-        return Avx.Permute2x128(h0123, h4567, 0x20) + Avx.Permute2x128(h0123, h4567, 0x31);
+        return Avx.HorizontalAdd(h01, h23);
     }
+
+    /// <summary>The last stage of <see cref="Reduce8"/>: [Σ a0 … Σ a3 | Σ a4 … Σ a7] from the two halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Combine(Vector256<float> h0123, Vector256<float> h4567) =>
+        Avx.Permute2x128(h0123, h4567, 0x20) + Avx.Permute2x128(h0123, h4567, 0x31);
 
     private sealed class Head8Scratch(int t, int tp)
     {
         public readonly int T = t, Tp = tp;
         public readonly float[] Q = new float[t * 8], Dq = new float[t * 8];
         public readonly float[] Kt = new float[8 * tp], Vt = new float[8 * tp], Dkt = new float[8 * tp], Dvt = new float[8 * tp];
-        public readonly float[] Row = new float[tp];
+        public readonly float[] Row = new float[4 * tp]; // the scores of four rows
     }
 }

@@ -14,7 +14,7 @@ namespace Dicp.Kernels;
 /// (zero probabilities), so the causal mask costs nothing. The softmax probabilities P (B, H, T, Tp) are saved for
 /// backward; q, k, v are recomputed from qkv.
 /// </remarks>
-internal sealed partial class CausalAttention
+internal readonly partial struct CausalAttention
 {
     private const int W = 16;
 
@@ -39,7 +39,17 @@ internal sealed partial class CausalAttention
     /// <summary>out (B, T, D) = attention(qkv (B, T, 3D)); probs (B, H, T, Tp) receives the softmax (pre-dropout).</summary>
     public void Forward(float[] qkv, float[] output, float[] probs)
     {
-        Parallel.For(0, B * H, () => new Scratch(T, Tp, Hs), (bh, _, s) =>
+        var kernel = this;
+        Parallel.For(0, B * H, () => new Scratch(kernel.T, kernel.Tp, kernel.Hs), (bh, _, s) =>
+        {
+            kernel.ForwardHead(bh, s, qkv, output, probs);
+            return s;
+        }, static _ => { });
+    }
+
+    /// <summary>Forward of one (batch, head) pair.</summary>
+    private void ForwardHead(int bh, Scratch s, float[] qkv, float[] output, float[] probs)
+    {
         {
             int b = bh / H, h = bh % H, tp = Tp;
             LoadHead(qkv, b, h, s);
@@ -59,14 +69,23 @@ internal sealed partial class CausalAttention
                 var oi = output.AsSpan((b * T + i) * D + h * Hs, Hs);
                 for (var d = 0; d < Hs; d++) oi[d] = Dot(pd, s.Vt.AsSpan(d * tp, n)); // o_i[d] = Σ_j p̃_j v_j[d]
             }
-            return s;
-        }, static _ => { });
+        }
     }
 
     /// <summary>gqkv (B, T, 3D) += ∂/∂qkv given gout (B, T, D) and the saved probabilities.</summary>
     public void Backward(float[] qkv, float[] probs, float[] gout, float[] gqkv)
     {
-        Parallel.For(0, B * H, () => new Scratch(T, Tp, Hs), (bh, _, s) =>
+        var kernel = this;
+        Parallel.For(0, B * H, () => new Scratch(kernel.T, kernel.Tp, kernel.Hs), (bh, _, s) =>
+        {
+            kernel.BackwardHead(bh, s, qkv, probs, gout, gqkv);
+            return s;
+        }, static _ => { });
+    }
+
+    /// <summary>Backward of one (batch, head) pair.</summary>
+    private void BackwardHead(int bh, Scratch s, float[] qkv, float[] probs, float[] gout, float[] gqkv)
+    {
         {
             int b = bh / H, h = bh % H, tp = Tp;
             LoadHead(qkv, b, h, s);
@@ -119,8 +138,7 @@ internal sealed partial class CausalAttention
                 }
                 for (var d = 0; d < Hs; d++) gv[d] += s.Dvt[d * tp + t];
             }
-            return s;
-        }, static _ => { });
+        }
     }
 
     /// <summary>Fills the scratch with head h of sample b: Q (T, hs) and Kᵀ, Vᵀ (hs, Tp), q and k rotated, padding zero.</summary>

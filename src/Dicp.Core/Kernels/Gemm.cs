@@ -50,8 +50,23 @@ internal static class Gemm
         }
     }
 
+    /// <summary>
+    /// C (M×N) (+)= A (M×K) · B (K×N, stored from <paramref name="bOff"/>), all row-major and dense, on the calling
+    /// thread: the same row blocks <see cref="Multiply"/> would run (so the same results), without a parallel split.
+    /// </summary>
+    public static void MultiplyRows(int m, int n, int k, float[] a, float[] b, int bOff, float[] c, bool accumulate)
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (!accumulate) c.AsSpan(0, m * n).Clear();
+            return;
+        }
+        Block(0, m, n, 0, k, a, 0, k, 1, b, bOff, n, c, 0, n, accumulate);
+    }
+
     /// <summary>dst (cols × rows) = transpose of src (rows × cols, leading dimension ld).</summary>
-    public static void Transpose(float[] src, int off, int ld, int rows, int cols, float[] dst)
+    public static void Transpose(float[] src, int off, int ld, int rows, int cols, Span<float> dst)
     {
         const int Tile = 32;
         for (var r0 = 0; r0 < rows; r0 += Tile)
@@ -88,12 +103,7 @@ internal static class Gemm
             // Split rows: each output element is computed by exactly one thread, in the same order.
             var chunks = Math.Min(rowBlocks, 64);
             var per = (rowBlocks + chunks - 1) / chunks;
-            ParallelLoop.For(0, chunks, ci =>
-            {
-                var r0 = ci * per * Mr;
-                var r1 = Math.Min(m, r0 + per * Mr);
-                if (r0 < r1) Block(r0, r1, n, 0, k, a, aOff, sr, sk, b, bOff, ldb, c, cOff, ldc, accumulate);
-            });
+            ParallelLoop.For(0, chunks, new Tasks(m, n, k, a, aOff, sr, sk, b, bOff, ldb, c, cOff, ldc, accumulate, RowsPerTask: per * Mr, KSplit: false));
             return;
         }
 
@@ -102,12 +112,7 @@ internal static class Gemm
         var partial = ArrayPool<float>.Shared.Rent(kChunks * m * n);
         try
         {
-            ParallelLoop.For(0, kChunks, kc =>
-            {
-                var k0 = kc * KChunk;
-                var k1 = Math.Min(k, k0 + KChunk);
-                Block(0, m, n, k0, k1, a, aOff, sr, sk, b, bOff, ldb, partial, kc * m * n, n, accumulate: false);
-            });
+            ParallelLoop.For(0, kChunks, new Tasks(m, n, k, a, aOff, sr, sk, b, bOff, ldb, partial, 0, n, Accumulate: false, RowsPerTask: m, KSplit: true));
             for (var i = 0; i < m; i++)
             {
                 var dst = c.AsSpan(cOff + i * ldc, n);
@@ -119,6 +124,27 @@ internal static class Gemm
         finally
         {
             ArrayPool<float>.Shared.Return(partial);
+        }
+    }
+
+    /// <summary>
+    /// Task i of a parallel product: rows [i·RowsPerTask, …) over all of K, or (<paramref name="KSplit"/>) K chunk i
+    /// of all rows into its own (M, N) slice of C.
+    /// </summary>
+    private readonly record struct Tasks(int M, int N, int K, float[] A, int AOff, int Sr, int Sk, float[] B, int BOff, int Ldb,
+        float[] C, int COff, int Ldc, bool Accumulate, int RowsPerTask, bool KSplit) : IParallelBody
+    {
+        public void Run(int i)
+        {
+            if (KSplit)
+            {
+                var k0 = i * KChunk;
+                Block(0, M, N, k0, Math.Min(K, k0 + KChunk), A, AOff, Sr, Sk, B, BOff, Ldb, C, COff + i * M * N, Ldc, accumulate: false);
+                return;
+            }
+            var r0 = i * RowsPerTask;
+            var r1 = Math.Min(M, r0 + RowsPerTask);
+            if (r0 < r1) Block(r0, r1, N, 0, K, A, AOff, Sr, Sk, B, BOff, Ldb, C, COff, Ldc, Accumulate);
         }
     }
 

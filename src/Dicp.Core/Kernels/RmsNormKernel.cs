@@ -13,7 +13,7 @@ namespace Dicp.Kernels;
 /// dx̃ = r·(g − x̃·r·mean(g ⊙ x̃·r)), dx = mask·dx̃/(1 − p), dw = Σ_rows dy ⊙ x̃·r. The weight gradient is summed over
 /// fixed blocks of <see cref="RowBlock"/> rows and then over blocks in order, so it does not depend on the thread count.
 /// </remarks>
-internal sealed class RmsNormKernel
+internal readonly struct RmsNormKernel
 {
     /// <summary>Rows per block of the parallel split (and of the weight-gradient partial sums).</summary>
     public const int RowBlock = 256;
@@ -32,7 +32,7 @@ internal sealed class RmsNormKernel
     /// <summary>y = w ⊙ x̃·r; rstd[row] = r.</summary>
     public void Forward(float[] x, float[] w, float[] y, float[] rstd)
     {
-        Run(Blocks, (long)Rows * D, blk => ForwardBlock(blk, x, w, y, rstd));
+        Run(Blocks, (long)Rows * D, new BlockBody(this, x, w, y, rstd, null, null, null));
     }
 
     /// <summary>gx += dx (when given) and gw += dw (when given).</summary>
@@ -40,7 +40,7 @@ internal sealed class RmsNormKernel
     {
         var blocks = Blocks;
         var partial = gw is null ? null : BufferPool.Rent(blocks * D, clear: true);
-        Run(blocks, (long)Rows * D * 2, blk => BackwardBlock(blk, x, w, rstd, gy, gx, partial));
+        Run(blocks, (long)Rows * D * 2, new BlockBody(this, x, w, null, rstd, gy, gx, partial));
         if (gw is not null)
         {
             var dst = gw.AsSpan(0, D);
@@ -49,10 +49,22 @@ internal sealed class RmsNormKernel
         }
     }
 
-    private static void Run(int blocks, long work, Action<int> body)
+    private static void Run(int blocks, long work, BlockBody body)
     {
-        if (blocks == 1 || work < 1 << 15) { for (var b = 0; b < blocks; b++) body(b); return; }
+        if (blocks == 1 || work < 1 << 15) { for (var b = 0; b < blocks; b++) body.Run(b); return; }
         ParallelLoop.For(0, blocks, body);
+    }
+
+    /// <summary>Block blk of rows: forward when <c>gy</c> is null, else backward.</summary>
+    private readonly struct BlockBody(RmsNormKernel kernel, float[] x, float[] w, float[]? y, float[] rstd, float[]? gy, float[]? gx, float[]? partial) : IParallelBody
+    {
+        private readonly RmsNormKernel _kernel = kernel;
+
+        public void Run(int blk)
+        {
+            if (gy is null) _kernel.ForwardBlock(blk, x, w, y!, rstd);
+            else _kernel.BackwardBlock(blk, x, w, rstd, gy, gx, partial);
+        }
     }
 
     private (Vector512<uint> K0, Vector512<uint> K1, Vector512<uint> Th, Vector512<uint> Lane, float Scale) MaskParams() => (

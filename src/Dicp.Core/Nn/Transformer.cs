@@ -1,3 +1,4 @@
+using Dicp.Autograd;
 using Dicp.Tensors;
 
 namespace Dicp.Nn;
@@ -55,6 +56,31 @@ public sealed class Transformer : Module
         Blocks = RegisterModule("blocks", new ModuleList<TransformerBlock>(
             Enumerable.Range(0, config.NLayer).Select(_ => new TransformerBlock(config, Rope, generator)).ToList()));
         SetGenerator(generator.Derive(0x0D20_90A7));
+        if (Ops.SupportsTransformerInference(config.DModel, config.NHead, config.NInner))
+        {
+            _inferenceWeights = new TransformerBlockWeights[Blocks.Count];
+            for (var i = 0; i < Blocks.Count; i++)
+            {
+                var blk = Blocks[i];
+                _inferenceWeights[i] = new TransformerBlockWeights(blk.Norm1.Weight, blk.Attn.Attn.Weight, blk.Attn.Attn.Bias,
+                    blk.Attn.Proj.Weight, blk.Attn.Proj.Bias, blk.Norm2.Weight, blk.Mlp.SwiGlu.W1.Weight, blk.Mlp.SwiGlu.W2.Weight, blk.Mlp.SwiGlu.W3.Weight);
+            }
+        }
+    }
+
+    /// <summary>The blocks' parameters for the fused inference forward, or null where it does not apply.</summary>
+    private readonly TransformerBlockWeights[]? _inferenceWeights;
+
+    /// <summary>Whether any block would apply dropout (training mode with a positive rate).</summary>
+    private bool DropoutActive()
+    {
+        if (Config.Dropout == 0f) return false;
+        for (var i = 0; i < Blocks.Count; i++)
+        {
+            var blk = Blocks[i];
+            if (blk.Norm1.Training || blk.Attn.Training || blk.Norm2.Training) return true;
+        }
+        return false;
     }
 
     /// <summary>The hyperparameters.</summary>
@@ -73,6 +99,8 @@ public sealed class Transformer : Module
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rank != 3 || x.Shape[2] != Config.DModel || x.Shape[1] > Config.MaxSeqLen)
             throw new ArgumentException($"Transformer: input must be (B, T ≤ {Config.MaxSeqLen}, {Config.DModel}), got {ShapeUtil.Format(x.Shape)}.");
+        if (!GradMode.IsEnabled && _inferenceWeights is not null && !DropoutActive())
+            return Ops.TransformerInference(x, _inferenceWeights, Config.NHead, Rope, Config.NormEps); // fused, bit-identical
         for (var i = 0; i < Blocks.Count; i++) x = Blocks[i].Forward(x);
         return x;
     }

@@ -13,7 +13,7 @@ public static partial class Ops
         var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Exp(x.Span, y.Span);
         if (GradMode.ShouldRecord(x))
-            y.Record("exp", [x], () => Elementwise.MapAccumulate<MultiplyOperator>(y.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
+            y.Record("exp", [x], x, static (y, _, x) => Elementwise.MapAccumulate<MultiplyOperator>(y.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
         return y;
     }
 
@@ -25,7 +25,7 @@ public static partial class Ops
         var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Log(x.Span, y.Span);
         if (GradMode.ShouldRecord(x))
-            y.Record("log", [x], () =>
+            y.Record("log", [x], x, static (y, _, x) =>
             {
                 var gx = x.GradSpan;
                 var gy = y.Grad!;
@@ -42,7 +42,7 @@ public static partial class Ops
         var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Tanh(x.Span, y.Span);
         if (GradMode.ShouldRecord(x))
-            y.Record("tanh", [x], () => Elementwise.MapAccumulate<TanhGradOperator>(y.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
+            y.Record("tanh", [x], x, static (y, _, x) => Elementwise.MapAccumulate<TanhGradOperator>(y.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
         return y;
     }
 
@@ -54,7 +54,7 @@ public static partial class Ops
         var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Max(x.Span, 0f, y.Span);
         if (GradMode.ShouldRecord(x))
-            y.Record("relu", [x], () => Elementwise.MapAccumulate<ReluGradOperator>(x.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
+            y.Record("relu", [x], x, static (y, _, x) => Elementwise.MapAccumulate<ReluGradOperator>(x.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
         return y;
     }
 
@@ -66,7 +66,7 @@ public static partial class Ops
         var y = Tensor.Uninitialized(x.Shape);
         Elementwise.Map<SiluOperator>(x.Span, y.Span);
         if (GradMode.ShouldRecord(x))
-            y.Record("silu", [x], () => Elementwise.MapAccumulate<SiluGradOperator>(x.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
+            y.Record("silu", [x], x, static (y, _, x) => Elementwise.MapAccumulate<SiluGradOperator>(x.Span, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
         return y;
     }
 
@@ -80,7 +80,7 @@ public static partial class Ops
         var ys = y.Span;
         for (var i = 0; i < xs.Length; i++) ys[i] = (float)(0.5 * xs[i] * (1.0 + SpecialFunctions.Erf(xs[i] / Math.Sqrt(2.0))));
         if (GradMode.ShouldRecord(x))
-            y.Record("gelu", [x], () =>
+            y.Record("gelu", [x], x, static (y, _, x) =>
             {
                 var gx = x.GradSpan;
                 var gy = y.Grad!;
@@ -103,24 +103,33 @@ public static partial class Ops
         ArgumentNullException.ThrowIfNull(b);
         ShapeUtil.CheckSame(a, b, nameof(SwiGlu));
         var y = Tensor.Uninitialized(a.Shape);
-        ParallelRows((y.Size + 1023) / 1024, 1024, (c0, c1) =>
-        {
-            int o = c0 * 1024, len = Math.Min(y.Size, c1 * 1024) - o;
-            Elementwise.Map<SwiGluOperator>(a.Data.AsSpan(o, len), b.Data.AsSpan(o, len), y.Data.AsSpan(o, len));
-        });
+        ParallelLoop.ForRanges((y.Size + 1023) / 1024, 1024, new SwiGluChunks(a, b, y, Backward: false));
         if (GradMode.ShouldRecord(a, b))
-            y.Record("swiglu", [a, b], () =>
+            y.Record("swiglu", [a, b], new SwiGluChunks(a, b, y, Backward: true), static (y, _, chunks) =>
             {
-                bool accA = true, accB = true; // fresh gradients are overwritten instead of cleared and accumulated
-                var ga = a.RequiresGrad ? a.GradForWrite(out accA) : null; // allocated before the parallel region
-                var gb = b.RequiresGrad ? b.GradForWrite(out accB) : null;
-                ParallelRows((y.Size + 1023) / 1024, 1024, (c0, c1) =>
-                {
-                    int o = c0 * 1024, len = Math.Min(y.Size, c1 * 1024) - o;
-                    SwiGluBackward.Run(a.Data.AsSpan(o, len), b.Data.AsSpan(o, len), y.Grad!.AsSpan(o, len),
-                        ga is null ? default : ga.AsSpan(o, len), gb is null ? default : gb.AsSpan(o, len), accA, accB);
-                });
+                // Gradients are allocated before the parallel region; fresh ones are overwritten, not cleared and accumulated.
+                bool accA = true, accB = true;
+                if (chunks.A.RequiresGrad) chunks.A.GradForWrite(out accA);
+                if (chunks.B.RequiresGrad) chunks.B.GradForWrite(out accB);
+                ParallelLoop.ForRanges((y.Size + 1023) / 1024, 1024, chunks with { AccumulateA = accA, AccumulateB = accB });
             });
         return y;
+    }
+
+    /// <summary>Chunks of 1024 elements of <see cref="SwiGlu"/>: forward, or backward into the inputs' gradients.</summary>
+    private readonly record struct SwiGluChunks(Tensor A, Tensor B, Tensor Y, bool Backward, bool AccumulateA = true, bool AccumulateB = true) : IRangeBody
+    {
+        public void Run(int start, int end)
+        {
+            int o = start * 1024, len = Math.Min(Y.Size, end * 1024) - o;
+            if (!Backward)
+            {
+                Elementwise.Map<SwiGluOperator>(A.Data.AsSpan(o, len), B.Data.AsSpan(o, len), Y.Data.AsSpan(o, len));
+                return;
+            }
+            SwiGluBackward.Run(A.Data.AsSpan(o, len), B.Data.AsSpan(o, len), Y.Grad!.AsSpan(o, len),
+                A.RequiresGrad ? A.Grad!.AsSpan(o, len) : default, B.RequiresGrad ? B.Grad!.AsSpan(o, len) : default,
+                AccumulateA, AccumulateB);
+        }
     }
 }

@@ -8,7 +8,7 @@ public static partial class Ops
     /// <summary>Element-wise sum <c>a + b</c>.</summary>
     /// <remarks>Shapes: equal, or b's shape a suffix of a's (b broadcast over a's leading dims, e.g. a bias), or the reverse.
     /// Backward: da = dy; db = dy summed over the broadcast dims.</remarks>
-    public static Tensor Add(Tensor a, Tensor b) => Broadcast(a, b, nameof(Add), static (a, b, y) =>
+    public static Tensor Add(Tensor a, Tensor b) => Broadcast(a, b, nameof(Add), "add", static (a, b, y) =>
     {
         var (inner, outer) = (b.Size, a.Size / Math.Max(b.Size, 1));
         for (var o = 0; o < outer; o++) TensorPrimitives.Add(a.Data.AsSpan(o * inner, inner), b.Span, y.Data.AsSpan(o * inner, inner));
@@ -38,8 +38,9 @@ public static partial class Ops
         var y = Tensor.Uninitialized(a.Shape);
         TensorPrimitives.Subtract(a.Span, b.Span, y.Span);
         if (GradMode.ShouldRecord(a, b))
-            y.Record("sub", [a, b], () =>
+            y.Record("sub", [a, b], (a, b), static (y, _, s) =>
             {
+                var (a, b) = s;
                 var gy = y.Grad!.AsSpan(0, y.Size);
                 if (a.RequiresGrad) TensorPrimitives.Add(a.GradSpan, gy, a.GradSpan);
                 if (b.RequiresGrad) TensorPrimitives.Subtract(b.GradSpan, gy, b.GradSpan);
@@ -49,7 +50,7 @@ public static partial class Ops
 
     /// <summary>Element-wise product <c>a ⊙ b</c>, with the broadcasting rule of <see cref="Add"/>.</summary>
     /// <remarks>Backward: da = dy ⊙ b; db = Σ_broadcast dy ⊙ a.</remarks>
-    public static Tensor Mul(Tensor a, Tensor b) => Broadcast(a, b, nameof(Mul), static (a, b, y) =>
+    public static Tensor Mul(Tensor a, Tensor b) => Broadcast(a, b, nameof(Mul), "mul", static (a, b, y) =>
     {
         var (inner, outer) = (b.Size, a.Size / Math.Max(b.Size, 1));
         for (var o = 0; o < outer; o++) TensorPrimitives.Multiply(a.Data.AsSpan(o * inner, inner), b.Span, y.Data.AsSpan(o * inner, inner));
@@ -73,7 +74,7 @@ public static partial class Ops
         var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Multiply(x.Span, s, y.Span);
         if (GradMode.ShouldRecord(x))
-            y.Record("scale", [x], () => TensorPrimitives.MultiplyAdd(y.Grad!.AsSpan(0, y.Size), s, x.GradSpan, x.GradSpan));
+            y.Record("scale", [x], (x, s), static (y, _, saved) => TensorPrimitives.MultiplyAdd(y.Grad!.AsSpan(0, y.Size), saved.s, saved.x.GradSpan, saved.x.GradSpan));
         return y;
     }
 
@@ -84,24 +85,24 @@ public static partial class Ops
         var y = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Add(x.Span, c, y.Span);
         if (GradMode.ShouldRecord(x))
-            y.Record("add_scalar", [x], () => TensorPrimitives.Add(x.GradSpan, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
+            y.Record("add_scalar", [x], x, static (y, _, x) => TensorPrimitives.Add(x.GradSpan, y.Grad!.AsSpan(0, y.Size), x.GradSpan));
         return y;
     }
 
     /// <summary>Shared shape logic of the broadcasting binary ops; normalises so that b is the (suffix-shaped) smaller operand.</summary>
-    private static Tensor Broadcast(Tensor a, Tensor b, string op, Action<Tensor, Tensor, Tensor> forward, Action<Tensor, Tensor, Tensor> backward)
+    private static Tensor Broadcast(Tensor a, Tensor b, string name, string op, Action<Tensor, Tensor, Tensor> forward, Action<Tensor, Tensor, Tensor> backward)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         if (!IsSuffix(b.Shape, a.Shape))
         {
             if (!IsSuffix(a.Shape, b.Shape))
-                throw new ArgumentException($"{op}: shapes {ShapeUtil.Format(a.Shape)} and {ShapeUtil.Format(b.Shape)} do not broadcast (one must equal the other's trailing dimensions).");
+                throw new ArgumentException($"{name}: shapes {ShapeUtil.Format(a.Shape)} and {ShapeUtil.Format(b.Shape)} do not broadcast (one must equal the other's trailing dimensions).");
             (a, b) = (b, a); // both ops are commutative
         }
         var y = Tensor.Uninitialized(a.Shape);
         forward(a, b, y);
-        if (GradMode.ShouldRecord(a, b)) y.Record(op.ToLowerInvariant(), [a, b], () => backward(a, b, y));
+        if (GradMode.ShouldRecord(a, b)) y.Record(op, [a, b], (a, b, backward), static (y, _, s) => s.backward(s.a, s.b, y));
         return y;
     }
 

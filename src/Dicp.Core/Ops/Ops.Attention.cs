@@ -37,20 +37,20 @@ public static partial class Ops
             var lse = record ? BufferPool.Rent(kernel.LseLength, clear: false) : null;
             kernel.Forward8(qkv.Data, y.Data, lse);
             if (record)
-                y.Record("causal_self_attention", [qkv], () =>
+                y.Record("causal_self_attention", [qkv], (qkv, kernel, lse: lse!), static (y, _, s) =>
                 {
-                    kernel.Backward8(qkv.Data, y.Data, lse!, y.Grad!, qkv.EnsureGrad());
-                    BufferPool.Return(lse); // the node runs once: the graph is freed after backward
+                    s.kernel.Backward8(s.qkv.Data, y.Data, s.lse, y.Grad!, s.qkv.EnsureGrad());
+                    BufferPool.Return(s.lse); // the node runs once: the graph is freed after backward
                 });
             return y;
         }
         var probs = BufferPool.Rent(kernel.ProbsLength, clear: false); // (B, H, T, Tp): every row is written in full
         kernel.Forward(qkv.Data, y.Data, probs);
         if (GradMode.ShouldRecord(qkv))
-            y.Record("causal_self_attention", [qkv], () =>
+            y.Record("causal_self_attention", [qkv], (qkv, kernel, probs), static (y, _, s) =>
             {
-                kernel.Backward(qkv.Data, probs, y.Grad!, qkv.EnsureGrad());
-                BufferPool.Return(probs); // the node runs once: the graph is freed after backward
+                s.kernel.Backward(s.qkv.Data, s.probs, y.Grad!, s.qkv.EnsureGrad());
+                BufferPool.Return(s.probs); // the node runs once: the graph is freed after backward
             });
         else
             BufferPool.Return(probs);

@@ -23,7 +23,8 @@ public static partial class Ops
         var y = Tensor.Uninitialized(x.Shape);
         DropoutMask.Apply(key, 0, p, scale, x.Span, y.Span, accumulate: false);
         if (GradMode.ShouldRecord(x))
-            y.Record("dropout", [x], () => DropoutMask.Apply(key, 0, p, scale, y.Grad!.AsSpan(0, y.Size), x.GradSpan, accumulate: true));
+            y.Record("dropout", [x], (x, key, p, scale), static (y, _, s) =>
+                DropoutMask.Apply(s.key, 0, s.p, s.scale, y.Grad!.AsSpan(0, y.Size), s.x.GradSpan, accumulate: true));
         return y;
     }
 }

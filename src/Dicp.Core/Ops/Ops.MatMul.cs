@@ -25,15 +25,19 @@ public static partial class Ops
             throw new ArgumentException($"Linear: bias must have shape [{n}], got {ShapeUtil.Format(bias.Shape)}.");
         var m = ShapeUtil.Prod(x.Shape, 0, x.Rank - 1); // rows of the flattened (M, K) input
 
-        var y = Tensor.Uninitialized(ShapeUtil.WithLast(x.Shape, n)); // (…, N)
+        Span<int> shape = stackalloc int[x.Rank];
+        x.Shape.CopyTo(shape);
+        shape[^1] = n;
+        var y = Tensor.Uninitialized(shape); // (…, N)
         if (bias is not null)
             for (var i = 0; i < m; i++) bias.Span.CopyTo(y.Data.AsSpan(i * n, n));
         Gemm.Multiply(false, true, m, n, k, x.Data, 0, k, weight.Data, 0, k, y.Data, 0, n, accumulate: bias is not null);
 
         if (GradMode.ShouldRecord(x, weight, bias))
         {
-            y.Record("linear", bias is null ? [x, weight] : [x, weight, bias], () =>
+            y.Record("linear", bias is null ? [x, weight] : [x, weight, bias], (x, weight, bias, m, n, k), static (y, _, s) =>
             {
+                var (x, weight, bias, m, n, k) = s;
                 var gy = y.Grad!;
                 if (x.RequiresGrad)
                 {
@@ -62,7 +66,8 @@ public static partial class Ops
         Gemm.Multiply(transposeA, transposeB, m, n, k, a.Data, 0, a.Shape[1], b.Data, 0, b.Shape[1], y.Data, 0, n, false);
         if (GradMode.ShouldRecord(a, b))
         {
-            y.Record("matmul", [a, b], () => MatMulBackward(a, b, y.Grad!, 0, 0, 0, m, n, k, transposeA, transposeB));
+            y.Record("matmul", [a, b], (a, b, m, n, k, transposeA, transposeB), static (y, _, s) =>
+                MatMulBackward(s.a, s.b, y.Grad!, 0, 0, 0, s.m, s.n, s.k, s.transposeA, s.transposeB));
         }
         return y;
     }
@@ -80,21 +85,31 @@ public static partial class Ops
         int kb = transposeB ? b.Shape[2] : b.Shape[1], n = transposeB ? b.Shape[1] : b.Shape[2];
         if (k != kb) throw new ArgumentException($"BatchedMatMul: inner dimensions differ: op(a) is [{m}, {k}], op(b) is [{kb}, {n}].");
         var y = Tensor.Uninitialized([batch, m, n]);
-        int sa = m * k, sb = k * n, sy = m * n;
-        ParallelLoop.For(0, batch, i =>
-            Gemm.Multiply(transposeA, transposeB, m, n, k, a.Data, i * sa, a.Shape[2], b.Data, i * sb, b.Shape[2], y.Data, i * sy, n, false));
+        var product = new BatchedProduct(a, b, y, m, n, k, transposeA, transposeB, Backward: false);
+        ParallelLoop.For(0, batch, product);
         if (GradMode.ShouldRecord(a, b))
         {
-            y.Record("bmm", [a, b], () =>
+            y.Record("bmm", [a, b], product with { Backward = true }, static (y, _, product) =>
             {
                 // Allocate the gradient buffers once, before the batches write into them in parallel (a lazy
                 // EnsureGrad inside the loop races: two threads each allocate, and one buffer's writes are lost).
-                if (a.RequiresGrad) a.EnsureGrad();
-                if (b.RequiresGrad) b.EnsureGrad();
-                ParallelLoop.For(0, batch, i => MatMulBackward(a, b, y.Grad!, i * sa, i * sb, i * sy, m, n, k, transposeA, transposeB));
+                if (product.A.RequiresGrad) product.A.EnsureGrad();
+                if (product.B.RequiresGrad) product.B.EnsureGrad();
+                ParallelLoop.For(0, y.Shape[0], product);
             });
         }
         return y;
+    }
+
+    /// <summary>Matrix i of <see cref="BatchedMatMul"/>: its forward product, or its backward into a and b.</summary>
+    private readonly record struct BatchedProduct(Tensor A, Tensor B, Tensor Y, int M, int N, int K, bool TransposeA, bool TransposeB, bool Backward) : IParallelBody
+    {
+        public void Run(int i)
+        {
+            int sa = M * K, sb = K * N, sy = M * N;
+            if (Backward) MatMulBackward(A, B, Y.Grad!, i * sa, i * sb, i * sy, M, N, K, TransposeA, TransposeB);
+            else Gemm.Multiply(TransposeA, TransposeB, M, N, K, A.Data, i * sa, A.Shape[2], B.Data, i * sb, B.Shape[2], Y.Data, i * sy, N, false);
+        }
     }
 
     /// <summary>Backward of one product y = op(a)·op(b) at the given offsets.</summary>

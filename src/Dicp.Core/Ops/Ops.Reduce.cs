@@ -30,9 +30,10 @@ public static partial class Ops
     private static Tensor ReduceAll(Tensor x, float factor, string op)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var y = Tensor.Scalar((float)(SumDouble(x.Span) * factor));
+        var y = Tensor.Uninitialized([]);
+        y.Data[0] = (float)(SumDouble(x.Span) * factor);
         if (GradMode.ShouldRecord(x))
-            y.Record(op, [x], () => TensorPrimitives.Add(x.GradSpan, y.Grad![0] * factor, x.GradSpan));
+            y.Record(op, [x], (x, factor), static (y, _, s) => TensorPrimitives.Add(s.x.GradSpan, y.Grad![0] * s.factor, s.x.GradSpan));
         return y;
     }
 
@@ -50,9 +51,15 @@ public static partial class Ops
         ArgumentNullException.ThrowIfNull(x);
         var ax = ShapeUtil.Axis(axis, x.Rank);
         int outer = ShapeUtil.Prod(x.Shape, 0, ax), n = x.Shape[ax], inner = ShapeUtil.Prod(x.Shape, ax + 1, x.Rank);
-        var outShape = new List<int>(x.Shape.ToArray());
-        if (keepDim) outShape[ax] = 1; else outShape.RemoveAt(ax);
-        var y = Tensor.Empty(outShape.ToArray());
+        Span<int> outShape = stackalloc int[x.Rank];
+        x.Shape.CopyTo(outShape);
+        if (keepDim) outShape[ax] = 1;
+        else
+        {
+            outShape[(ax + 1)..].CopyTo(outShape[ax..]);
+            outShape = outShape[..^1];
+        }
+        var y = Tensor.Empty(outShape);
         for (var o = 0; o < outer; o++)
         {
             var dst = y.Data.AsSpan(o * inner, inner);
@@ -60,8 +67,9 @@ public static partial class Ops
             TensorPrimitives.Multiply(dst, factor, dst);
         }
         if (GradMode.ShouldRecord(x))
-            y.Record(op, [x], () =>
+            y.Record(op, [x], (x, outer, n, inner, factor), static (y, _, s) =>
             {
+                var (x, outer, n, inner, factor) = s;
                 var gx = x.EnsureGrad();
                 for (var o = 0; o < outer; o++)
                     for (var i = 0; i < n; i++)

@@ -22,38 +22,18 @@ public static partial class Ops
         if (RmsNormKernel.Supports(d)) return RmsNormFused(x, weight, eps, rows, d, 0f, 0UL);
         var y = Tensor.Uninitialized(x.Shape);
         var rstd = BufferPool.Rent(rows, clear: false); // 1/rms per row, saved for backward
-        ParallelRows(rows, d, (r0, r1) =>
-        {
-            for (var r = r0; r < r1; r++)
-            {
-                var xr = x.Data.AsSpan(r * d, d);
-                var inv = 1f / MathF.Sqrt(TensorPrimitives.Dot(xr, xr) / d + eps);
-                rstd[r] = inv;
-                var yr = y.Data.AsSpan(r * d, d);
-                TensorPrimitives.Multiply(xr, inv, yr);
-                TensorPrimitives.Multiply(yr, weight.Span, yr);
-            }
-        });
+        var norm = new RmsNormRows(x, weight, y, rstd, eps, d, Backward: false);
+        ParallelLoop.ForRanges(rows, d, norm);
         if (GradMode.ShouldRecord(x, weight))
-            y.Record("rmsnorm", [x, weight], () =>
+            y.Record("rmsnorm", [x, weight], norm with { Backward = true }, static (y, _, norm) =>
             {
+                var (x, weight, rstd, d) = (norm.X, norm.Weight, norm.Rstd, norm.D);
+                var rows = d == 0 ? 0 : x.Size / d;
                 var gy = y.Grad!;
                 if (x.RequiresGrad)
                 {
-                    var gx = x.EnsureGrad();
-                    ParallelRows(rows, d, (r0, r1) =>
-                    {
-                        Span<float> g = d <= 1024 ? stackalloc float[d] : new float[d];
-                        for (var r = r0; r < r1; r++)
-                        {
-                            var xr = x.Data.AsSpan(r * d, d);
-                            var inv = rstd[r];
-                            TensorPrimitives.Multiply(gy.AsSpan(r * d, d), weight.Span, g);      // g = dy ⊙ w
-                            var m = TensorPrimitives.Dot(g, xr) * inv / d;                       // mean(g ⊙ x̂)
-                            var gxr = gx.AsSpan(r * d, d);
-                            for (var i = 0; i < d; i++) gxr[i] += inv * (g[i] - xr[i] * inv * m);
-                        }
-                    });
+                    x.EnsureGrad();
+                    ParallelLoop.ForRanges(rows, d, norm);
                 }
                 if (weight.RequiresGrad)
                 {
@@ -71,6 +51,40 @@ public static partial class Ops
         else
             BufferPool.Return(rstd);
         return y;
+    }
+
+    /// <summary>Rows [r0, r1) of the generic <see cref="RmsNorm"/>: forward, or backward into x's gradient.</summary>
+    private readonly record struct RmsNormRows(Tensor X, Tensor Weight, Tensor Y, float[] Rstd, float Eps, int D, bool Backward) : IRangeBody
+    {
+        public void Run(int r0, int r1)
+        {
+            var d = D;
+            if (!Backward)
+            {
+                for (var r = r0; r < r1; r++)
+                {
+                    var xr = X.Data.AsSpan(r * d, d);
+                    var inv = 1f / MathF.Sqrt(TensorPrimitives.Dot(xr, xr) / d + Eps);
+                    Rstd[r] = inv;
+                    var yr = Y.Data.AsSpan(r * d, d);
+                    TensorPrimitives.Multiply(xr, inv, yr);
+                    TensorPrimitives.Multiply(yr, Weight.Span, yr);
+                }
+                return;
+            }
+            var gy = Y.Grad!;
+            var gx = X.Grad!;
+            Span<float> g = d <= 1024 ? stackalloc float[d] : new float[d];
+            for (var r = r0; r < r1; r++)
+            {
+                var xr = X.Data.AsSpan(r * d, d);
+                var inv = Rstd[r];
+                TensorPrimitives.Multiply(gy.AsSpan(r * d, d), Weight.Span, g);      // g = dy ⊙ w
+                var m = TensorPrimitives.Dot(g, xr) * inv / d;                       // mean(g ⊙ x̂)
+                var gxr = gx.AsSpan(r * d, d);
+                for (var i = 0; i < d; i++) gxr[i] += inv * (g[i] - xr[i] * inv * m);
+            }
+        }
     }
 
     /// <summary>
@@ -96,31 +110,14 @@ public static partial class Ops
         var rstd = BufferPool.Rent(rows, clear: false); // 1/rms per row, saved for backward
         kernel.Forward(x.Data, weight.Data, y.Data, rstd);
         if (GradMode.ShouldRecord(x, weight))
-            y.Record(p > 0f ? "dropout_rmsnorm" : "rmsnorm", [x, weight], () =>
+            y.Record(p > 0f ? "dropout_rmsnorm" : "rmsnorm", [x, weight], (x, weight, kernel, rstd), static (y, _, s) =>
             {
+                var (x, weight, kernel, rstd) = s;
                 kernel.Backward(x.Data, weight.Data, rstd, y.Grad!, x.RequiresGrad ? x.EnsureGrad() : null, weight.RequiresGrad ? weight.EnsureGrad() : null);
                 BufferPool.Return(rstd);
             });
         else
             BufferPool.Return(rstd);
         return y;
-    }
-
-    /// <summary>Runs <paramref name="body"/> over row ranges, in parallel when the work is large enough.</summary>
-    internal static void ParallelRows(int rows, int rowCost, Action<int, int> body)
-    {
-        if ((long)rows * rowCost < 1 << 15 || rows < 8)
-        {
-            body(0, rows);
-            return;
-        }
-        var chunks = Math.Min(rows, Environment.ProcessorCount * 4);
-        var per = (rows + chunks - 1) / chunks;
-        ParallelLoop.For(0, chunks, c =>
-        {
-            var r0 = c * per;
-            var r1 = Math.Min(rows, r0 + per);
-            if (r0 < r1) body(r0, r1);
-        });
     }
 }

@@ -22,8 +22,10 @@ public static partial class Ops
                     cache.Rotate(x.Data.AsSpan(o, hs), y.Data.AsSpan(o, hs), ti);
                 }
         if (GradMode.ShouldRecord(x))
-            y.Record("rope", [x], () =>
+            y.Record("rope", [x], (x, cache), static (y, _, s) =>
             {
+                var (x, cache) = s;
+                int b = x.Shape[0], t = x.Shape[1], h = x.Shape[2], hs = x.Shape[3];
                 var gx = x.EnsureGrad();
                 for (var bi = 0; bi < b; bi++)
                     for (var ti = 0; ti < t; ti++)

@@ -14,8 +14,9 @@ public static partial class Ops
         var y = Tensor.Uninitialized(x.Shape);
         for (var r = 0; r < rows; r++) TensorPrimitives.SoftMax(x.Data.AsSpan(r * c, c), y.Data.AsSpan(r * c, c));
         if (GradMode.ShouldRecord(x))
-            y.Record("softmax", [x], () =>
+            y.Record("softmax", [x], (x, c, rows), static (y, _, s) =>
             {
+                var (x, c, rows) = s;
                 var gx = x.EnsureGrad();
                 for (var r = 0; r < rows; r++)
                 {
@@ -39,8 +40,9 @@ public static partial class Ops
         var y = Tensor.Uninitialized(x.Shape);
         for (var r = 0; r < rows; r++) LogSoftmaxRow(x.Data.AsSpan(r * c, c), y.Data.AsSpan(r * c, c));
         if (GradMode.ShouldRecord(x))
-            y.Record("log_softmax", [x], () =>
+            y.Record("log_softmax", [x], (x, c, rows), static (y, _, saved) =>
             {
+                var (x, c, rows) = saved;
                 var gx = x.EnsureGrad();
                 for (var r = 0; r < rows; r++)
                 {

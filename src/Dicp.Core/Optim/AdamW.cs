@@ -1,3 +1,4 @@
+using Dicp.Kernels;
 using Dicp.Tensors;
 
 namespace Dicp.Optim;
@@ -50,14 +51,22 @@ public class AdamW : Optimizer
         var bc1 = 1.0 - Math.Pow(b1, StepCount);
         var bc2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(b2, StepCount));
         var stepSize = (float)(lr / bc1);
-        Parallel.For(0, Params.Length, i =>
+        ParallelLoop.For(0, Params.Length, new Update(Params, _m, _v, Decoupled, b1, b2, eps, wd, lr, bc2Sqrt, stepSize));
+    }
+
+    /// <summary>The update of parameter i (parameters are independent, so the split never changes results).</summary>
+    private readonly record struct Update(Tensor[] Params, float[][] M, float[][] V, bool Decoupled,
+        float B1, float B2, float Eps, float Wd, float Lr, float Bc2Sqrt, float StepSize) : IParallelBody
+    {
+        public void Run(int i)
         {
             var p = Params[i];
             if (p.Grad is null) return;
             var w = p.Span;
             var g = p.Grad.AsSpan(0, p.Size);
-            var m = _m[i];
-            var v = _v[i];
+            var m = M[i];
+            var v = V[i];
+            float b1 = B1, b2 = B2, eps = Eps, wd = Wd, lr = Lr, bc2Sqrt = Bc2Sqrt, stepSize = StepSize;
             if (Decoupled && wd != 0f) TensorPrimitives.Multiply(w, 1f - lr * wd, w);
             for (var j = 0; j < w.Length; j++)
             {
@@ -66,7 +75,7 @@ public class AdamW : Optimizer
                 v[j] = b2 * v[j] + (1f - b2) * gj * gj;
                 w[j] -= stepSize * m[j] / (MathF.Sqrt(v[j]) / bc2Sqrt + eps);
             }
-        });
+        }
     }
 
     /// <inheritdoc/>

@@ -11,17 +11,24 @@ public static class GradClip
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(maxNorm > 0f)) throw new ArgumentOutOfRangeException(nameof(maxNorm), $"maxNorm must be positive, got {maxNorm}.");
-        var ps = parameters.Where(p => p.Grad is not null).ToArray();
+        // A list (the optimizers' and trainers' parameter arrays) is walked by index: no enumerator, no copy.
+        var list = parameters as IReadOnlyList<Tensor> ?? [.. parameters];
         double sq = 0;
-        foreach (var p in ps)
+        for (var i = 0; i < list.Count; i++)
         {
+            var p = list[i];
+            if (p.Grad is null) continue;
             var g = p.Grad.AsSpan(0, p.Size);
             sq += TensorPrimitives.Dot(g, g);
         }
         var total = (float)Math.Sqrt(sq);
         var coef = maxNorm / (total + 1e-6f);
         if (coef < 1f)
-            foreach (var p in ps) TensorPrimitives.Multiply(p.Grad.AsSpan(0, p.Size), coef, p.Grad.AsSpan(0, p.Size));
+            for (var i = 0; i < list.Count; i++)
+            {
+                var p = list[i];
+                if (p.Grad is not null) TensorPrimitives.Multiply(p.Grad.AsSpan(0, p.Size), coef, p.Grad.AsSpan(0, p.Size));
+            }
         return total;
     }
 }

@@ -5,11 +5,15 @@ namespace Dicp.Tensors;
 
 public partial class Tensor
 {
-    /// <summary>Marks this tensor as the output of a recorded op.</summary>
-    internal Tensor Record(string op, Tensor[] inputs, Action backward)
+    /// <summary>Marks this tensor as the output of a recorded op (the node comes from a pool: no allocation when warm).</summary>
+    /// <param name="op">The op's name.</param>
+    /// <param name="inputs">The op's inputs (copied into the node).</param>
+    /// <param name="saved">What <paramref name="backward"/> needs from the forward pass.</param>
+    /// <param name="backward">A <c>static</c> lambda: reads this tensor's gradient and accumulates into the inputs'.</param>
+    internal Tensor Record<TSaved>(string op, ReadOnlySpan<Tensor> inputs, in TSaved saved, BackwardFn<TSaved> backward)
     {
         RequiresGrad = true;
-        GradFn = new Node(op, inputs, backward);
+        GradFn = OpNode<TSaved>.Rent(op, inputs, saved, backward);
         return this;
     }
 
@@ -58,8 +62,9 @@ public partial class Tensor
             {
                 var t = order[i];
                 var node = t.GradFn!;
-                if (t.Grad is not null) node.Backward();
+                if (t.Grad is not null) node.Backward(t);
                 t.GradFn = Node.Released;         // free the graph as we go; a second backward through it throws
+                node.Recycle();                   // back to its pool for the next step's forward pass
                 if (!ReferenceEquals(t, this)) { BufferPool.Return(t.Grad); t.Grad = null; } // intermediates do not keep gradients
             }
         }
@@ -102,11 +107,11 @@ public partial class Tensor
         while (stack.Count > 0)
         {
             var (t, next) = stack.Pop();
-            var inputs = t.GradFn!.Inputs;
-            if (next < inputs.Length)
+            var node = t.GradFn!;
+            if (next < node.InputCount)
             {
                 stack.Push((t, next + 1));
-                var child = inputs[next];
+                var child = node.Input(next);
                 if (ReferenceEquals(child.GradFn, Node.Released)) throw SecondBackward();
                 if (child.GradFn is not null && visited.Add(child)) stack.Push((child, 0));
             }

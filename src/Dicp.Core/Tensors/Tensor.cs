@@ -16,7 +16,7 @@ namespace Dicp.Tensors;
 /// </remarks>
 public partial class Tensor
 {
-    private readonly int[] _shape;
+    private int[] _shape;
     private float[]? _data;
     private bool _ownsStorage;
 
@@ -36,6 +36,15 @@ public partial class Tensor
         RequiresGrad = requiresGrad;
     }
 
+    /// <summary>An op result over <paramref name="data"/> (already validated by the caller).</summary>
+    private Tensor(float[] data, ReadOnlySpan<int> shape, int size, bool ownsStorage)
+    {
+        _shape = shape.ToArray();
+        Size = size;
+        _data = data;
+        _ownsStorage = ownsStorage;
+    }
+
     /// <summary>The row-major storage. Only the first <see cref="Size"/> elements are meaningful.</summary>
     /// <exception cref="ObjectDisposedException">The tensor was an op result inside a <see cref="TensorScope"/> that has ended.</exception>
     public float[] Data => _data ?? throw new ObjectDisposedException(nameof(Tensor),
@@ -48,7 +57,7 @@ public partial class Tensor
     public bool RequiresGrad { get; set; }
 
     /// <summary>Number of elements, <c>prod(Shape)</c>.</summary>
-    public int Size { get; }
+    public int Size { get; private set; }
 
     /// <summary>The dimensions.</summary>
     public ReadOnlySpan<int> Shape => _shape;
@@ -167,20 +176,48 @@ public partial class Tensor
 
     private static Tensor Owned(ReadOnlySpan<int> shape, bool clear)
     {
-        var t = new Tensor(BufferPool.Rent(ShapeUtil.Numel(shape, "shape"), clear), shape) { _ownsStorage = true };
-        TensorScope.Track(t);
-        return t;
+        var size = ShapeUtil.Numel(shape, "shape");
+        return Result(BufferPool.Rent(size, clear), shape, size, ownsStorage: true);
     }
 
     /// <summary>A tensor sharing <paramref name="source"/>'s storage with another shape (tracked by the current scope as a view).</summary>
     internal static Tensor View(Tensor source, ReadOnlySpan<int> shape)
     {
-        var t = new Tensor(source.Data, shape);
+        var size = ShapeUtil.Numel(shape, "shape");
+        if (size > source.Size) throw new ArgumentException($"A view of shape {ShapeUtil.Format(shape)} does not fit in {source}.", nameof(shape));
+        return Result(source.Data, shape, size, ownsStorage: false);
+    }
+
+    /// <summary>
+    /// An op result: inside a <see cref="TensorScope"/> a recycled tensor object of the same rank (tracked by the
+    /// scope), otherwise a new one.
+    /// </summary>
+    private static Tensor Result(float[] data, ReadOnlySpan<int> shape, int size, bool ownsStorage)
+    {
+        if (!TensorScope.IsActive) return new Tensor(data, shape, size, ownsStorage);
+        var t = TensorScope.TakeRecycled(shape.Length);
+        if (t is null) t = new Tensor(data, shape, size, ownsStorage);
+        else t.Reinitialize(data, shape, size, ownsStorage);
         TensorScope.Track(t);
         return t;
     }
 
-    /// <summary>Called when the owning scope ends: storage and gradient go back to the pool, the graph is dropped.</summary>
+    /// <summary>Turns a recycled op result (released, same rank) into a fresh one.</summary>
+    private void Reinitialize(float[] data, ReadOnlySpan<int> shape, int size, bool ownsStorage)
+    {
+        if (_shape.Length == shape.Length) shape.CopyTo(_shape);
+        else _shape = shape.ToArray();
+        Size = size;
+        _data = data;
+        _ownsStorage = ownsStorage;
+        RequiresGrad = false;
+        Name = null;
+    }
+
+    /// <summary>
+    /// Called when the owning scope ends: storage and gradient go back to the buffer pool, the graph node back to its
+    /// pool; afterwards the scope may recycle this object as a later op result.
+    /// </summary>
     internal void ReleaseStorage()
     {
         if (_ownsStorage) BufferPool.Return(_data);
@@ -188,6 +225,7 @@ public partial class Tensor
         _ownsStorage = false;
         BufferPool.Return(Grad);
         Grad = null;
+        if (GradFn is { } node && !ReferenceEquals(node, Node.Released)) node.Recycle();
         GradFn = null;
     }
 }

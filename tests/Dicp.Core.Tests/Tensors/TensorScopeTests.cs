@@ -29,6 +29,30 @@ public class TensorScopeTests
     }
 
     [Fact]
+    public void ReleasedOpResultsAreRecycledButLeafGradientsAreNot()
+    {
+        var w = new Parameter(4, 300);
+        new Generator(1).FillNormal(w.Span);
+        Tensor first, second;
+        using (TensorScope.Begin())
+        {
+            first = O.Tanh(w);
+            O.Sum(first).Backward();
+        }
+        var grad = w.Grad!;
+        var expected = 1f - MathF.Tanh(w.Data[7]) * MathF.Tanh(w.Data[7]);
+        using (TensorScope.Begin())
+        {
+            second = O.Exp(w);                                           // the next op of the same rank reuses the object
+            Assert.Same(first, second);
+            Assert.Equal(MathF.Exp(w.Data[7]), second.Data[7], 5);
+            Assert.Equal([4, 300], second.Shape.ToArray());
+        }
+        Assert.Same(grad, w.Grad);                                       // a leaf keeps its gradient across scopes
+        Assert.Equal(expected, w.Grad![7], 6);
+    }
+
+    [Fact]
     public void ScopedTrainingStepsGiveBitIdenticalResultsToUnscopedOnes()
     {
         static float[] Train(bool scoped)

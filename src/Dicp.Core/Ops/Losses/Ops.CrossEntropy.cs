@@ -1,4 +1,6 @@
+using System.Buffers;
 using Dicp.Autograd;
+using Dicp.Kernels;
 
 namespace Dicp.Tensors;
 
@@ -18,29 +20,33 @@ public static partial class Ops
         int c = logits.Shape[^1], n = c == 0 ? 0 : logits.Size / c;
         if (targets.Length != n) throw new ArgumentException($"CrossEntropy: {targets.Length} targets for {n} rows of logits {ShapeUtil.Format(logits.Shape)}.");
         if (!(labelSmoothing >= 0f && labelSmoothing <= 1f)) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"Label smoothing must be in [0, 1], got {labelSmoothing}.");
-        var tg = targets.ToArray();
         var count = 0;
-        foreach (var y in tg)
+        foreach (var y in targets)
         {
             if (y == ignoreIndex) continue;
             if ((uint)y >= (uint)c) throw new ArgumentOutOfRangeException(nameof(targets), $"CrossEntropy: target {y} is out of range for {c} classes.");
             count++;
         }
-        var logp = new float[n * c];
+        var logp = BufferPool.Rent(n * c, clear: false); // rows of ignored targets are neither written nor read
         double total = 0;
         for (var r = 0; r < n; r++)
         {
-            if (tg[r] == ignoreIndex) continue;
+            if (targets[r] == ignoreIndex) continue;
             var lp = logp.AsSpan(r * c, c);
             LogSoftmaxRow(logits.Data.AsSpan(r * c, c), lp);
-            double rowLoss = -(1.0 - labelSmoothing) * lp[tg[r]];
+            double rowLoss = -(1.0 - labelSmoothing) * lp[targets[r]];
             if (labelSmoothing > 0f) rowLoss -= labelSmoothing / c * Ops.SumDouble(lp);
             total += rowLoss;
         }
-        var loss = Tensor.Scalar(count == 0 ? float.NaN : (float)(total / count));
+        var loss = Tensor.Uninitialized([]);
+        loss.Data[0] = count == 0 ? float.NaN : (float)(total / count);
         if (GradMode.ShouldRecord(logits))
-            loss.Record("cross_entropy", [logits], () =>
+        {
+            var tg = ArrayPool<int>.Shared.Rent(n); // the targets, kept for backward (at least n long)
+            targets.CopyTo(tg);
+            loss.Record("cross_entropy", [logits], (logits, tg, logp, n, c, count, labelSmoothing, ignoreIndex), static (loss, _, s) =>
             {
+                var (logits, tg, logp, n, c, count, labelSmoothing, ignoreIndex) = s;
                 var gx = logits.EnsureGrad();
                 var g = loss.Grad![0] / count;
                 for (var r = 0; r < n; r++)
@@ -52,7 +58,12 @@ public static partial class Ops
                         gx[r * c + k] += g * (MathF.Exp(logp[r * c + k]) - q);
                     }
                 }
+                ArrayPool<int>.Shared.Return(tg);
+                BufferPool.Return(logp);
             });
+        }
+        else
+            BufferPool.Return(logp);
         return loss;
     }
 }

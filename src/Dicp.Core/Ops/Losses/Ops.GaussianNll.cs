@@ -27,10 +27,12 @@ public static partial class Ops
             s += 0.5 * (Math.Log(v) + d * d / v);
         }
         if (full) s += 0.5 * Math.Log(2 * Math.PI) * n;
-        var loss = Tensor.Scalar(n == 0 ? float.NaN : (float)(s / n));
+        var loss = Tensor.Uninitialized([]);
+        loss.Data[0] = n == 0 ? float.NaN : (float)(s / n);
         if (GradMode.ShouldRecord(mean, variance, target))
-            loss.Record("gaussian_nll", [mean, variance, target], () =>
+            loss.Record("gaussian_nll", [mean, variance, target], (mean, variance, target, eps, n), static (loss, _, s) =>
             {
+                var (mean, variance, target, eps, n) = s;
                 var g = loss.Grad![0] / n;
                 for (var i = 0; i < n; i++)
                 {
