@@ -35,13 +35,14 @@ internal static class EvaluateCommand
         var horizon = new Option<int?>("--horizon") { Description = "Planning depth for beam and cem (default: planner.horizon, 8)." };
         var startStep = new Option<int?>("--start-step") { Description = "Sampling and cem: plan only from this step of an episode on (default: planner.start_step)." };
         var deterministic = new Option<bool>("--deterministic") { Description = "Planners: take the most probable first actions / the policy mean instead of sampling." };
+        var early = new Option<bool>("--plan-before-full-window") { Description = "Planners: plan from the first step instead of waiting for a full context window (planner.require_full_window: false)." };
         var label = new Option<string?>("--label") { Description = "Label of the curve in dicp plot (default: model + planner, e.g. \"DICP-AD + beam\")." };
         var cmd = new Command("evaluate", "Roll a trained model in context on the split's tasks and write results.json.")
-            { run, episodes, split, output, greedy, seed, planner, beamK, samples, horizon, startStep, deterministic, label };
+            { run, episodes, split, output, greedy, seed, planner, beamK, samples, horizon, startStep, deterministic, early, label };
         cmd.SetAction((parse, ct) => Task.FromResult(Run(parse.GetValue(run)!, parse.GetValue(episodes), parse.GetValue(split)!, parse.GetValue(output),
             parse.GetValue(greedy), parse.GetValue(seed),
             new PlannerOverrides(parse.GetValue(planner), parse.GetValue(beamK), parse.GetValue(samples), parse.GetValue(horizon),
-                parse.GetValue(startStep), parse.GetValue(deterministic)),
+                parse.GetValue(startStep), parse.GetValue(deterministic), parse.GetValue(early)),
             parse.GetValue(label), ct)));
         return cmd;
     }
@@ -139,10 +140,11 @@ internal static class EvaluateCommand
     public static IPlanner CreatePlanner(PlannerConfig config, bool greedy, bool deterministic, int seed) => config.Name switch
     {
         "none" => new PolicyPlanner(new PolicyPlannerOptions(greedy, seed)),
-        "beam" => new BeamSearchPlanner(new BeamSearchOptions(config.BeamK, config.BeamL, config.Horizon, deterministic, Seed: seed)),
-        "sampling" => new SamplingPlanner(new SamplingOptions(config.Samples, config.StartStep, Deterministic: deterministic, Seed: seed)),
+        "beam" => new BeamSearchPlanner(new BeamSearchOptions(config.BeamK, config.BeamL, config.Horizon, deterministic,
+            RequireFullWindow: config.RequireFullWindow, Seed: seed)),
+        "sampling" => new SamplingPlanner(new SamplingOptions(config.Samples, config.StartStep, config.RequireFullWindow, Deterministic: deterministic, Seed: seed)),
         "cem" => new CemPlanner(new CemOptions(config.Horizon, Population: config.Population, Elites: Math.Min(config.Elites, config.Population),
-            StartStep: config.StartStep, Deterministic: deterministic, Seed: seed)),
+            StartStep: config.StartStep, RequireFullWindow: config.RequireFullWindow, Deterministic: deterministic, Seed: seed)),
         _ => throw new ArgumentException($"Unknown planner '{config.Name}'; expected one of {string.Join(", ", PlannerNames)}."),
     };
 
@@ -178,7 +180,7 @@ internal static class EvaluateCommand
 
     /// <summary>Command-line values that override the run's <c>planner</c> section (null: keep the section's value).</summary>
     internal sealed record PlannerOverrides(string? Name, int? BeamK = null, int? Samples = null, int? Horizon = null, int? StartStep = null,
-        bool Deterministic = false)
+        bool Deterministic = false, bool PlanBeforeFullWindow = false)
     {
         /// <summary>The section with these overrides applied; <c>--samples</c> lands on the chosen planner's own count.</summary>
         public PlannerConfig Apply(PlannerConfig c)
@@ -193,6 +195,7 @@ internal static class EvaluateCommand
                 Population = name == "cem" ? Samples ?? c.Population : c.Population,
                 Horizon = Horizon ?? c.Horizon,
                 StartStep = StartStep ?? c.StartStep,
+                RequireFullWindow = c.RequireFullWindow && !PlanBeforeFullWindow,
             };
         }
     }

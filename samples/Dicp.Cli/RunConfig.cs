@@ -44,8 +44,10 @@ internal sealed record EvaluationConfig(int Episodes = 50, bool Greedy = false, 
 /// <param name="StartStep">Sampling and CEM: plan only from this step of an episode on (reference continuous: 50).</param>
 /// <param name="Population">CEM: action sequences per iteration (32).</param>
 /// <param name="Elites">CEM: the best sequences the distribution is refitted to (4).</param>
+/// <param name="RequireFullWindow">Plan only once the context window is full, as the reference does (true); false plans
+/// from the first step (early steps then rely on a short context).</param>
 internal sealed record PlannerConfig(string Name = "none", int BeamK = 10, int BeamL = 5, int Horizon = 8, int Samples = 10, int StartStep = 0,
-    int Population = 32, int Elites = 4);
+    int Population = 32, int Elites = 4, bool RequireFullWindow = true);
 
 /// <summary>A whole run configuration (<c>configs/*.yaml</c>): sections <c>model</c>, <c>data</c>, <c>training</c>, <c>evaluation</c>, <c>planner</c>.</summary>
 internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOptions Training, EvaluationConfig Evaluation, PlannerConfig Planner)
