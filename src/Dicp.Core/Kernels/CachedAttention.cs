@@ -14,10 +14,20 @@ namespace Dicp.Kernels;
 /// rotated keys and values of the new tokens are written as (N, H, hs, S) — how a prefix or a middle segment is encoded.
 /// Work per call: N·H·S·(P + M + S)·hs multiply-adds for scores and as many for the weighted sum.
 /// </remarks>
-internal static class CachedAttention
+internal static partial class CachedAttention
 {
-    /// <summary>Runs the kernel; see the type remarks for the layouts.</summary>
+    /// <summary>Runs the kernel (the head-size-8 path where <see cref="UsesHead8"/>); see the type remarks for the layouts.</summary>
     public static void Forward(float[] qkv, int n, int s, int h, int hs,
+        float[]? prefixKt, float[]? prefixVt, int p,
+        float[]? middleKt, float[]? middleVt, int m, int[]? groupOf,
+        Dicp.Tensors.RotaryCache? rope, float[] output, float[]? keysOut, float[]? valuesOut)
+    {
+        if (UsesHead8(hs)) Forward8(qkv, n, s, h, prefixKt, prefixVt, p, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut);
+        else ForwardGeneric(qkv, n, s, h, hs, prefixKt, prefixVt, p, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut);
+    }
+
+    /// <summary>The path for any head size: per (row, head) and token, <see cref="TensorPrimitives"/> over each segment.</summary>
+    public static void ForwardGeneric(float[] qkv, int n, int s, int h, int hs,
         float[]? prefixKt, float[]? prefixVt, int p,
         float[]? middleKt, float[]? middleVt, int m, int[]? groupOf,
         Dicp.Tensors.RotaryCache? rope, float[] output, float[]? keysOut, float[]? valuesOut)

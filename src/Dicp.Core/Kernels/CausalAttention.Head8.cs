@@ -266,7 +266,7 @@ internal readonly partial struct CausalAttention
 
     /// <summary>Scores of one query row (8 pre-scaled values) against 16 keys: Σ_e q[e]·Kᵀ[e, j..j+16].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<float> Scores8(float* q, float* kt, int tp)
+    internal static unsafe Vector512<float> Scores8(float* q, float* kt, int tp)
     {
         var s0 = Vector512.Create(q[0]) * Vector512.Load(kt);
         var s1 = Vector512.Create(q[1]) * Vector512.Load(kt + tp);
@@ -281,7 +281,7 @@ internal readonly partial struct CausalAttention
 
     /// <summary>[Σ a0, Σ a1, …, Σ a7]: eight horizontal sums at once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Reduce8(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3,
+    internal static Vector256<float> Reduce8(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3,
         Vector512<float> a4, Vector512<float> a5, Vector512<float> a6, Vector512<float> a7) =>
         Combine(Half4(a0, a1, a2, a3), Half4(a4, a5, a6, a7));
 

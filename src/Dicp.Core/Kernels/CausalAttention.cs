@@ -199,7 +199,7 @@ internal readonly partial struct CausalAttention
         for (var j = 0; j < row.Length; j += W) (Vector512.LoadUnsafe(ref r, (nuint)j) * inv).StoreUnsafe(ref r, (nuint)j);
     }
 
-    private static float HorizontalMax(Vector512<float> v)
+    internal static float HorizontalMax(Vector512<float> v)
     {
         var m = Vector256.Max(v.GetLower(), v.GetUpper());
         var m4 = Vector128.Max(m.GetLower(), m.GetUpper());

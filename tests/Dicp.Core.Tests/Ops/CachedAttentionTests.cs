@@ -37,6 +37,50 @@ public class CachedAttentionTests
         }
     }
 
+    /// <summary>
+    /// The head-size-8 path (16-key blocks, fast exp) against the generic path on the same inputs (hs 8, 4 heads, with
+    /// and without rotary positions), outputs within 1e-5 and the written keys/values (fill) equal:
+    /// prefix only (P 21, padded copy; P 32, used in place; 48 rows, so the parallel split runs), prefix + middle with
+    /// groups (P 21, M 5 of 3 groups), empty prefix (P 0, S 19: own rows past the first 16-key block), middle only.
+    /// </summary>
+    [Theory]
+    [InlineData(48, 3, 21, 0, 0, true)]
+    [InlineData(5, 2, 32, 0, 0, true)]
+    [InlineData(7, 3, 21, 5, 3, true)]
+    [InlineData(7, 2, 21, 5, 3, false)]
+    [InlineData(3, 19, 0, 0, 0, true)]
+    [InlineData(4, 2, 0, 17, 2, true)]
+    public void Head8PathMatchesTheGenericPath(int n, int s, int p, int m, int g, bool withRope)
+    {
+        const int h = 4, hs = 8, d = h * hs;
+        if (!Kernels.CachedAttention.UsesHead8(hs))
+        {
+            Assert.False(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx.IsSupported);
+            return;
+        }
+        var rope = withRope ? new RotaryCache(64, hs) : null;
+        var gen = new Generator(7 + n + p + m);
+        float[] Random(int count) => Enumerable.Range(0, count).Select(_ => (float)gen.NextNormal()).ToArray();
+        float[] qkv = Random(n * s * 3 * d), pk = Random(d * p), pv = Random(d * p), mk = Random(g * d * m), mv = Random(g * d * m);
+        var groupOf = m > 0 ? Enumerable.Range(0, n).Select(r => (r * 2 + 1) % g).ToArray() : null;
+
+        float[] y0 = new float[n * s * d], k0 = new float[n * d * s], v0 = new float[n * d * s];
+        float[] y1 = new float[n * s * d], k1 = new float[n * d * s], v1 = new float[n * d * s];
+        Kernels.CachedAttention.ForwardGeneric(qkv, n, s, h, hs, p > 0 ? pk : null, p > 0 ? pv : null, p,
+            m > 0 ? mk : null, m > 0 ? mv : null, m, groupOf, rope, y0, k0, v0);
+        Kernels.CachedAttention.Forward8(qkv, n, s, h, p > 0 ? pk : null, p > 0 ? pv : null, p,
+            m > 0 ? mk : null, m > 0 ? mv : null, m, groupOf, rope, y1, k1, v1);
+
+        Close.Assert(y0, y1, 1e-5, 1e-5, "output");
+        Assert.Equal(k0, k1);
+        Assert.Equal(v0, v1);
+        Assert.Contains(y1, v => Math.Abs(v) > 0.1f);
+        // Through Ops (which takes the head-8 path here), without fill, the same outputs.
+        var viaOps = Dicp.Tensors.Ops.CachedAttention(new Tensor(qkv, [n, s, 3 * d]), h, rope, p > 0 ? pk : null, p > 0 ? pv : null, p,
+            m > 0 ? mk : null, m > 0 ? mv : null, m, groupOf);
+        Assert.Equal(y1, viaOps.ToArray());
+    }
+
     [Fact]
     public void BadCachesAreRejected()
     {
