@@ -79,37 +79,16 @@ public sealed class CemPlanner : IPlanner
     /// <exception cref="InvalidOperationException">The model's actions are not a box, or it has no dynamics heads.</exception>
     public void Plan(IInContextSession session, PlanRequest request, Span<float> actions, PlanTrace? trace = null)
     {
-        var envs = PlannerSupport.Validate(PlannerName, session, request, actions.Length);
-        var model = session.Model;
-        var box = PlannerSupport.RequireBox(PlannerName, model);
-        PlannerSupport.RequireDynamics(PlannerName, model);
-        int a = box.Size, o = model.ObservationSize, p = 2 * a;
-        Prepare(a, o, model);
-        if (_policy.Length < envs * p) _policy = new float[envs * p];
-        trace?.Reset(envs);
-
-        session.Policy(request.Observations, _policy.AsSpan(0, envs * p));
-        var planned = 0;
-        for (var e = 0; e < envs; e++)
-        {
-            var dist = _policy.AsSpan(e * p, p);
-            var action = actions.Slice(e * a, a);
-            if (!PlannerSupport.ShouldPlan(session, request, e, Options.RequireFullWindow, Options.StartStep))
+        var (envs, planned) = PlannerSupport.PlanContinuous(PlannerName, session, request, actions, trace, _rng, Options.RequireFullWindow,
+            Options.StartStep, Options.Deterministic, ref _policy, Prepare, (e, dist, box, action, tr) =>
             {
-                PlannerSupport.GaussianAction(_rng, dist, box, Options.Deterministic, action);
-                continue;
-            }
-            var depth = Math.Min(Options.Horizon, request.StepsLeft[e]);
-            Search(session, e, request.Observations.AsSpan(e * o, o), dist, box, depth);
-            _bestSeq.AsSpan(0, a).CopyTo(action);
-            planned++;
-            if (trace is not null)
-            {
-                trace.Planned[e] = true;
-                trace.Actions[e] = _bestSeq.AsSpan(0, depth * a).ToArray();
-                trace.PredictedRewards[e] = _bestRewards.AsSpan(0, depth).ToArray();
-            }
-        }
+                var depth = Math.Min(Options.Horizon, request.StepsLeft[e]);
+                Search(session, e, request.Observations.AsSpan(e * _o, _o), dist, box, depth);
+                _bestSeq.AsSpan(0, _a).CopyTo(action);
+                if (tr is null) return;
+                tr.Actions[e] = _bestSeq.AsSpan(0, depth * _a).ToArray();
+                tr.PredictedRewards[e] = _bestRewards.AsSpan(0, depth).ToArray();
+            });
         if (_logger.IsEnabled(LogLevel.Debug)) _logger.LogDebug("cem: planned {Planned} of {Environments} environments", planned, envs);
     }
 

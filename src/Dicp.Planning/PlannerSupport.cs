@@ -4,6 +4,12 @@ using Dicp.Tensors;
 
 namespace Dicp.Planning;
 
+/// <summary>
+/// One environment's search in a continuous planner (<see cref="PlannerSupport.PlanContinuous"/>): writes the action to
+/// execute and, when <paramref name="trace"/> is given, that environment's imagined path and rewards.
+/// </summary>
+internal delegate void ContinuousSearch(int environment, ReadOnlySpan<float> policy, BoxSpace box, Span<float> action, PlanTrace? trace);
+
 /// <summary>Validation, policy sampling and ranking helpers shared by the planners.</summary>
 internal static class PlannerSupport
 {
@@ -36,6 +42,45 @@ internal static class PlannerSupport
                 throw new ArgumentException($"{planner}: request.StepsLeft[{i}] = {request.StepsLeft[i]}; an environment that acts has at least one step left.", nameof(request));
         }
         return e;
+    }
+
+    /// <summary>
+    /// The step shared by the continuous planners (sampling, CEM): validates the request, requires a box action space and
+    /// dynamics heads, lets <paramref name="prepare"/>(A, O, model) size the planner's buffers, reads the policy of every
+    /// environment into <paramref name="policy"/> (grown as needed), then per environment either samples the policy's
+    /// action (not planning yet: window not full when required, or before <paramref name="startStep"/>) or runs
+    /// <paramref name="search"/> and marks the trace entry planned.
+    /// </summary>
+    /// <returns>The environments E and how many of them planned.</returns>
+    public static (int Environments, int Planned) PlanContinuous(string planner, IInContextSession session, PlanRequest request,
+        Span<float> actions, PlanTrace? trace, Generator rng, bool requireFullWindow, int startStep, bool deterministic,
+        ref float[] policy, Action<int, int, IInContextModel> prepare, ContinuousSearch search)
+    {
+        var envs = Validate(planner, session, request, actions.Length);
+        var model = session.Model;
+        var box = RequireBox(planner, model);
+        RequireDynamics(planner, model);
+        int a = box.Size, p = 2 * a;
+        prepare(a, model.ObservationSize, model);
+        if (policy.Length < envs * p) policy = new float[envs * p];
+        trace?.Reset(envs);
+
+        session.Policy(request.Observations, policy.AsSpan(0, envs * p));
+        var planned = 0;
+        for (var e = 0; e < envs; e++)
+        {
+            var dist = policy.AsSpan(e * p, p);
+            var action = actions.Slice(e * a, a);
+            if (!ShouldPlan(session, request, e, requireFullWindow, startStep))
+            {
+                GaussianAction(rng, dist, box, deterministic, action);
+                continue;
+            }
+            search(e, dist, box, action, trace);
+            planned++;
+            if (trace is not null) trace.Planned[e] = true;
+        }
+        return (envs, planned);
     }
 
     /// <summary>Throws unless the model has DICP dynamics heads.</summary>

@@ -1,3 +1,4 @@
+using Dicp.Environments;
 using Dicp.Models;
 using Dicp.Tensors;
 using Microsoft.Extensions.Logging;
@@ -60,50 +61,39 @@ public sealed class SamplingPlanner : IPlanner
     /// <exception cref="InvalidOperationException">The model's actions are not a box, or it has no dynamics heads.</exception>
     public void Plan(IInContextSession session, PlanRequest request, Span<float> actions, PlanTrace? trace = null)
     {
-        var envs = PlannerSupport.Validate(PlannerName, session, request, actions.Length);
-        var model = session.Model;
-        var box = PlannerSupport.RequireBox(PlannerName, model);
-        PlannerSupport.RequireDynamics(PlannerName, model);
-        int a = box.Size, o = model.ObservationSize, p = 2 * a, l = Options.Candidates;
-        if (a != _a || o != _o || model.HasReturnToGo != _rtg)
-        {
-            (_a, _o, _rtg) = (a, o, model.HasReturnToGo);
-            _qStates = new float[l * o];
-            _qActions = new float[l * a];
-            _pred = PlannerSupport.Predictions(model, l);
-        }
-        if (_policy.Length < envs * p) _policy = new float[envs * p];
-        trace?.Reset(envs);
-
-        session.Policy(request.Observations, _policy.AsSpan(0, envs * p));
-        var planned = 0;
-        for (var e = 0; e < envs; e++)
-        {
-            var dist = _policy.AsSpan(e * p, p);
-            var action = actions.Slice(e * a, a);
-            if (!PlannerSupport.ShouldPlan(session, request, e, Options.RequireFullWindow, Options.StartStep))
-            {
-                PlannerSupport.GaussianAction(_rng, dist, box, Options.Deterministic, action);
-                continue;
-            }
-            var obs = request.Observations.AsSpan(e * o, o);
-            for (var c = 0; c < l; c++)
-            {
-                obs.CopyTo(_qStates.AsSpan(c * o, o));
-                PlannerSupport.GaussianAction(_rng, dist, box, deterministic: c == 0, _qActions.AsSpan(c * a, a));
-            }
-            session.Predict(e, new CandidateBatch(l, 0, [], [], [], [], _qStates, _qActions), _pred!);
-            PlannerSupport.CheckFinite(PlannerName, _pred!, l, o);
-            var best = PlannerSupport.ArgMax(_pred!.Rewards.AsSpan(0, l));
-            _qActions.AsSpan(best * a, a).CopyTo(action);
-            planned++;
-            if (trace is not null)
-            {
-                trace.Planned[e] = true;
-                trace.Actions[e] = action.ToArray();
-                trace.PredictedRewards[e] = [_pred.Rewards[best]];
-            }
-        }
+        var (envs, planned) = PlannerSupport.PlanContinuous(PlannerName, session, request, actions, trace, _rng, Options.RequireFullWindow,
+            Options.StartStep, Options.Deterministic, ref _policy, Prepare, (e, dist, box, action, tr) => Search(session, request, e, dist, box, action, tr));
         if (_logger.IsEnabled(LogLevel.Debug)) _logger.LogDebug("sampling: planned {Planned} of {Environments} environments", planned, envs);
+    }
+
+    private void Prepare(int a, int o, IInContextModel model)
+    {
+        if (a == _a && o == _o && model.HasReturnToGo == _rtg) return;
+        var l = Options.Candidates;
+        (_a, _o, _rtg) = (a, o, model.HasReturnToGo);
+        _qStates = new float[l * o];
+        _qActions = new float[l * a];
+        _pred = PlannerSupport.Predictions(model, l);
+    }
+
+    /// <summary>Environment <paramref name="e"/>: the policy mean and L − 1 samples, the highest predicted reward wins.</summary>
+    private void Search(IInContextSession session, PlanRequest request, int e, ReadOnlySpan<float> dist, BoxSpace box, Span<float> action, PlanTrace? trace)
+    {
+        int a = _a, o = _o, l = Options.Candidates;
+        var obs = request.Observations.AsSpan(e * o, o);
+        for (var c = 0; c < l; c++)
+        {
+            obs.CopyTo(_qStates.AsSpan(c * o, o));
+            PlannerSupport.GaussianAction(_rng, dist, box, deterministic: c == 0, _qActions.AsSpan(c * a, a));
+        }
+        session.Predict(e, new CandidateBatch(l, 0, [], [], [], [], _qStates, _qActions), _pred!);
+        PlannerSupport.CheckFinite(PlannerName, _pred!, l, o);
+        var best = PlannerSupport.ArgMax(_pred!.Rewards.AsSpan(0, l));
+        _qActions.AsSpan(best * a, a).CopyTo(action);
+        if (trace is not null)
+        {
+            trace.Actions[e] = action.ToArray();
+            trace.PredictedRewards[e] = [_pred.Rewards[best]];
+        }
     }
 }
