@@ -15,27 +15,11 @@ public class IdtGoldenTests
 {
     private static readonly SafeTensorsFile F = Fixtures.Load("idt.safetensors");
 
-    public static TheoryData<string> Cases()
-    {
-        var data = new TheoryData<string>();
-        foreach (var c in Fixtures.Load("idt.safetensors").Metadata["cases"].Split(' ')) data.Add(c);
-        return data;
-    }
+    public static TheoryData<string> Cases() => ModelFixtures.Cases("idt.safetensors");
 
     internal static (IdtModel Model, WindowBatch Batch, float[] Noise) Load(string name)
     {
-        var config = ModelConfigJson.Deserialize(F.Metadata[name + ".config"], name);
-        var model = (IdtModel)InContextModels.Create(config, seed: 7);
-        var state = model.NamedParameters().ToDictionary(kv => kv.Key, kv => F.GetTensor(name + "." + kv.Key));
-        model.LoadStateDict(state, strict: true);
-        var states = F.GetTensor(name + ".states");
-        int b = states.Shape[0], n = states.Shape[1];
-        var batch = new WindowBatch(b, n, model.ObservationSize, model.ActionSize, returnsToGo: true);
-        states.Span.CopyTo(batch.States);
-        F.GetTensor(name + ".actions").Span.CopyTo(batch.Actions);
-        F.GetTensor(name + ".rewards").Span.CopyTo(batch.Rewards);
-        F.GetTensor(name + ".next_states").Span.CopyTo(batch.NextStates);
-        F.GetTensor(name + ".returns_to_go").Span.CopyTo(batch.ReturnsToGo);
+        var (model, batch) = ModelFixtures.Load<IdtModel>(F, name, optimalActions: false);
         return (model, batch, F.GetTensor(name + ".noise").Span.ToArray());
     }
 
@@ -66,14 +50,6 @@ public class IdtGoldenTests
         else Assert.False(F.Contains(name + ".out.rewards"));
 
         model.ZeroGrad();
-        var loss = model.Loss(batch, noise);
-        Close.Assert(F.GetTensor(name + ".loss").Span, [loss.Total.Item()], 1e-4, 1e-6, name + ".loss");
-        var expected = F.Names.Where(k => k.StartsWith(name + ".metric.", StringComparison.Ordinal)).ToList();
-        Assert.Equal(expected.Select(k => k[(name.Length + 8)..]).Order(StringComparer.Ordinal), loss.Metrics.Keys.Order(StringComparer.Ordinal));
-        foreach (var k in expected)
-            Close.Assert(F.GetTensor(k).Span, [(float)loss.Metrics[k[(name.Length + 8)..]]], 1e-4, 1e-6, k);
-        loss.Total.Backward();
-        foreach (var (key, p) in model.NamedParameters())
-            Close.Assert(F.GetTensor(name + ".grad." + key), new Tensor(p.Grad ?? new float[p.Size], p.Shape), 1e-4, 1e-5, name + ".grad." + key);
+        ModelFixtures.AssertLossAndGradients(F, name, model, model.Loss(batch, noise));
     }
 }

@@ -15,30 +15,9 @@ public class ModelGoldenTests
 {
     private static readonly SafeTensorsFile F = Fixtures.Load("models.safetensors");
 
-    public static TheoryData<string> Cases()
-    {
-        var data = new TheoryData<string>();
-        foreach (var c in Fixtures.Load("models.safetensors").Metadata["cases"].Split(' ')) data.Add(c);
-        return data;
-    }
+    public static TheoryData<string> Cases() => ModelFixtures.Cases("models.safetensors");
 
-    internal static (InContextModel Model, WindowBatch Batch) Load(string name)
-    {
-        var config = ModelConfigJson.Deserialize(F.Metadata[name + ".config"], name);
-        var model = (InContextModel)InContextModels.Create(config, seed: 7);
-        var state = model.NamedParameters().ToDictionary(kv => kv.Key, kv => F.GetTensor(name + "." + kv.Key));
-        model.LoadStateDict(state, strict: true);
-        var states = F.GetTensor(name + ".states");
-        int b = states.Shape[0], n = states.Shape[1];
-        var batch = new WindowBatch(b, n, model.ObservationSize, model.ActionSize, optimalActions: true, returnsToGo: true);
-        states.Span.CopyTo(batch.States);
-        F.GetTensor(name + ".actions").Span.CopyTo(batch.Actions);
-        F.GetTensor(name + ".rewards").Span.CopyTo(batch.Rewards);
-        F.GetTensor(name + ".next_states").Span.CopyTo(batch.NextStates);
-        F.GetTensor(name + ".returns_to_go").Span.CopyTo(batch.ReturnsToGo);
-        F.GetInt32(name + ".optimal_actions").CopyTo(batch.OptimalActions!, 0);
-        return (model, batch);
-    }
+    internal static (InContextModel Model, WindowBatch Batch) Load(string name) => ModelFixtures.Load<InContextModel>(F, name, optimalActions: true);
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -66,14 +45,6 @@ public class ModelGoldenTests
         else Assert.False(F.Contains(name + ".out.returns"));
 
         model.ZeroGrad();
-        var loss = model.Loss(batch);
-        Close.Assert(F.GetTensor(name + ".loss").Span, [loss.Total.Item()], 1e-4, 1e-6, name + ".loss");
-        var expectedMetrics = F.Names.Where(k => k.StartsWith(name + ".metric.", StringComparison.Ordinal)).ToList();
-        Assert.Equal(expectedMetrics.Select(k => k[(name.Length + 8)..]).Order(StringComparer.Ordinal), loss.Metrics.Keys.Order(StringComparer.Ordinal));
-        foreach (var k in expectedMetrics)
-            Close.Assert(F.GetTensor(k).Span, [(float)loss.Metrics[k[(name.Length + 8)..]]], 1e-4, 1e-6, k);
-        loss.Total.Backward();
-        foreach (var (key, p) in model.NamedParameters())
-            Close.Assert(F.GetTensor(name + ".grad." + key), new Tensor(p.Grad ?? new float[p.Size], p.Shape), 1e-4, 1e-5, name + ".grad." + key);
+        ModelFixtures.AssertLossAndGradients(F, name, model, model.Loss(batch));
     }
 }
