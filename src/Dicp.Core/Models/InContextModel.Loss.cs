@@ -57,7 +57,7 @@ public abstract partial class InContextModel
     /// (label smoothing) averaged over the action positions. Continuous: Gaussian NLL (full form) of the target under
     /// N(mean, exp(log-variance)) with <c>LearnVariance</c>, else MSE of the mean. Categorical reward (class = reward
     /// value) and grid next-state (class = cell): cross-entropy; regressed reward: MSE of the output clipped to
-    /// [0, RewardMax]; continuous next state and return-to-go: MSE.
+    /// [RewardMin, RewardMax]; continuous next state and return-to-go: MSE.
     /// </remarks>
     public TrainingLoss Loss(WindowBatch batch)
     {
@@ -84,36 +84,14 @@ public abstract partial class InContextModel
         var total = actionLoss;
         if (Config.Dynamics)
         {
-            Tensor rewardLoss, nextLoss;
-            if (Config.RewardClasses > 0)
+            var r = new float[bsz];
+            var s2 = new float[bsz * o];
+            for (var b = 0; b < bsz; b++) // the query step's reward and next observation
             {
-                var rt = new int[bsz];
-                for (var b = 0; b < bsz; b++) rt[b] = RewardClass(batch.Rewards[b * n + n - 1]);
-                rewardLoss = Ops.CrossEntropy(outputs.Rewards!, rt, Config.LabelSmoothing);
-                metrics["reward_accuracy"] = Accuracy(outputs.Rewards!, rt);
+                r[b] = batch.Rewards[b * n + n - 1];
+                batch.NextStates.AsSpan((b * n + n - 1) * o, o).CopyTo(s2.AsSpan(b * o));
             }
-            else
-            {
-                var r = new float[bsz];
-                for (var b = 0; b < bsz; b++) r[b] = batch.Rewards[b * n + n - 1];
-                var clipped = ModelSupport.ClampReward(outputs.Rewards!, Config.RewardMin, Config.RewardMax);
-                rewardLoss = Ops.MseLoss(clipped, new Tensor(r, [bsz, 1]));
-            }
-            if (IsGrid)
-            {
-                var st = new int[bsz];
-                for (var b = 0; b < bsz; b++) st[b] = CellIndex(batch.NextStates.AsSpan((b * n + n - 1) * o, o));
-                nextLoss = Ops.CrossEntropy(outputs.NextStates!, st, Config.LabelSmoothing);
-                metrics["next_state_accuracy"] = Accuracy(outputs.NextStates!, st);
-            }
-            else
-            {
-                var s2 = new float[bsz * o];
-                for (var b = 0; b < bsz; b++) batch.NextStates.AsSpan((b * n + n - 1) * o, o).CopyTo(s2.AsSpan(b * o));
-                nextLoss = Ops.MseLoss(outputs.NextStates!, new Tensor(s2, [bsz, o]));
-            }
-            metrics["reward_loss"] = rewardLoss.Item();
-            metrics["next_state_loss"] = nextLoss.Item();
+            var (rewardLoss, nextLoss) = ModelSupport.DynamicsLosses(Name, RewardRole, Config, outputs.Rewards!, outputs.NextStates!, r, s2, bsz, metrics);
             var dyn = Ops.Add(rewardLoss, nextLoss);
             if (outputs.Returns is not null)
             {
@@ -131,7 +109,9 @@ public abstract partial class InContextModel
 
     /// <summary>The class of a categorical reward (its value).</summary>
     /// <exception cref="ArgumentException">The reward is not an integer in [0, RewardClasses).</exception>
-    internal int RewardClass(float reward) => ModelSupport.RewardClass(Name, Config.RewardClasses, reward, "reward head");
+    internal int RewardClass(float reward) => ModelSupport.RewardClass(Name, Config.RewardClasses, reward, RewardRole);
+
+    private const string RewardRole = "reward head";
 
     private static double Accuracy(Tensor logits, int[] targets) => ModelSupport.Accuracy(logits, targets);
 

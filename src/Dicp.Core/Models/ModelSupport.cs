@@ -59,6 +59,46 @@ internal static class ModelSupport
     public static float DecodeReward(ModelConfig config, ReadOnlySpan<float> head) =>
         config.RewardClasses > 0 ? TensorPrimitives.IndexOfMax(head[..config.RewardClasses]) : Math.Clamp(head[0], config.RewardMin, config.RewardMax);
 
+    /// <summary>
+    /// The DICP dynamics losses of <paramref name="rows"/> predictions against targets the caller gathered (row r: reward
+    /// <c>rewards[r]</c>, next observation <c>nextStates[r·O …]</c>): cross-entropy with label smoothing over reward classes
+    /// and grid cells, else MSE of the reward clamped to [RewardMin, RewardMax] and of the next observation (targets take
+    /// the outputs' shapes). Adds <c>reward_accuracy</c> and <c>next_state_accuracy</c> (categorical heads), then
+    /// <c>reward_loss</c> and <c>next_state_loss</c> to <paramref name="metrics"/>. <paramref name="model"/> (its name) and
+    /// <paramref name="rewardRole"/> word the error for a reward that is not a class.
+    /// </summary>
+    public static (Tensor Reward, Tensor NextState) DynamicsLosses(string model, string rewardRole, ModelConfig config,
+        Tensor rewardOutput, Tensor nextStateOutput, ReadOnlySpan<float> rewards, ReadOnlySpan<float> nextStates, int rows,
+        Dictionary<string, double> metrics)
+    {
+        int o = config.ObservationSize;
+        Tensor rewardLoss, nextLoss;
+        if (config.RewardClasses > 0)
+        {
+            var rt = new int[rows];
+            for (var i = 0; i < rows; i++) rt[i] = RewardClass(model, config.RewardClasses, rewards[i], rewardRole);
+            rewardLoss = Ops.CrossEntropy(rewardOutput, rt, config.LabelSmoothing);
+            metrics["reward_accuracy"] = Accuracy(rewardOutput, rt);
+        }
+        else
+        {
+            var clipped = ClampReward(rewardOutput, config.RewardMin, config.RewardMax);
+            rewardLoss = Ops.MseLoss(clipped, new Tensor(rewards[..rows].ToArray(), rewardOutput.Shape));
+        }
+        if (config.StateClasses > 0)
+        {
+            var side = (int)Math.Round(Math.Sqrt(config.StateClasses));
+            var st = new int[rows];
+            for (var i = 0; i < rows; i++) st[i] = CellIndex(model, side, nextStates.Slice(i * o, o));
+            nextLoss = Ops.CrossEntropy(nextStateOutput, st, config.LabelSmoothing);
+            metrics["next_state_accuracy"] = Accuracy(nextStateOutput, st);
+        }
+        else nextLoss = Ops.MseLoss(nextStateOutput, new Tensor(nextStates[..(rows * o)].ToArray(), nextStateOutput.Shape));
+        metrics["reward_loss"] = rewardLoss.Item();
+        metrics["next_state_loss"] = nextLoss.Item();
+        return (rewardLoss, nextLoss);
+    }
+
     /// <summary>The fraction of rows of <paramref name="logits"/> (rows, classes) whose argmax equals the target.</summary>
     public static double Accuracy(Tensor logits, int[] targets)
     {

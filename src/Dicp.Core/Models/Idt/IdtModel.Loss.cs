@@ -77,7 +77,7 @@ public sealed partial class IdtModel
     public TrainingLoss Loss(WindowBatch batch, ReadOnlySpan<float> noise)
     {
         var outputs = Forward(batch, noise);
-        int rows = batch.BatchSize * batch.Steps, o = ObservationSize, a = ActionSize;
+        int rows = batch.BatchSize * batch.Steps, a = ActionSize;
         var metrics = new Dictionary<string, double>();
         Tensor actionLoss;
         if (DiscreteActions)
@@ -97,31 +97,8 @@ public sealed partial class IdtModel
         var total = actionLoss;
         if (Config.Dynamics)
         {
-            Tensor rewardLoss, nextLoss;
-            if (Config.RewardClasses > 0)
-            {
-                var rt = new int[rows];
-                for (var i = 0; i < rows; i++) rt[i] = RewardClass(batch.Rewards[i]);
-                var logits = Ops.Reshape(outputs.Rewards!, rows, Config.RewardClasses);
-                rewardLoss = Ops.CrossEntropy(logits, rt, Config.LabelSmoothing);
-                metrics["reward_accuracy"] = Accuracy(logits, rt);
-            }
-            else
-            {
-                var clipped = ModelSupport.ClampReward(outputs.Rewards!, Config.RewardMin, Config.RewardMax);
-                rewardLoss = Ops.MseLoss(clipped, new Tensor(batch.Rewards.AsSpan(0, rows).ToArray(), [batch.BatchSize, batch.Steps, 1]));
-            }
-            if (IsGrid)
-            {
-                var st = new int[rows];
-                for (var i = 0; i < rows; i++) st[i] = CellIndex(batch.NextStates.AsSpan(i * o, o));
-                var logits = Ops.Reshape(outputs.NextStates!, rows, Config.StateClasses);
-                nextLoss = Ops.CrossEntropy(logits, st, Config.LabelSmoothing);
-                metrics["next_state_accuracy"] = Accuracy(logits, st);
-            }
-            else nextLoss = Ops.MseLoss(outputs.NextStates!, new Tensor(batch.NextStates.AsSpan(0, rows * o).ToArray(), [batch.BatchSize, batch.Steps, o]));
-            metrics["reward_loss"] = rewardLoss.Item();
-            metrics["next_state_loss"] = nextLoss.Item();
+            var (rewardLoss, nextLoss) = ModelSupport.DynamicsLosses(Name, RewardRole, Config, outputs.Rewards!, outputs.NextStates!,
+                batch.Rewards, batch.NextStates, rows, metrics);
             total = Ops.Add(total, Ops.Scale(Ops.Add(rewardLoss, nextLoss), Config.DynamicsCoefficient));
         }
         metrics["loss"] = total.Item();

@@ -145,5 +145,7 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
 
     /// <summary>The class of a categorical reward (its value).</summary>
     /// <exception cref="ArgumentException">The reward is not an integer in [0, RewardClasses).</exception>
-    public int RewardClass(float reward) => ModelSupport.RewardClass(Name, Config.RewardClasses, reward, "reward input");
+    public int RewardClass(float reward) => ModelSupport.RewardClass(Name, Config.RewardClasses, reward, RewardRole);
+
+    private const string RewardRole = "reward input";
 }
