@@ -3,27 +3,15 @@ namespace Dicp.Environments.MetaWorld;
 public abstract partial class ScriptedPolicy
 {
     /// <summary>Window open: come down just left of the handle with a closed fist and push it along +x past the goal.</summary>
-    private sealed class WindowOpenPolicy : ScriptedPolicy
+    private sealed class WindowOpenPolicy() : PushPolicy(0.01)
     {
-        private int _phase;
-
-        public override void Reset() => _phase = 0;
-
-        public override void Act(SawyerEnvironment env, Span<float> action)
+        protected override Vec3 Start(SawyerEnvironment env)
         {
             var handle = env.ObjectPosition;
-            var tcp = env.TcpCenter;
-            var start = new Vec3(handle.X - 0.02, handle.Y, handle.Z);
-            if (_phase == 0 && new Vec3(tcp.X - start.X, tcp.Y - start.Y, 0).Norm() < 0.01) _phase = 1;
-            if (_phase == 1 && Math.Abs(tcp.Z - start.Z) < 0.01) _phase = 2;
-            var waypoint = _phase switch
-            {
-                0 => new Vec3(start.X, start.Y, start.Z + 0.08),
-                1 => start,
-                _ => new Vec3(env.TargetPos.X + 0.03, handle.Y, handle.Z),
-            };
-            Nudge(env, waypoint, 1, action);
+            return new Vec3(handle.X - 0.02, handle.Y, handle.Z);
         }
+
+        protected override Vec3 Push(SawyerEnvironment env, Vec3 start) => new(env.TargetPos.X + 0.03, env.ObjectPosition.Y, env.ObjectPosition.Z);
     }
 
     /// <summary>

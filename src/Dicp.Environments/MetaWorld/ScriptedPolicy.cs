@@ -204,28 +204,51 @@ public abstract partial class ScriptedPolicy
         protected override Vec3 Carry(SawyerEnvironment env, Vec3 grasp) => new(grasp.X, env.TargetPos.Y - 0.01, grasp.Z);
     }
 
-    /// <summary>Drawer close: come down in front of the drawer's face and push it along +y past the goal.</summary>
-    private sealed class DrawerClosePolicy : ScriptedPolicy
+    /// <summary>
+    /// Come down onto a start point and push from there: head for the point <see cref="Above"/> the start until within
+    /// the tolerance of it in x-y, then descend to the start until within the tolerance in z, then steer to
+    /// <see cref="Push"/> for the rest of the episode.
+    /// </summary>
+    private abstract class PushPolicy(double tolerance) : ScriptedPolicy
     {
         private int _phase;
 
         public override void Reset() => _phase = 0;
 
+        /// <summary>Where the push starts (recomputed every step from the scene).</summary>
+        protected abstract Vec3 Start(SawyerEnvironment env);
+
+        /// <summary>The approach point above <paramref name="start"/> (default 8 cm above it).</summary>
+        protected virtual Vec3 Above(Vec3 start) => new(start.X, start.Y, start.Z + 0.08);
+
+        /// <summary>The waypoint of the push phase.</summary>
+        protected abstract Vec3 Push(SawyerEnvironment env, Vec3 start);
+
+        /// <summary>Moves the hand toward <paramref name="waypoint"/> with the gripper closed (default <see cref="Nudge"/>).</summary>
+        protected virtual void Steer(SawyerEnvironment env, Vec3 waypoint, Span<float> action) => Nudge(env, waypoint, 1, action);
+
         public override void Act(SawyerEnvironment env, Span<float> action)
         {
-            var handle = env.ObjectPosition;
+            var start = Start(env);
             var tcp = env.TcpCenter;
-            var front = new Vec3(handle.X, handle.Y - 0.05, handle.Z - 0.03);
-            if (_phase == 0 && new Vec3(tcp.X - front.X, tcp.Y - front.Y, 0).Norm() < 0.01) _phase = 1;
-            if (_phase == 1 && Math.Abs(tcp.Z - front.Z) < 0.01) _phase = 2;
-            var waypoint = _phase switch
-            {
-                0 => new Vec3(front.X, front.Y, front.Z + 0.08),
-                1 => front,
-                _ => new Vec3(handle.X, env.TargetPos.Y + 0.05, front.Z),
-            };
-            MoveTo(env, waypoint, 1, action);
+            if (_phase == 0 && new Vec3(tcp.X - start.X, tcp.Y - start.Y, 0).Norm() < tolerance) _phase = 1;
+            if (_phase == 1 && Math.Abs(tcp.Z - start.Z) < tolerance) _phase = 2;
+            Steer(env, _phase switch { 0 => Above(start), 1 => start, _ => Push(env, start) }, action);
         }
+    }
+
+    /// <summary>Drawer close: come down in front of the drawer's face and push it along +y past the goal.</summary>
+    private sealed class DrawerClosePolicy() : PushPolicy(0.01)
+    {
+        protected override Vec3 Start(SawyerEnvironment env)
+        {
+            var handle = env.ObjectPosition;
+            return new Vec3(handle.X, handle.Y - 0.05, handle.Z - 0.03);
+        }
+
+        protected override Vec3 Push(SawyerEnvironment env, Vec3 start) => new(env.ObjectPosition.X, env.TargetPos.Y + 0.05, start.Z);
+
+        protected override void Steer(SawyerEnvironment env, Vec3 waypoint, Span<float> action) => MoveTo(env, waypoint, 1, action);
     }
 
     /// <summary>Button press from above: hover over the button top with the gripper closed, then push straight down.</summary>
@@ -254,33 +277,25 @@ public abstract partial class ScriptedPolicy
     private static Vec3 PanelNormal(double theta) => new(-Math.Sin(theta), Math.Cos(theta), 0);
 
     /// <summary>Door close: come down beside the open panel and push it around the hinge.</summary>
-    private sealed class DoorClosePolicy : ScriptedPolicy
+    private sealed class DoorClosePolicy() : PushPolicy(0.02)
     {
-        private int _phase;
+        private const double Radius = 0.22;
 
-        public override void Reset() => _phase = 0;
-
-        public override void Act(SawyerEnvironment env, Span<float> action)
+        protected override Vec3 Start(SawyerEnvironment env)
         {
             var door = (DoorCloseV2)env;
-            var hinge = door.Hinge;
             var theta = door.DoorAngle;
-            var tcp = env.TcpCenter;
-            const double radius = 0.22;
-            var start = hinge + PanelDirection(theta) * radius - PanelNormal(theta) * 0.06;
-            start = new Vec3(start.X, start.Y, 0.1);
-            if (_phase == 0 && new Vec3(tcp.X - start.X, tcp.Y - start.Y, 0).Norm() < 0.02) _phase = 1;
-            if (_phase == 1 && Math.Abs(tcp.Z - start.Z) < 0.02) _phase = 2;
-            Vec3 waypoint;
-            if (_phase == 0) waypoint = new Vec3(start.X, start.Y, 0.25);
-            else if (_phase == 1) waypoint = start;
-            else
-            {
-                var ahead = Math.Min(theta + 0.5, 0.2);
-                var p = hinge + PanelDirection(ahead) * radius;
-                waypoint = new Vec3(p.X, p.Y, 0.1);
-            }
-            Nudge(env, waypoint, 1, action);
+            var start = door.Hinge + PanelDirection(theta) * Radius - PanelNormal(theta) * 0.06;
+            return new Vec3(start.X, start.Y, 0.1);
+        }
+
+        protected override Vec3 Above(Vec3 start) => new(start.X, start.Y, 0.25);
+
+        protected override Vec3 Push(SawyerEnvironment env, Vec3 start)
+        {
+            var door = (DoorCloseV2)env;
+            var p = door.Hinge + PanelDirection(Math.Min(door.DoorAngle + 0.5, 0.2)) * Radius;
+            return new Vec3(p.X, p.Y, 0.1);
         }
     }
 }
