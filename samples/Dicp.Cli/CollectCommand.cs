@@ -1,12 +1,14 @@
 using System.CommandLine;
 using Dicp.Data;
 using Dicp.Environments;
+using Microsoft.Extensions.Logging;
 
 namespace Dicp.Cli;
 
 /// <summary>
 /// <c>dicp collect --env ENV --out DIR [--algorithm ppo|sac] [--tasks 0-80] [--streams 100] [--steps-per-stream 1000]
-/// [--seed 0] [--metaworld-assets DIR]</c>.
+/// [--seed 0] [--parallel 0] [--shard I/N] [--metaworld-assets DIR]</c>. Every user error is one line and exit code 2; a
+/// cancellation (Ctrl-C, SIGTERM) keeps the finished tasks, says which, and exits with 130.
 /// </summary>
 internal static class CollectCommand
 {
@@ -27,38 +29,53 @@ internal static class CollectCommand
         var steps = new Option<int>("--steps-per-stream") { Description = "Environment steps per stream.", DefaultValueFactory = _ => 1000 };
         var seed = new Option<int>("--seed") { Description = "Base seed (task i uses seed + i).", DefaultValueFactory = _ => 0 };
         var parallel = new Option<int>("--parallel") { Description = "Tasks at once (0: all cores).", DefaultValueFactory = _ => 0 };
+        Positive(streams, 1);
+        Positive(steps, 1);
+        Positive(parallel, 0);
+        var shard = new Option<string?>("--shard")
+        {
+            Description = "Collect only shard I of N (I/N, e.g. 0/4): the tasks at positions I, I+N, ... of the task list. "
+                + "N processes or machines, one per shard, may write into the same --out at once.",
+        };
         var cmd = new Command("collect", "Collect PPO or SAC learning histories, one safetensors file per task, plus manifest.json.")
         {
-            env, output, algorithm, tasksOpt, streams, steps, seed, parallel, assets,
+            env, output, algorithm, tasksOpt, streams, steps, seed, parallel, shard, assets,
         };
         cmd.SetAction(async (parse, ct) =>
         {
-            ITaskSet tasks;
+            var outDir = parse.GetValue(output)!;
             HistoryCollector collector;
             try
             {
-                tasks = TaskSetResolver.Resolve(parse.GetValue(env)!, parse.GetValue(assets));
+                var tasks = TaskSetResolver.Resolve(parse.GetValue(env)!, parse.GetValue(assets));
                 var spec = parse.GetValue(tasksOpt);
-                var options = new HistoryCollectionOptions(parse.GetValue(output)!, spec is null ? null : TaskSetResolver.ParseRanges(spec),
-                    parse.GetValue(streams), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(parallel), Algorithm: parse.GetValue(algorithm)!);
-                collector = new HistoryCollector(tasks, options);
+                var shardSpec = parse.GetValue(shard);
+                var options = new HistoryCollectionOptions(outDir, spec is null ? null : TaskSetResolver.ParseRanges(spec, "--tasks"),
+                    parse.GetValue(streams), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(parallel), Algorithm: parse.GetValue(algorithm)!,
+                    Shard: shardSpec is null ? null : ParseShard(shardSpec));
+                if (File.Exists(outDir)) throw new ArgumentException($"--out '{outDir}' is an existing file; it must be a directory.");
+                collector = new HistoryCollector(tasks, options, new WarningLoggerFactory());
             }
             catch (ArgumentException e)
             {
-                Console.Error.WriteLine(e.Message);
-                return 2;
+                return Fail(e);
             }
             var gate = new object();
+            var kept = new SortedSet<int>();
             var progress = new ProgressRelay<CollectionProgress>(p =>
             {
-                if (p.Event == CollectionEvent.Advanced || CliOutput.Quiet) return;
+                if (p.Event == CollectionEvent.Advanced) return;
                 lock (gate)
+                {
+                    if (p.Event is CollectionEvent.Completed or CollectionEvent.Skipped) kept.Add(p.TaskIndex);
+                    if (CliOutput.Quiet) return;
                     Console.Out.WriteLine(p.Event switch
                     {
                         CollectionEvent.Completed => $"[{p.TasksFinished}/{p.TasksTotal}] task {p.TaskIndex}: done, mean return of the last 5 episodes {p.MeanReturn:F2}",
                         CollectionEvent.Skipped => $"[{p.TasksFinished}/{p.TasksTotal}] task {p.TaskIndex}: exists, skipped",
                         _ => $"[{p.TasksFinished}/{p.TasksTotal}] task {p.TaskIndex}: started",
                     });
+                }
             });
             try
             {
@@ -66,18 +83,88 @@ internal static class CollectCommand
                 Console.Out.WriteLine($"collected {r.Collected.Count}, skipped {r.Skipped.Count} in {r.Elapsed.TotalSeconds:F1} s");
                 return 0;
             }
-            catch (ArgumentException e)
+            catch (CollectionCanceledException e)
             {
-                Console.Error.WriteLine(e.Message); // e.g. SAC on a discrete action space
-                return 2;
+                var finished = e.Partial.Collected.Concat(e.Partial.Skipped).Order().ToArray();
+                Console.Error.WriteLine($"cancelled: kept {finished.Length} finished task(s) in '{outDir}'"
+                    + (finished.Length > 0 ? $" ({Ranges(finished)}; {e.Partial.Collected.Count} collected by this run)" : "")
+                    + $", {collector.TaskIndices.Count - finished.Length} not finished; run the same command again to resume.");
+                return 130;
             }
             catch (OperationCanceledException)
             {
-                Console.Error.WriteLine("cancelled; run the same command again to resume.");
+                Console.Error.WriteLine($"cancelled before collecting; nothing was written to '{outDir}' beyond its manifest; run the same command again to resume.");
                 return 130;
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                return Fail(e); // e.g. SAC on a discrete action space, a directory of other settings, an unwritable --out
             }
         });
         return cmd;
     }
 
+    /// <summary>Rejects values below <paramref name="min"/> at parse time (one line, exit code 2).</summary>
+    private static void Positive(Option<int> option, int min) => option.Validators.Add(r =>
+    {
+        var v = r.GetValueOrDefault<int>();
+        if (v < min) r.AddError($"{option.Name} must be at least {min}, got {v}.");
+    });
+
+    private static CollectionShard ParseShard(string text)
+    {
+        try
+        {
+            return CollectionShard.Parse(text);
+        }
+        catch (ArgumentException)
+        {
+            throw new ArgumentException($"--shard '{text}' is not I/N with 0 ≤ I < N (e.g. --shard 0/4 for the first of four shards).");
+        }
+    }
+
+    /// <summary>Prints one error line (the stack trace too with --verbose) and returns exit code 2.</summary>
+    private static int Fail(Exception e)
+    {
+        var message = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+        Console.Error.WriteLine($"error: {message.ReplaceLineEndings(" ")}");
+        if (CliOutput.MinimumLevel <= LogLevel.Debug) Console.Error.WriteLine(e);
+        return 2;
+    }
+
+    /// <summary>"0-3,7,9-10" for an ascending list.</summary>
+    internal static string Ranges(IReadOnlyList<int> ascending)
+    {
+        var parts = new List<string>();
+        for (var i = 0; i < ascending.Count;)
+        {
+            var j = i;
+            while (j + 1 < ascending.Count && ascending[j + 1] == ascending[j] + 1) j++;
+            parts.Add(j == i ? $"{ascending[i]}" : $"{ascending[i]}-{ascending[j]}");
+            i = j + 1;
+        }
+        return "task" + (ascending.Count == 1 ? " " : "s ") + string.Join(",", parts);
+    }
+
+    /// <summary>Loggers that print warnings and errors only (the progress lines already say what happens).</summary>
+    private sealed class WarningLoggerFactory : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) => new WarningLogger();
+
+        public void AddProvider(ILoggerProvider provider) { }
+
+        public void Dispose() { }
+
+        private sealed class WarningLogger : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning && logLevel != LogLevel.None;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel)) Console.Error.WriteLine($"warning: {formatter(state, exception)}");
+            }
+        }
+    }
 }

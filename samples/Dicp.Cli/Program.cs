@@ -24,6 +24,12 @@ root.Options.Add(CliOutput.QuietOption);
 root.Options.Add(CliOutput.VerboseOption);
 
 var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // A bad command line is a user error: one line per problem and exit code 2 (not System.CommandLine's help and 1).
+    foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
+    return 2;
+}
 try
 {
     CliOutput.Configure(parsed);

@@ -119,8 +119,8 @@ internal static class QuickstartCommand
         var trainResult = await ui.Stage($"Training {model.Name} ({model.Network.ParameterCount():N0} parameters, {config.Training.Steps} steps, batch {config.Training.BatchSize})",
             config.Training.Steps, progress => Task.Run(() =>
             {
-                using var train = HistoryDataset.Open(data, trainTasks, config.Data.Streams, config.Data.StepsPerStream);
-                using var test = HistoryDataset.Open(data, testTasks, config.Data.Streams, config.Data.StepsPerStream);
+                using var train = HistoryDataset.Open(data, trainTasks, config.Data.Streams, config.Data.StepsPerStream, HistoryValueRules.For(config.Model));
+                using var test = HistoryDataset.Open(data, testTasks, config.Data.Streams, config.Data.StepsPerStream, HistoryValueRules.For(config.Model));
                 var trainer = TrainCommand.CreateTrainer(model, train, test, config, runDir, logger: null, evaluation: null);
                 return trainer.Run(new ProgressRelay<TrainingProgress>(p => progress(p.Step)), ct);
             }, ct));

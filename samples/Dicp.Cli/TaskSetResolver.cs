@@ -76,20 +76,30 @@ internal static class TaskSetResolver
     }
 
     /// <summary>Parses "0-80", "3,5,7-9" into indices.</summary>
-    public static int[] ParseRanges(string spec)
+    /// <param name="spec">The ranges.</param>
+    /// <param name="option">The option's name, for messages.</param>
+    /// <exception cref="ArgumentException">A part is not an integer or a range <c>a-b</c> with <c>a ≤ b</c>.</exception>
+    public static int[] ParseRanges(string spec, string option = "--tasks")
     {
         var result = new List<int>();
+        static bool Int(string s, out int v) => int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out v);
         foreach (var part in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var dash = part.IndexOf('-', 1);
-            if (dash < 0) result.Add(int.Parse(part, System.Globalization.CultureInfo.InvariantCulture));
+            if (dash < 0)
+            {
+                if (!Int(part, out var i)) throw new ArgumentException($"{option} '{spec}': '{part}' is not a task index (expected e.g. 0-80 or 3,38,40-45).");
+                result.Add(i);
+            }
             else
             {
-                int a = int.Parse(part[..dash], System.Globalization.CultureInfo.InvariantCulture), b = int.Parse(part[(dash + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-                if (b < a) throw new ArgumentException($"Empty task range '{part}'.");
+                if (!Int(part[..dash], out var a) || !Int(part[(dash + 1)..], out var b))
+                    throw new ArgumentException($"{option} '{spec}': '{part}' is not a range of task indices (expected e.g. 0-80 or 3,38,40-45).");
+                if (b < a) throw new ArgumentException($"{option} '{spec}': the range '{part}' is empty.");
                 for (var i = a; i <= b; i++) result.Add(i);
             }
         }
+        if (result.Count == 0) throw new ArgumentException($"{option} '{spec}' names no tasks.");
         return [.. result];
     }
 }

@@ -46,7 +46,7 @@ internal static class TrainCommand
             var manifest = HistoryManifest.Read(dataDir);
             if (manifest.Environment != config.Data.Environment)
                 throw new ConfigException($"{configPath}: data.environment is '{config.Data.Environment}' but '{dataDir}' holds '{manifest.Environment}' histories.");
-            using var train = HistoryDataset.Open(dataDir, HistorySplit.Train, config.Data.MaxTrainTasks, config.Data.Streams, config.Data.StepsPerStream);
+            using var train = HistoryDataset.Open(dataDir, HistorySplit.Train, config.Data.MaxTrainTasks, config.Data.Streams, config.Data.StepsPerStream, HistoryValueRules.For(config.Model));
             using var test = OpenTest(dataDir, config);
             var model = (modelFactory ?? InContextModels.Create)(config.Model, config.Training.Seed);
             var trainer = CreateTrainer(model, train, test, config, runDir, new ConsoleLogger<Trainer>(),
@@ -95,7 +95,7 @@ internal static class TrainCommand
         var manifest = HistoryManifest.Read(dataDir);
         var collected = manifest.Tasks.Select(t => t.Index).ToHashSet();
         if (!manifest.Split.Test.Any(collected.Contains)) return null;
-        return HistoryDataset.Open(dataDir, HistorySplit.Test, config.Data.MaxTestTasks, config.Data.Streams, config.Data.StepsPerStream);
+        return HistoryDataset.Open(dataDir, HistorySplit.Test, config.Data.MaxTestTasks, config.Data.Streams, config.Data.StepsPerStream, HistoryValueRules.For(config.Model));
     }
 
     private static InContextTrainingEvaluation DuringTraining(RunConfig config)

@@ -31,3 +31,31 @@ public sealed record CollectionProgress(CollectionEvent Event, int TaskIndex, in
 /// <param name="Skipped">Tasks whose valid histories already existed.</param>
 /// <param name="Elapsed">Wall-clock time of the run.</param>
 public sealed record CollectionResult(IReadOnlyList<int> Collected, IReadOnlyList<int> Skipped, TimeSpan Elapsed);
+
+/// <summary>
+/// A <see cref="HistoryCollector"/> run was cancelled. The tasks finished before the cancellation are on disk
+/// (<see cref="Partial"/>); tasks in progress left nothing, and running the collection again resumes with them.
+/// </summary>
+public sealed class CollectionCanceledException : OperationCanceledException
+{
+    /// <summary>Creates the exception.</summary>
+    public CollectionCanceledException() : this(new CollectionResult([], [], TimeSpan.Zero), null, CancellationToken.None) { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public CollectionCanceledException(string message) : base(message) => Partial = new CollectionResult([], [], TimeSpan.Zero);
+
+    /// <summary>Creates the exception with a message and a cause.</summary>
+    public CollectionCanceledException(string message, Exception? innerException) : base(message, innerException) =>
+        Partial = new CollectionResult([], [], TimeSpan.Zero);
+
+    /// <summary>Creates the exception for a run that finished <paramref name="partial"/> before it was cancelled.</summary>
+    public CollectionCanceledException(CollectionResult partial, Exception? innerException, CancellationToken token)
+        : base($"The collection was cancelled after {partial?.Collected.Count ?? 0} tasks were collected and {partial?.Skipped.Count ?? 0} skipped.", innerException, token)
+    {
+        ArgumentNullException.ThrowIfNull(partial);
+        Partial = partial;
+    }
+
+    /// <summary>What the run finished before it stopped.</summary>
+    public CollectionResult Partial { get; }
+}

@@ -16,6 +16,7 @@ namespace Dicp.Data;
 /// (<see cref="Rl.Sac"/>, box action spaces only).</param>
 /// <param name="Sac">SAC's hyperparameters when <paramref name="Algorithm"/> is <c>"sac"</c> (null:
 /// <see cref="SacOptions.ForEnvironment"/> of the family's name).</param>
+/// <param name="Shard">Collect only this shard of the tasks (null: all of them); see <see cref="CollectionShard"/>.</param>
 public sealed record HistoryCollectionOptions(
     string OutputDirectory,
     IReadOnlyList<int>? TaskIndices = null,
@@ -27,7 +28,8 @@ public sealed record HistoryCollectionOptions(
     double? TrainRatio = null,
     PpoOptions? Ppo = null,
     string Algorithm = "ppo",
-    SacOptions? Sac = null)
+    SacOptions? Sac = null,
+    CollectionShard? Shard = null)
 {
     /// <summary>The algorithm names <see cref="Algorithm"/> accepts.</summary>
     public static IReadOnlyList<string> Algorithms { get; } = ["ppo", "sac"];

@@ -13,7 +13,10 @@ namespace Dicp.Data;
 /// Collects source-algorithm (PPO or SAC, <see cref="HistoryCollectionOptions.Algorithm"/>) learning histories for tasks of an <see cref="ITaskSet"/>, several tasks in parallel, one learner per
 /// task (seed = base seed + task index) driving <see cref="HistoryCollectionOptions.Streams"/> copies of the task in
 /// lock-step. Resumable: a task whose file already exists and validates against the requested settings is skipped;
-/// files are written atomically, so an interrupted run leaves only complete files.
+/// files are written atomically, so an interrupted run leaves only complete files (and temporaries that the next run on
+/// those tasks removes). Several collectors may share one directory (each its own <see cref="HistoryCollectionOptions.Shard"/>):
+/// the manifest is merged under a file lock, and a collector whose settings disagree with the directory's fails before
+/// any work.
 /// </summary>
 public sealed class HistoryCollector
 {
@@ -25,6 +28,7 @@ public sealed class HistoryCollector
     private readonly SacOptions _sac;
     private readonly string _algorithm;
     private readonly int[] _indices;
+    private readonly int _probeIndex;
 
     /// <summary>Creates the collector.</summary>
     /// <param name="tasks">The task family.</param>
@@ -53,29 +57,50 @@ public sealed class HistoryCollector
         var indices = options.TaskIndices ?? Enumerable.Range(0, tasks.Count).ToArray();
         foreach (var i in indices)
             if ((uint)i >= (uint)tasks.Count)
-                throw new ArgumentOutOfRangeException(nameof(options), i, $"Task index {i} is outside [0, {tasks.Count}) of '{tasks.Name}'.");
-        _indices = [.. indices.Distinct().Order()];
-        if (_indices.Length == 0) throw new ArgumentException("No tasks to collect.", nameof(options));
+                throw new ArgumentException($"Task index {i} is outside [0, {tasks.Count}) of '{tasks.Name}'.", nameof(options));
+        int[] all = [.. indices.Distinct().Order()];
+        if (all.Length == 0) throw new ArgumentException("No tasks to collect.", nameof(options));
+        _probeIndex = all[0];
+        _indices = options.Shard is { } shard ? shard.Select(all) : all;
     }
 
-    /// <summary>The tasks of this run, ascending.</summary>
+    /// <summary>The tasks of this run (of its shard, when <see cref="HistoryCollectionOptions.Shard"/> is set), ascending.</summary>
     public IReadOnlyList<int> TaskIndices => _indices;
 
+    /// <summary>How long <see cref="RunAsync"/> waits for another collector's lock on the directory before failing (2 minutes).</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>
-    /// Writes (or extends) the manifest, then collects every task that lacks a valid file, up to
-    /// <see cref="HistoryCollectionOptions.MaxParallelism"/> at once.
+    /// Under the directory's lock: checks the settings against an existing manifest, removes temporary files that
+    /// interrupted runs left for this run's tasks, checks this run's existing task files, and writes the manifest (the
+    /// union of the tasks it lists and this run's). Then collects every task of this run that lacks a valid file, up to
+    /// <see cref="HistoryCollectionOptions.MaxParallelism"/> at once. Several collectors (disjoint shards) may run on one
+    /// directory at once.
     /// </summary>
     /// <param name="progress">Receives a report when a task starts, after each learner update, and when it completes or is skipped (from worker threads).</param>
     /// <param name="cancellationToken">Stops the run between steps; finished files stay, unfinished tasks leave nothing.</param>
-    /// <exception cref="InvalidOperationException">The directory holds a manifest or a file made with different settings.</exception>
-    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    /// <exception cref="InvalidOperationException">The directory holds a manifest or a task file made with different settings (the message names them).</exception>
+    /// <exception cref="IOException">The output directory is a file, a task file's path is a directory, or the directory cannot be written or locked.</exception>
+    /// <exception cref="UnauthorizedAccessException">The output directory is not writable.</exception>
+    /// <exception cref="CollectionCanceledException">Cancelled; it carries the tasks finished so far.</exception>
     public async Task<CollectionResult> RunAsync(IProgress<CollectionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var sw = Stopwatch.StartNew();
-        Directory.CreateDirectory(_o.OutputDirectory);
+        var dir = _o.OutputDirectory;
+        if (File.Exists(dir)) throw new IOException($"Output directory '{dir}' is an existing file.");
+        Directory.CreateDirectory(dir);
         var hyper = Probe().Hyperparameters;
         var hyperJson = JsonSerializer.Serialize(hyper);
-        WriteManifest(JsonSerializer.SerializeToNode(hyper)!.AsObject());
+        var infos = _indices.ToDictionary(i => i, i =>
+            new TaskHistoryInfo(_tasks.Name, i, _tasks.Describe(i), _algorithm, hyperJson, unchecked(_o.Seed + i), _o.Streams, _o.StepsPerStream));
+        HashSet<int> existing;
+        using (CollectionLock.Acquire(dir, LockTimeout, cancellationToken))
+        {
+            var manifest = MergeManifest(JsonSerializer.SerializeToNode(hyper)!.AsObject());
+            RemoveStaleTemporaries();
+            existing = [.. _indices.Where(i => IsDone(Path.Combine(dir, HistoryFormat.TaskFileName(i)), infos[i]))];
+            manifest.Write(dir);
+        }
 
         var collected = new ConcurrentBag<int>();
         var skipped = new ConcurrentBag<int>();
@@ -83,28 +108,37 @@ public sealed class HistoryCollector
         var total = _indices.Length;
         var parallelism = _o.MaxParallelism > 0 ? _o.MaxParallelism : Environment.ProcessorCount;
         _logger.LogInformation("Collecting {Count} '{Environment}' tasks ({Streams} streams × {Steps} steps, seed {Seed}) into {Directory} with {Parallelism} workers",
-            total, _tasks.Name, _o.Streams, _o.StepsPerStream, _o.Seed, _o.OutputDirectory, parallelism);
+            total, _tasks.Name, _o.Streams, _o.StepsPerStream, _o.Seed, dir, parallelism);
         var po = new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(_indices, po, (index, ct) =>
+        try
         {
-            var info = new TaskHistoryInfo(_tasks.Name, index, _tasks.Describe(index), _algorithm, hyperJson, unchecked(_o.Seed + index), _o.Streams, _o.StepsPerStream);
-            var path = Path.Combine(_o.OutputDirectory, HistoryFormat.TaskFileName(index));
-            if (IsDone(path, info))
+            await Parallel.ForEachAsync(_indices, po, (index, ct) =>
             {
-                skipped.Add(index);
-                progress?.Report(new CollectionProgress(CollectionEvent.Skipped, index, _o.StepsPerStream, _o.StepsPerStream, Interlocked.Increment(ref finished), total, double.NaN));
-                _logger.LogInformation("Task {Index} {Task}: valid history exists, skipped", index, Describe(info.Task));
+                var info = infos[index];
+                var path = Path.Combine(dir, HistoryFormat.TaskFileName(index));
+                if (existing.Contains(index))
+                {
+                    skipped.Add(index);
+                    progress?.Report(new CollectionProgress(CollectionEvent.Skipped, index, _o.StepsPerStream, _o.StepsPerStream, Interlocked.Increment(ref finished), total, double.NaN));
+                    _logger.LogInformation("Task {Index} {Task}: valid history exists, skipped", index, Describe(info.Task));
+                    return ValueTask.CompletedTask;
+                }
+                progress?.Report(new CollectionProgress(CollectionEvent.Started, index, 0, _o.StepsPerStream, Volatile.Read(ref finished), total, double.NaN));
+                var taskWatch = Stopwatch.StartNew();
+                var mean = CollectTask(index, info, path, progress, () => Volatile.Read(ref finished), total, ct);
+                collected.Add(index);
+                progress?.Report(new CollectionProgress(CollectionEvent.Completed, index, _o.StepsPerStream, _o.StepsPerStream, Interlocked.Increment(ref finished), total, mean));
+                _logger.LogInformation("Task {Index} {Task}: collected in {Seconds:F1} s, mean return of the last 5 episodes {Return:F2}",
+                    index, Describe(info.Task), taskWatch.Elapsed.TotalSeconds, mean);
                 return ValueTask.CompletedTask;
-            }
-            progress?.Report(new CollectionProgress(CollectionEvent.Started, index, 0, _o.StepsPerStream, Volatile.Read(ref finished), total, double.NaN));
-            var taskWatch = Stopwatch.StartNew();
-            var mean = CollectTask(index, info, path, progress, () => Volatile.Read(ref finished), total, ct);
-            collected.Add(index);
-            progress?.Report(new CollectionProgress(CollectionEvent.Completed, index, _o.StepsPerStream, _o.StepsPerStream, Interlocked.Increment(ref finished), total, mean));
-            _logger.LogInformation("Task {Index} {Task}: collected in {Seconds:F1} s, mean return of the last 5 episodes {Return:F2}",
-                index, Describe(info.Task), taskWatch.Elapsed.TotalSeconds, mean);
-            return ValueTask.CompletedTask;
-        }).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+        {
+            var partial = new CollectionResult([.. collected.Order()], [.. skipped.Order()], sw.Elapsed);
+            _logger.LogInformation("Collection cancelled after {Seconds:F1} s: {Collected} collected, {Skipped} skipped", sw.Elapsed.TotalSeconds, partial.Collected.Count, partial.Skipped.Count);
+            throw new CollectionCanceledException(partial, e, cancellationToken);
+        }
         _logger.LogInformation("Collection finished in {Seconds:F1} s: {Collected} collected, {Skipped} skipped", sw.Elapsed.TotalSeconds, collected.Count, skipped.Count);
         return new CollectionResult([.. collected.Order()], [.. skipped.Order()], sw.Elapsed);
     }
@@ -121,50 +155,79 @@ public sealed class HistoryCollector
         return run.MeanReturnOfLastEpisodes(5);
     }
 
-    /// <summary>Whether <paramref name="path"/> holds a valid history made with the requested settings.</summary>
+    /// <summary>
+    /// Whether <paramref name="path"/> holds a valid history made with the requested settings. A file that is not a valid
+    /// history (truncated, corrupt) is reported and collected again; a valid one made with other settings is an error.
+    /// </summary>
     private bool IsDone(string path, TaskHistoryInfo expected)
     {
+        if (Directory.Exists(path))
+            throw new IOException($"'{path}' is a directory where the history file of task {expected.TaskIndex} belongs; remove it.");
         if (!File.Exists(path)) return false;
-        TaskHistory h;
+        TaskHistoryInfo found;
         try
         {
-            h = TaskHistory.Read(path);
+            using var h = MappedTaskHistory.Open(path);
+            found = h.Info;
         }
         catch (HistoryFormatException e)
         {
-            _logger.LogWarning("Task {Index}: existing file is invalid and will be collected again: {Problem}", expected.TaskIndex, e.Message);
+            _logger.LogWarning("Task {Index}: existing file is invalid, collected again: {Problem}", expected.TaskIndex, e.Message);
             return false;
         }
-        if (!h.Info.Matches(expected))
+        var differences = found.Differences(expected);
+        if (differences.Count > 0)
             throw new InvalidOperationException(
-                $"'{path}' holds a history made with different settings ({Summary(h.Info)}) than requested ({Summary(expected)}); use another output directory or delete the file.");
+                $"'{path}' holds a history made with other settings: {string.Join("; ", differences)}; use another output directory or the directory's settings.");
         return true;
     }
 
-    private void WriteManifest(JsonObject hyper)
+    /// <summary>Deletes the temporary files that interrupted runs left for this run's tasks and for the manifest (called under the lock).</summary>
+    private void RemoveStaleTemporaries()
+    {
+        var mine = _indices.Select(HistoryFormat.TaskFileName).Append(HistoryFormat.ManifestFileName).ToHashSet(StringComparer.Ordinal);
+        foreach (var tmp in Directory.EnumerateFiles(_o.OutputDirectory, ".*.tmp"))
+        {
+            // AtomicFile's temporaries are ".{name}.{guid}.tmp".
+            var name = Path.GetFileName(tmp);
+            var target = name.Length > 38 ? name[1..^37] : "";
+            if (!mine.Contains(target)) continue;
+            File.Delete(tmp);
+            _logger.LogWarning("Removed '{File}', an unfinished file left by an interrupted run", tmp);
+        }
+    }
+
+    /// <summary>
+    /// The manifest to write: the requested settings with the union of the tasks the existing manifest lists and this
+    /// run's. Called under the lock.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The existing manifest was made with other settings.</exception>
+    private HistoryManifest MergeManifest(JsonObject hyper)
     {
         var splitSeed = _o.SplitSeed ?? _tasks.DefaultSplitSeed;
         var ratio = _o.TrainRatio ?? _tasks.DefaultTrainRatio;
         var (train, test) = _tasks.Split(splitSeed, ratio);
         var indices = new SortedSet<int>(_indices);
         var manifestPath = Path.Combine(_o.OutputDirectory, HistoryFormat.ManifestFileName);
+        var requested = new HistoryManifest(HistoryFormat.Version, _tasks.Name, [], new ManifestSplit(splitSeed, ratio, train, test), _algorithm, hyper,
+            _o.Seed, _o.Streams, _o.StepsPerStream);
+        if (Directory.Exists(manifestPath)) throw new IOException($"'{manifestPath}' is a directory where the collection's manifest belongs; remove it.");
         if (File.Exists(manifestPath))
         {
             var old = HistoryManifest.Read(_o.OutputDirectory);
-            if (old.Environment != _tasks.Name || old.Algorithm != _algorithm || old.Seed != _o.Seed || old.Streams != _o.Streams
-                || old.StepsPerStream != _o.StepsPerStream || old.Split.Seed != splitSeed || old.Split.TrainRatio != ratio
-                || old.Hyperparameters.ToJsonString() != hyper.ToJsonString())
-                throw new InvalidOperationException($"'{manifestPath}' describes a collection with different settings; use another output directory.");
+            var differences = old.SettingsDifferences(requested);
+            if (differences.Count > 0)
+                throw new InvalidOperationException(
+                    $"'{manifestPath}' describes a collection with other settings: {string.Join("; ", differences)}; use another output directory or the directory's settings.");
             foreach (var t in old.Tasks) indices.Add(t.Index);
         }
         var tasks = indices.Select(i => new ManifestTask(i, _tasks.Describe(i), HistoryFormat.TaskFileName(i))).ToArray();
-        new HistoryManifest(HistoryFormat.Version, _tasks.Name, tasks, new ManifestSplit(splitSeed, ratio, train, test), _algorithm, hyper,
-            _o.Seed, _o.Streams, _o.StepsPerStream).Write(_o.OutputDirectory);
+        return requested with { Tasks = tasks };
     }
 
     private ISourceAlgorithm Probe()
     {
-        var env = _tasks.Create(_indices[0]);
+        var env = _tasks.Create(_probeIndex);
         return CreateLearner(env.ObservationSpace, env.ActionSpace, 1, 0, 1);
     }
 
@@ -175,9 +238,6 @@ public sealed class HistoryCollector
     };
 
     private static string Describe(int[] task) => "[" + string.Join(",", task) + "]";
-
-    private static string Summary(TaskHistoryInfo i) =>
-        $"environment {i.Environment}, task {i.TaskIndex}, algorithm {i.Algorithm}, seed {i.Seed}, {i.Streams} streams × {i.StepsPerStream} steps, hyperparameters {i.HyperparametersJson}";
 
     /// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread.</summary>
     private sealed class InlineProgress<T>(Action<T> report) : IProgress<T>

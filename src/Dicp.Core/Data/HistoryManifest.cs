@@ -82,6 +82,52 @@ public sealed record HistoryManifest(
             throw new HistoryFormatException(path, "format_version", $"format version {m.FormatVersion} is not supported (this Dicp reads version {HistoryFormat.Version}).");
         if (m.Environment is null || m.Tasks is null || m.Split is null || m.Algorithm is null || m.Hyperparameters is null)
             throw new HistoryFormatException(path, null, "a required field (environment, tasks, split, algorithm, hyperparameters) is missing.");
+        if (m.Streams <= 0) throw new HistoryFormatException(path, "streams", $"must be positive, got {m.Streams}.");
+        if (m.StepsPerStream <= 0) throw new HistoryFormatException(path, "steps_per_stream", $"must be positive, got {m.StepsPerStream}.");
+        var seen = new HashSet<int>();
+        for (var i = 0; i < m.Tasks.Count; i++)
+        {
+            var t = m.Tasks[i];
+            if (t is null || t.Task is null || t.File is null)
+                throw new HistoryFormatException(path, $"tasks[{i}]", "lacks index, task or file.");
+            if (!seen.Add(t.Index))
+                throw new HistoryFormatException(path, $"tasks[{i}].index", $"task {t.Index} is listed twice.");
+            if (t.File != HistoryFormat.TaskFileName(t.Index))
+                throw new HistoryFormatException(path, $"tasks[{i}].file", $"is '{t.File}', expected '{HistoryFormat.TaskFileName(t.Index)}' for task {t.Index}.");
+        }
         return m;
+    }
+
+    /// <summary>The metadata the history file of <paramref name="task"/> must carry to belong to this collection.</summary>
+    public TaskHistoryInfo Expected(ManifestTask task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        return new TaskHistoryInfo(Environment, task.Index, task.Task, Algorithm, Hyperparameters.ToJsonString(), unchecked(Seed + task.Index), Streams, StepsPerStream);
+    }
+
+    /// <summary>
+    /// The collection settings on which <paramref name="requested"/> differs from this manifest (environment, algorithm,
+    /// hyperparameters by key, seed, streams, steps per stream, split seed and ratio), each as <c>key: THIS (requested R)</c>.
+    /// The task lists are not compared.
+    /// </summary>
+    public IReadOnlyList<string> SettingsDifferences(HistoryManifest requested)
+    {
+        ArgumentNullException.ThrowIfNull(requested);
+        var d = new List<string>();
+        void Add<T>(string key, T mine, T theirs)
+        {
+            if (!EqualityComparer<T>.Default.Equals(mine, theirs))
+                d.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{key} {mine} in the directory, {theirs} requested"));
+        }
+        Add("environment", Environment, requested.Environment);
+        Add("algorithm", Algorithm, requested.Algorithm);
+        d.AddRange(TaskHistoryInfo.HyperparameterDifferences(Hyperparameters, requested.Hyperparameters)
+            .Select(x => $"{x.Key} {x.Value} in the directory, {x.Expected} requested"));
+        Add("seed", Seed, requested.Seed);
+        Add("streams", Streams, requested.Streams);
+        Add("steps_per_stream", StepsPerStream, requested.StepsPerStream);
+        Add("split.seed", Split.Seed, requested.Split.Seed);
+        Add("split.train_ratio", Split.TrainRatio, requested.Split.TrainRatio);
+        return d;
     }
 }

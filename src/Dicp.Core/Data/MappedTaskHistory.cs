@@ -153,6 +153,30 @@ public sealed unsafe class MappedTaskHistory : IDisposable
         MemoryMarshal.Cast<byte, bool>(new ReadOnlySpan<byte>(_base + _dones + row, count)).CopyTo(dones); // validated 0/1
     }
 
+    /// <summary>
+    /// Checks every value of the file against <paramref name="rules"/> (see <see cref="HistoryValueRules"/>), stream by
+    /// stream straight from the mapping.
+    /// </summary>
+    /// <exception cref="HistoryFormatException">A value breaks a rule; the message names the file, the array, the stream, the step, the component and the value.</exception>
+    public void ValidateValues(HistoryValueRules rules)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        ObjectDisposedException.ThrowIf(_base == null, this);
+        if (!rules.ChecksValues) return;
+        var discrete = rules.ActionSpace as Environments.DiscreteSpace;
+        for (var s = 0; s < Streams; s++)
+        {
+            var row = (long)s * StepsPerStream;
+            int t = StepsPerStream, o = ObservationSize, a = ActionSize;
+            HistoryValueValidation.CheckRows(Path, HistoryFormat.States, Floats(_states, row * o, t * o), o, s, rules.Finite, rules.ObservationSpace, rules.GridSide);
+            HistoryValueValidation.CheckRows(Path, HistoryFormat.NextStates, Floats(_nextStates, row * o, t * o), o, s, rules.Finite, rules.ObservationSpace, rules.GridSide);
+            HistoryValueValidation.CheckRows(Path, HistoryFormat.Actions, Floats(_actions, row * a, t * a), a, s, rules.Finite, rules.ActionSpace, 0);
+            HistoryValueValidation.CheckRewards(Path, Floats(_rewards, row, t), s, rules.Finite, rules.RewardClasses);
+            if (discrete is not null && HasOptimalActions)
+                HistoryValueValidation.CheckOptimalActions(Path, new ReadOnlySpan<int>(_base + _optimal + row * sizeof(int), t), s, discrete.N);
+        }
+    }
+
     private ReadOnlySpan<float> Floats(long arrayOffset, long element, int count) => new(_base + arrayOffset + element * sizeof(float), count);
 
     private static void Check(int actual, int expected, string name)

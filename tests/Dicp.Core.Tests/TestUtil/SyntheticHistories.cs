@@ -33,7 +33,7 @@ internal static class SyntheticHistories
                 }
             Save(dir, "darkroom", task, [task], streams, steps, st, act, rew, next, done, opt);
         }
-        Manifest(dir, "darkroom", tasks, streams, steps, train ?? tasks, test ?? []);
+        Manifest(dir, "darkroom", tasks, i => [i], streams, steps, train ?? tasks, test ?? []);
     }
 
     /// <summary>
@@ -72,7 +72,7 @@ internal static class SyntheticHistories
             }
             Save(dir, "darkroom", task, set.Describe(task), streams, steps, st, act, rew, next, done, opt);
         }
-        Manifest(dir, "darkroom", tasks, streams, steps, train, test);
+        Manifest(dir, "darkroom", tasks, set.Describe, streams, steps, train, test);
     }
 
     private static void Save(string dir, string env, int task, int[] describe, int streams, int steps, float[] st, float[] act, float[] rew,
@@ -82,9 +82,9 @@ internal static class SyntheticHistories
         new TaskHistory(info, 2, 1, st, act, rew, next, done, opt).Save(Path.Combine(dir, HistoryFormat.TaskFileName(task)));
     }
 
-    private static void Manifest(string dir, string env, int[] tasks, int streams, int steps, int[] train, int[] test)
+    private static void Manifest(string dir, string env, int[] tasks, Func<int, int[]> describe, int streams, int steps, int[] train, int[] test)
     {
-        var entries = tasks.Select(i => new ManifestTask(i, [i], HistoryFormat.TaskFileName(i))).ToArray();
+        var entries = tasks.Select(i => new ManifestTask(i, describe(i), HistoryFormat.TaskFileName(i))).ToArray();
         new HistoryManifest(HistoryFormat.Version, env, entries, new ManifestSplit(0, 0.9, train, test), "scripted", new JsonObject(),
             0, streams, steps).Write(dir);
     }
