@@ -158,7 +158,7 @@ public sealed class CollectProcessTests : IDisposable
 
         var again = DicpProcess.Run(_root, Collect(Dir("run"), Slow));
         Assert.True(again.Code == 0, again.Stderr);
-        Assert.Contains($"task 0: existing file is invalid, collected again", again.Stderr);
+        Assert.Contains("Task 0: existing file is invalid, collected again", again.Stderr);
         Assert.Contains("task 1: exists, skipped", again.Stdout);
         Assert.Contains(stale, again.Stderr);
         Assert.Empty(Directory.GetFiles(Dir("run"), "*.tmp"));

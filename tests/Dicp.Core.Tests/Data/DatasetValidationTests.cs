@@ -107,7 +107,7 @@ public sealed class DatasetValidationTests : IDisposable
 
     [Theory]
     [InlineData(float.NaN, "NaN")]
-    [InlineData(float.PositiveInfinity, "∞")]
+    [InlineData(float.PositiveInfinity, "Infinity")]
     public void NonFiniteValuesAreRejectedByDefault(float value, string shown)
     {
         Write();
