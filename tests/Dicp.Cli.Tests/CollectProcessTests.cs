@@ -168,6 +168,7 @@ public sealed class CollectProcessTests : IDisposable
     private const string TrainYaml = """
         model:
           model: ad
+          dynamics: true
           n_transit: 10
           embedding_dim: 8
           layers: 1

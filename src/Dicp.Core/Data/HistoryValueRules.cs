@@ -40,7 +40,8 @@ public sealed record HistoryValueRules(bool Finite = true, Space? ObservationSpa
     /// <summary>
     /// The rules a model with <paramref name="config"/> needs of its training data: finite values, observations on its grid
     /// (<see cref="ModelConfig.StateClasses"/> &gt; 0), actions in <c>[0, ActionCount)</c> (discrete models) and rewards
-    /// in its reward classes (<see cref="ModelConfig.RewardClasses"/> &gt; 0).
+    /// in its reward classes where a categorical reward head or input uses them (<see cref="ModelConfig.RewardClasses"/>
+    /// &gt; 0 with <see cref="ModelConfig.Dynamics"/>, or IDT).
     /// </summary>
     /// <param name="config">The model's configuration.</param>
     /// <param name="environment">An environment of the family, whose observation and action spaces are checked too (null: the model's alone).</param>
@@ -49,7 +50,9 @@ public sealed record HistoryValueRules(bool Finite = true, Space? ObservationSpa
         ArgumentNullException.ThrowIfNull(config);
         var side = config.StateClasses > 0 ? (int)Math.Round(Math.Sqrt(config.StateClasses)) : 0;
         var actions = environment?.ActionSpace ?? (config.ActionCount > 0 ? new DiscreteSpace(config.ActionCount) : null);
-        return new HistoryValueRules(true, environment?.ObservationSpace, actions, side, Math.Max(config.RewardClasses, 0));
+        // Rewards are classes only where a categorical reward head or input uses them: DICP's dynamics heads and IDT.
+        var rewardClasses = config.RewardClasses > 0 && (config.Dynamics || config.Model == "idt") ? config.RewardClasses : 0;
+        return new HistoryValueRules(true, environment?.ObservationSpace, actions, side, rewardClasses);
     }
 
     /// <summary>The rules of an environment's spaces alone (finite values, observations and actions in its spaces).</summary>

@@ -25,18 +25,19 @@ internal static class HistoryValueValidation
             throw new HistoryFormatException(path, field, $"has {width} values per step, but the environment's space {discrete} has 1.");
         ReadOnlySpan<float> low = box is null ? default : box.Low, high = box is null ? default : box.High;
         float n = discrete?.N ?? 0, side = gridSide;
-        for (var i = 0; i < rows.Length; i++)
-        {
-            var v = rows[i];
-            var d = i % width;
-            if (finite && !float.IsFinite(v)) Fail(path, field, stream, i, width, v, "is not finite");
-            if (gridSide > 0 && !(v >= 0f && v < side && v == MathF.Floor(v)))
-                Fail(path, field, stream, i, width, v, Invariant($"is not a cell coordinate of the {gridSide} × {gridSide} grid (an integer in [0, {gridSide}))"));
-            if (box is not null && !(v >= low[d] && v <= high[d]))
-                Fail(path, field, stream, i, width, v, Invariant($"is outside the environment's bounds [{low[d]}, {high[d]}]"));
-            if (discrete is not null && !(v >= 0f && v < n && v == MathF.Floor(v)))
-                Fail(path, field, stream, i, width, v, Invariant($"is not an action of {discrete} (an integer in [0, {discrete.N}))"));
-        }
+        for (var row = 0; row < rows.Length; row += width)
+            for (var d = 0; d < width; d++)
+            {
+                var i = row + d;
+                var v = rows[i];
+                if (finite && !float.IsFinite(v)) Fail(path, field, stream, i, width, v, "is not finite");
+                if (gridSide > 0 && !(v >= 0f && v < side && v == MathF.Floor(v)))
+                    Fail(path, field, stream, i, width, v, Invariant($"is not a cell coordinate of the {gridSide} × {gridSide} grid (an integer in [0, {gridSide}))"));
+                if (box is not null && !(v >= low[d] && v <= high[d]))
+                    Fail(path, field, stream, i, width, v, Invariant($"is outside the environment's bounds [{low[d]}, {high[d]}]"));
+                if (discrete is not null && !(v >= 0f && v < n && v == MathF.Floor(v)))
+                    Fail(path, field, stream, i, width, v, Invariant($"is not an action of {discrete} (an integer in [0, {discrete.N}))"));
+            }
     }
 
     /// <summary>Checks one stream's rewards: finite and, when <paramref name="classes"/> &gt; 0, a class in [0, classes).</summary>

@@ -19,7 +19,7 @@ public sealed class DatasetValidationTests : IDisposable
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
     }
 
-    private static readonly HistoryValueRules GridRules = HistoryValueRules.For(new ModelConfig(), new DarkroomTasks().Create(0));
+    private static readonly HistoryValueRules GridRules = HistoryValueRules.For(new ModelConfig(Dynamics: true), new DarkroomTasks().Create(0));
 
     private string Write()
     {
@@ -178,6 +178,8 @@ public sealed class DatasetValidationTests : IDisposable
         Assert.Null(r.ActionSpace);
         Assert.Equal(0, r.RewardClasses);
         Assert.True(r.Finite);
+        Assert.Equal(0, HistoryValueRules.For(new ModelConfig(Dynamics: false)).RewardClasses); // plain AD feeds rewards as numbers
+        Assert.Equal(2, HistoryValueRules.For(new ModelConfig(Model: "idt")).RewardClasses);
         var point = HistoryValueRules.For(new ModelConfig(StateClasses: 0, ActionCount: 0, RewardClasses: 0), new PointRobotTasks().Create(0));
         Assert.IsType<BoxSpace>(point.ActionSpace);
     }
