@@ -61,13 +61,11 @@ internal static class CollectCommand
                 return Fail(e);
             }
             var gate = new object();
-            var kept = new SortedSet<int>();
             var progress = new ProgressRelay<CollectionProgress>(p =>
             {
                 if (p.Event == CollectionEvent.Advanced) return;
                 lock (gate)
                 {
-                    if (p.Event is CollectionEvent.Completed or CollectionEvent.Skipped) kept.Add(p.TaskIndex);
                     if (CliOutput.Quiet) return;
                     Console.Out.WriteLine(p.Event switch
                     {
@@ -93,7 +91,7 @@ internal static class CollectCommand
             }
             catch (OperationCanceledException)
             {
-                Console.Error.WriteLine($"cancelled before collecting; nothing was written to '{outDir}' beyond its manifest; run the same command again to resume.");
+                Console.Error.WriteLine($"cancelled before any task was collected in '{outDir}'; run the same command again to resume.");
                 return 130;
             }
             catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException)
