@@ -34,5 +34,28 @@ catch (ArgumentException e)
     return 2;
 }
 
-// Ctrl+C cancels the running command; give a training step time to finish and its checkpoint time to be written.
-return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(120) });
+// A command line that does not parse (unknown option, missing or bad value): one line per problem, exit code 2.
+if (parsed.Errors.Count > 0)
+{
+    foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
+    Console.Error.WriteLine($"(see: dicp {string.Join(' ', parsed.CommandResult.Command.Name == root.Name ? "" : parsed.CommandResult.Command.Name)} --help)".Replace("  ", " "));
+    return 2;
+}
+
+// SIGINT / SIGTERM cancel the running command, which stops at its next safe point (CliSignals); an exception that
+// escapes a command is one line (CliErrors): exit code 2 for bad input, 1 otherwise, the stack trace only with --verbose.
+using var signals = CliSignals.Install();
+try
+{
+    var code = await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }, CliSignals.Token);
+    return CliSignals.ExitCode(code);
+}
+catch (OperationCanceledException) when (CliSignals.Received != 0)
+{
+    Console.Error.WriteLine("interrupted.");
+    return 128 + CliSignals.Received;
+}
+catch (Exception e)
+{
+    return CliErrors.Report(e);
+}
