@@ -38,7 +38,7 @@ catch (ArgumentException e)
 if (parsed.Errors.Count > 0)
 {
     foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
-    Console.Error.WriteLine($"(see: dicp {string.Join(' ', parsed.CommandResult.Command.Name == root.Name ? "" : parsed.CommandResult.Command.Name)} --help)".Replace("  ", " "));
+    Console.Error.WriteLine($"(see: dicp {(parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name + " ")}--help)");
     return 2;
 }
 

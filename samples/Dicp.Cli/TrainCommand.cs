@@ -108,9 +108,18 @@ internal static class TrainCommand
         if (File.Exists(runDir)) throw new ConfigException($"--out {runDir}: a file, not a run directory.");
         Directory.CreateDirectory(runDir);
         var checkpoint = File.Exists(TrainingCheckpoint.PathIn(runDir));
-        if (checkpoint && TrainingCheckpoint.Read(TrainingCheckpoint.PathIn(runDir)).ModelConfigJson is { } stored)
-            ModelFile.CheckSame(ModelFile.ParseConfig(stored, TrainingCheckpoint.PathIn(runDir)), config.Model, TrainingCheckpoint.PathIn(runDir));
-        foreach (var line in RunIdentity.Establish(runDir, config, train, test))
+        void CheckCheckpoint()
+        {
+            if (checkpoint && TrainingCheckpoint.Read(TrainingCheckpoint.PathIn(runDir)).ModelConfigJson is { } stored)
+                ModelFile.CheckSame(ModelFile.ParseConfig(stored, TrainingCheckpoint.PathIn(runDir)), config.Model, TrainingCheckpoint.PathIn(runDir));
+        }
+        // The identity names the differing keys first; a run without one (an earlier Dicp's) has its checkpoint checked
+        // before the identity is adopted from it.
+        var identity = File.Exists(RunIdentity.PathIn(runDir));
+        if (!identity) CheckCheckpoint();
+        var messages = RunIdentity.Establish(runDir, config, train, test);
+        if (identity) CheckCheckpoint();
+        foreach (var line in messages)
             // the trainer's logger repeats a change of trainer options itself when it resumes a checkpoint
             if (!(line.StartsWith("warning:", StringComparison.Ordinal) && checkpoint && logger is not null)) Console.Error.WriteLine(line);
         AtomicFile.WriteAllText(Path.Combine(runDir, RunConfig.FileName), config.ToJson() + "\n");
