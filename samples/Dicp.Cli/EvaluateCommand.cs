@@ -72,7 +72,7 @@ internal static class EvaluateCommand
             {
                 // The identity is what the run was trained with: its model and its split, whatever run-config.json says.
                 modelConfig = identity.ModelConfig(runDir);
-                var edited = ModelFile.Differences(modelConfig, config.Model);
+                var edited = ConfigDiff.Compare(modelConfig, config.Model, RunConfig.Json, "model");
                 if (edited.Count > 0)
                     throw new ConfigException($"{Path.Combine(runDir, RunConfig.FileName)}: its model section differs from the run's {RunIdentity.FileName} " +
                         $"({ConfigDiff.Describe(edited)}, trained → edited); restore it.");
@@ -194,6 +194,8 @@ internal static class EvaluateCommand
     private static string LoadWeights(ITrainableInContextModel model, ModelConfig config, string runDir)
     {
         var final = Path.Combine(runDir, Trainer.ModelFileName);
+        foreach (var f in new[] { final, TrainingCheckpoint.PathIn(runDir) })
+            if (Directory.Exists(f)) throw new ConfigException($"{f}: a directory where the run's file belongs.");
         if (File.Exists(final))
         {
             ModelFile.LoadInto(model, config, final);

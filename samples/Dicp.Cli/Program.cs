@@ -37,7 +37,8 @@ catch (ArgumentException e)
 // A command line that does not parse (unknown option, missing or bad value): one line per problem, exit code 2.
 if (parsed.Errors.Count > 0)
 {
-    foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
+    foreach (var error in parsed.Errors)
+        Console.Error.WriteLine("error: " + string.Join(' ', error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
     Console.Error.WriteLine($"(see: dicp {(parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name + " ")}--help)");
     return 2;
 }

@@ -43,6 +43,10 @@ internal static class TrainCommand
         {
             var config = Override(RunConfig.Load(configPath), steps, seed);
             config.Validate(configPath);
+            if (!File.Exists(Path.Combine(dataDir, HistoryFormat.ManifestFileName)))
+                throw new ConfigException(Directory.Exists(dataDir)
+                    ? $"--data {dataDir}: no {HistoryFormat.ManifestFileName}; not a history collection written by dicp collect."
+                    : $"--data {dataDir}: the directory does not exist.");
             var manifest = HistoryManifest.Read(dataDir);
             CheckData(config, configPath, manifest, dataDir);
             using var train = HistoryDataset.Open(dataDir, HistorySplit.Train, config.Data.MaxTrainTasks, config.Data.Streams, config.Data.StepsPerStream);
@@ -107,6 +111,8 @@ internal static class TrainCommand
     {
         if (File.Exists(runDir)) throw new ConfigException($"--out {runDir}: a file, not a run directory.");
         Directory.CreateDirectory(runDir);
+        foreach (var name in new[] { TrainingCheckpoint.FileName, Trainer.ModelFileName, Trainer.MetricsFileName, RunConfig.FileName, RunIdentity.FileName })
+            if (Directory.Exists(Path.Combine(runDir, name))) throw new ConfigException($"{Path.Combine(runDir, name)}: a directory where the run's file belongs.");
         var checkpoint = File.Exists(TrainingCheckpoint.PathIn(runDir));
         void CheckCheckpoint()
         {

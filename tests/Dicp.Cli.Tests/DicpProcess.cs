@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Dicp.Cli.Tests;
+
+/// <summary>Runs the real <c>dicp</c> executable (<c>dotnet dicp.dll</c> from the test's output folder) as a separate process.</summary>
+internal sealed partial class DicpProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new(), _stderr = new();
+
+    /// <summary>Starts <c>dicp ARGS</c> in <paramref name="workingDirectory"/>.</summary>
+    public DicpProcess(string workingDirectory, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dicp.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        // The test host runs under MSBuild/VSTest; a nested dotnet must not inherit their settings.
+        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)
+                     || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase) || k == "DOTNET_HOST_PATH").ToList())
+            psi.Environment.Remove(key);
+        Arguments = string.Join(' ', args);
+        _process = Process.Start(psi)!;
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.Append(e.Data).Append('\n'); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.Append(e.Data).Append('\n'); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public string Arguments { get; }
+
+    public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
+
+    public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Runs <c>dicp ARGS</c> to the end; returns exit code, stdout and stderr.</summary>
+    public static (int Code, string Out, string Err) Run(string workingDirectory, params string[] args)
+    {
+        using var p = new DicpProcess(workingDirectory, args);
+        var code = p.WaitForExit();
+        return (code, p.Stdout, p.Stderr);
+    }
+
+    /// <summary>Waits for the process (at most 10 minutes) and returns its exit code.</summary>
+    public int WaitForExit()
+    {
+        if (!_process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dicp {Arguments} did not finish in 10 minutes:\n{Stdout}\n{Stderr}");
+        }
+        _process.WaitForExit(); // drains the output readers
+        return _process.ExitCode;
+    }
+
+    /// <summary>Sends a POSIX signal (2 SIGINT, 9 SIGKILL, 15 SIGTERM) to the process.</summary>
+    public void Signal(int signal)
+    {
+        if (Kill(_process.Id, signal) != 0) throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}.");
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds (polling), failing after <paramref name="seconds"/> or when the process exits first.</summary>
+    public void WaitUntil(Func<bool> condition, string what, int seconds = 300)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"dicp {Arguments} exited ({_process.ExitCode}) before {what}:\n{Stdout}\n{Stderr}");
+            if (watch.Elapsed.TotalSeconds > seconds) throw new TimeoutException($"dicp {Arguments}: no {what} after {seconds} s.");
+            Thread.Sleep(20);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.Dispose();
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
