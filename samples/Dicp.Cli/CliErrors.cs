@@ -31,5 +31,6 @@ internal static class CliErrors
     /// <summary>Whether <c>--verbose</c> was given.</summary>
     private static bool Verbose => CliOutput.MinimumLevel == Microsoft.Extensions.Logging.LogLevel.Debug;
 
-    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+    // One line, without the " (Parameter 'name')" that ArgumentException appends (the messages name the option or key).
+    private static string OneLine(string s) => System.Text.RegularExpressions.Regex.Replace(s.ReplaceLineEndings(" "), @" \(Parameter '[^']*'\)$", "").Trim();
 }

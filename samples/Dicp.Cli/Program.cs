@@ -38,7 +38,10 @@ catch (ArgumentException e)
 if (parsed.Errors.Count > 0)
 {
     foreach (var error in parsed.Errors)
-        Console.Error.WriteLine("error: " + string.Join(' ', error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+        Console.Error.WriteLine("error: " + string.Join(' ', error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Replace("as expected type 'System.Nullable`1[System.Int32]'", "as an integer", StringComparison.Ordinal)
+            .Replace("as expected type 'System.Int32'", "as an integer", StringComparison.Ordinal)
+            .Replace("as expected type 'System.Nullable`1[System.Double]'", "as a number", StringComparison.Ordinal));
     Console.Error.WriteLine($"(see: dicp {(parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name + " ")}--help)");
     return 2;
 }

@@ -120,6 +120,7 @@ internal static class QuickstartCommand
         var testTasks = testSplit.Take(config.Evaluation.MaxTasks ?? int.MaxValue).ToArray();
         var data = Path.Combine(o.Output, "data");
         var runDir = Path.Combine(o.Output, "run");
+        if (File.Exists(o.Output)) throw new ConfigException($"--out {o.Output}: a file, not a directory.");
         Directory.CreateDirectory(o.Output);
         ui.Header(config, trainTasks.Length, testTasks.Length, o.Output);
 

@@ -281,11 +281,11 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
         AssertUserError(Dicp("evaluate", "--run", "run", "--split", "validation"), "validation");
 
         // tasks and quickstart.
-        AssertUserError(Dicp("tasks", "darkroom", "--train-ratio", "1.5"), "1.5");
+        AssertUserError(Dicp("tasks", "darkroom", "--train-ratio", "1.5"), "--train-ratio 1.5: must be in (0, 1]");
         AssertUserError(Dicp("tasks", "nowhere-land"), "nowhere-land");
-        AssertUserError(Dicp("tasks", "darkroom", "--split-seed", "x"), "x");
+        AssertUserError(Dicp("tasks", "darkroom", "--split-seed", "x"), "'x'", "--split-seed", "as an integer");
         AssertUserError(Dicp("quickstart", "--out", "qs", "--config", "data"), "data");
-        AssertUserError(Dicp("quickstart", "--out", config), config);
+        AssertUserError(Dicp("quickstart", "--out", config), config, "a file, not a directory");
     }
 
     [Fact]
