@@ -37,12 +37,13 @@ catch (ArgumentException e)
 // A command line that does not parse (unknown option, missing or bad value): one line per problem, exit code 2.
 if (parsed.Errors.Count > 0)
 {
-    foreach (var error in parsed.Errors)
-        Console.Error.WriteLine("error: " + string.Join(' ', error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+    var help = $"(see dicp {(parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name + " ")}--help)";
+    for (var i = 0; i < parsed.Errors.Count; i++)
+        Console.Error.WriteLine("error: " + string.Join(' ', parsed.Errors[i].Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .Replace("as expected type 'System.Nullable`1[System.Int32]'", "as an integer", StringComparison.Ordinal)
             .Replace("as expected type 'System.Int32'", "as an integer", StringComparison.Ordinal)
-            .Replace("as expected type 'System.Nullable`1[System.Double]'", "as a number", StringComparison.Ordinal));
-    Console.Error.WriteLine($"(see: dicp {(parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name + " ")}--help)");
+            .Replace("as expected type 'System.Nullable`1[System.Double]'", "as a number", StringComparison.Ordinal)
+            + (i == parsed.Errors.Count - 1 ? " " + help : ""));
     return 2;
 }
 

@@ -81,7 +81,7 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
     private void AssertUserError((int Code, string Out, string Err) r, params string[] fragments)
     {
         Assert.True(r.Code == 2, $"exit code {r.Code}, expected 2:\n{r.Out}{r.Err}");
-        var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("(see: dicp", StringComparison.Ordinal)).ToArray();
+        var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, $"expected one line on stderr:\n{r.Err}");
         Assert.StartsWith("error: ", lines[0]);
         Assert.DoesNotContain("   at ", r.Err + r.Out);
