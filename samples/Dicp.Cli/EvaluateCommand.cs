@@ -65,11 +65,27 @@ internal static class EvaluateCommand
         try
         {
             var config = RunConfig.ReadRun(runDir);
-            var model = (modelFactory ?? InContextModels.Create)(config.Model, config.Training.Seed);
-            var source = LoadWeights(model, runDir);
+            var identity = RunIdentity.TryRead(runDir);
+            var modelConfig = config.Model;
+            var (splitSeed, trainRatio) = (config.Data.SplitSeed, config.Data.TrainRatio);
+            if (identity is not null)
+            {
+                // The identity is what the run was trained with: its model and its split, whatever run-config.json says.
+                modelConfig = identity.ModelConfig(runDir);
+                var edited = ConfigDiff.Compare(modelConfig, config.Model, RunConfig.Json, "model");
+                if (edited.Count > 0)
+                    throw new ConfigException($"{Path.Combine(runDir, RunConfig.FileName)}: its model section differs from the run's {RunIdentity.FileName} " +
+                        $"({ConfigDiff.Describe(edited)}, trained → edited); restore it.");
+                (splitSeed, trainRatio) = identity.Split;
+            }
+            else Console.Error.WriteLine($"note: {runDir} has no {RunIdentity.FileName} (trained by an earlier Dicp): model and split from its {RunConfig.FileName}.");
+            var path = output ?? Path.Combine(runDir, "results.json");
+            CheckOutput(path);
+            var model = (modelFactory ?? InContextModels.Create)(modelConfig, config.Training.Seed);
+            var source = LoadWeights(model, modelConfig, runDir);
             model.Network.Eval();
             var tasks = TaskSetResolver.Resolve(config.Data.Environment);
-            var (trainTasks, testTasks) = tasks.Split(config.Data.SplitSeed, config.Data.TrainRatio);
+            var (trainTasks, testTasks) = tasks.Split(splitSeed, trainRatio);
             var indices = (split == "train" ? trainTasks : testTasks).Take(config.Evaluation.MaxTasks ?? int.MaxValue).ToArray();
             var options = new EvaluationOptions(episodes ?? config.Evaluation.Episodes, seed ?? config.Evaluation.Seed,
                 ReportSuccess: config.Data.Environment == "point-robot" || config.Data.Environment.StartsWith("metaworld", StringComparison.Ordinal));
@@ -77,20 +93,24 @@ internal static class EvaluateCommand
             CheckPlanner(plannerConfig.Name, model);
             var planner = CreatePlanner(plannerConfig, greedy || config.Evaluation.Greedy, overrides.Deterministic, options.Seed);
             var curve = label ?? Label(model.Name, planner.Name);
-            Console.Out.WriteLine($"{curve}: {model.Name} ({source}) on {indices.Length} {split} tasks of {config.Data.Environment}, {options.Episodes} episodes, " +
-                $"planner {planner.Name} ({string.Join(", ", planner.Settings.Where(kv => kv.Key != "planner").Select(kv => $"{kv.Key} {kv.Value}"))})");
             var environments = indices.Select(tasks.Create).ToArray();
             var stepsPerEpisode = environments[0].MaxEpisodeSteps;
+            if (PlanningNote(plannerConfig, model.WindowTransitions, options.Episodes, stepsPerEpisode) is { } note)
+            {
+                if (note.Planned == 0) throw new ArgumentException(note.Message);
+                Console.Error.WriteLine(note.Message);
+            }
+            Console.Out.WriteLine($"{curve}: {model.Name} ({source}) on {indices.Length} {split} tasks of {config.Data.Environment}, {options.Episodes} episodes, " +
+                $"planner {planner.Name} ({string.Join(", ", planner.Settings.Where(kv => kv.Key != "planner").Select(kv => $"{kv.Key} {kv.Value}"))})");
             var optimal = environments.All(e => e is IHasMaxReturn) ? environments.Average(e => (double)((IHasMaxReturn)e).MaxReturn) : (double?)null;
             var watch = System.Diagnostics.Stopwatch.StartNew();
             var result = InContextEvaluator.Run(model, environments, planner, options, null, ct);
             watch.Stop();
-            var path = output ?? Path.Combine(runDir, "results.json");
             result.Save(path, new Dictionary<string, object?>
             {
                 ["environment"] = config.Data.Environment,
                 ["split"] = split,
-                ["split_seed"] = config.Data.SplitSeed,
+                ["split_seed"] = splitSeed,
                 ["task_indices"] = indices,
                 ["run"] = Path.GetFullPath(runDir),
                 ["weights"] = source,
@@ -105,28 +125,86 @@ internal static class EvaluateCommand
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine("interrupted.");
+            Console.Error.WriteLine("interrupted: no results were written (the evaluation is deterministic: run the same command again to redo it).");
             return 130;
         }
-        catch (Exception e) when (e is ConfigException or IOException or ArgumentException or NotSupportedException or Nn.StateDictException)
+        catch (Exception e) when (CliErrors.IsUserError(e))
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
+            return CliErrors.Report(e);
         }
     }
 
-    /// <summary>Loads the final model, or the latest checkpoint's parameters when training has not finished.</summary>
-    private static string LoadWeights(ITrainableInContextModel model, string runDir)
+    /// <summary>
+    /// Checks before any long work that the results file can be written: not a directory, its folder created, writable.
+    /// </summary>
+    /// <exception cref="ConfigException">It cannot be written (the message names the path).</exception>
+    internal static void CheckOutput(string path)
+    {
+        if (Directory.Exists(path)) throw new ConfigException($"--out {path}: a directory; give the results file's path (e.g. {Path.Combine(path, "results.json")}).");
+        try
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            Directory.CreateDirectory(folder);
+            var probe = Path.Combine(folder, $".{Path.GetFileName(path)}.probe-{Environment.ProcessId}");
+            using (File.Create(probe, 1, FileOptions.DeleteOnClose)) { }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"--out {path}: cannot be written ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>How much of an evaluation a planner plans (it plans only once the window is full and from its start step).</summary>
+    /// <param name="Planned">Steps of each task at which the planner plans (0: it never plans; every action is the policy's).</param>
+    /// <param name="Message">What to tell the user.</param>
+    internal sealed record PlanningCoverage(int Planned, string Message);
+
+    /// <summary>
+    /// For a planner other than none: the steps it plans in <paramref name="episodes"/> episodes of
+    /// <paramref name="stepsPerEpisode"/> steps, as a message when it plans none of them or starts only after the first
+    /// episode (null when it plans from the first episode on). Assumes episodes of full length (an upper bound otherwise).
+    /// </summary>
+    internal static PlanningCoverage? PlanningNote(PlannerConfig planner, int windowTransitions, int episodes, int stepsPerEpisode)
+    {
+        if (planner.Name == "none") return null;
+        var total = episodes * stepsPerEpisode;
+        var from = planner.RequireFullWindow ? windowTransitions : 0; // the first step with a full window (0-based)
+        var startStep = planner.Name is "sampling" or "cem" ? planner.StartStep : 0;
+        var planned = 0;
+        var first = -1;
+        for (var t = from; t < total; t++)
+            if (t % stepsPerEpisode >= startStep)
+            {
+                planned++;
+                if (first < 0) first = t;
+            }
+        if (planned == 0)
+            return new PlanningCoverage(0, $"--planner {planner.Name} would never plan: it plans once the context window of {windowTransitions} transitions is full" +
+                (startStep > 0 ? $" and from step {startStep} of an episode" : "") + $", but {episodes} episodes × {stepsPerEpisode} steps = {total} steps; " +
+                $"every action would be the policy's (the same as --planner none). Give --episodes {(from + startStep) / stepsPerEpisode + 2} or more, or --plan-before-full-window.");
+        var episode = first / stepsPerEpisode + 1;
+        return episode == 1 ? null : new PlanningCoverage(planned, $"note: --planner {planner.Name} plans from episode {episode} on ({planned} of {total} steps per task); " +
+            $"before, the context window ({windowTransitions} transitions) is not full and the policy acts.");
+    }
+
+    /// <summary>
+    /// Loads the final model, or the latest checkpoint's parameters when training has not finished, after checking that
+    /// the file was written for <paramref name="config"/>.
+    /// </summary>
+    private static string LoadWeights(ITrainableInContextModel model, ModelConfig config, string runDir)
     {
         var final = Path.Combine(runDir, Trainer.ModelFileName);
+        foreach (var f in new[] { final, TrainingCheckpoint.PathIn(runDir) })
+            if (Directory.Exists(f)) throw new ConfigException($"{f}: a directory where the run's file belongs.");
         if (File.Exists(final))
         {
-            model.Network.LoadStateDict(SafeTensors.Load(final), strict: true);
+            ModelFile.LoadInto(model, config, final);
             return Trainer.ModelFileName;
         }
         var checkpoint = TrainingCheckpoint.PathIn(runDir);
         if (!File.Exists(checkpoint)) throw new FileNotFoundException($"'{runDir}' holds neither {Trainer.ModelFileName} nor {TrainingCheckpoint.FileName}; train first.", final);
         var c = TrainingCheckpoint.Read(checkpoint);
+        if (c.ModelConfigJson is not null) ModelFile.CheckSame(ModelFile.ParseConfig(c.ModelConfigJson, checkpoint), config, checkpoint);
         model.Network.LoadStateDict(c.Model, strict: true);
         return $"checkpoint at step {c.Step}";
     }

@@ -24,12 +24,6 @@ root.Options.Add(CliOutput.QuietOption);
 root.Options.Add(CliOutput.VerboseOption);
 
 var parsed = root.Parse(args);
-if (parsed.Errors.Count > 0)
-{
-    // A bad command line is a user error: one line per problem and exit code 2 (not System.CommandLine's help and 1).
-    foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
-    return 2;
-}
 try
 {
     CliOutput.Configure(parsed);
@@ -40,5 +34,33 @@ catch (ArgumentException e)
     return 2;
 }
 
-// Ctrl+C cancels the running command; give a training step time to finish and its checkpoint time to be written.
-return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(120) });
+// A command line that does not parse (unknown option, missing or bad value): one line per problem, exit code 2.
+if (parsed.Errors.Count > 0)
+{
+    var help = $"(see dicp {(parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name + " ")}--help)";
+    for (var i = 0; i < parsed.Errors.Count; i++)
+        Console.Error.WriteLine("error: " + string.Join(' ', parsed.Errors[i].Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Replace("as expected type 'System.Nullable`1[System.Int32]'", "as an integer", StringComparison.Ordinal)
+            .Replace("as expected type 'System.Int32'", "as an integer", StringComparison.Ordinal)
+            .Replace("as expected type 'System.Nullable`1[System.Double]'", "as a number", StringComparison.Ordinal)
+            + (i == parsed.Errors.Count - 1 ? " " + help : ""));
+    return 2;
+}
+
+// SIGINT / SIGTERM cancel the running command, which stops at its next safe point (CliSignals); an exception that
+// escapes a command is one line (CliErrors): exit code 2 for bad input, 1 otherwise, the stack trace only with --verbose.
+using var signals = CliSignals.Install();
+try
+{
+    var code = await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }, CliSignals.Token);
+    return CliSignals.ExitCode(code);
+}
+catch (OperationCanceledException) when (CliSignals.Received != 0)
+{
+    Console.Error.WriteLine("interrupted.");
+    return 128 + CliSignals.Received;
+}
+catch (Exception e)
+{
+    return CliErrors.Report(e);
+}

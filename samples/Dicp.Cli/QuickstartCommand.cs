@@ -44,16 +44,33 @@ internal static class QuickstartCommand
             }
             catch (OperationCanceledException)
             {
-                Console.Error.WriteLine("interrupted; run the same command again to resume.");
+                Console.Error.WriteLine($"interrupted: {Kept(parse.GetValue(output)!)}; run the same command again to resume.");
                 return 130;
             }
-            catch (Exception e) when (e is ConfigException or IOException or ArgumentException)
+            catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
+                return CliErrors.Report(e);
             }
         });
         return cmd;
+    }
+
+    /// <summary>What an interrupted quickstart keeps in <paramref name="output"/>: finished history files and the training checkpoint.</summary>
+    internal static string Kept(string output)
+    {
+        var data = Path.Combine(output, "data");
+        var files = Directory.Exists(data) ? Directory.GetFiles(data, "task-*.safetensors").Length : 0;
+        var checkpoint = TrainingCheckpoint.PathIn(Path.Combine(output, "run"));
+        var step = 0;
+        try
+        {
+            if (File.Exists(checkpoint)) step = TrainingCheckpoint.Read(checkpoint).Step;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            // an unreadable checkpoint is reported by the rerun
+        }
+        return $"kept {files} finished history files in {data}" + (step > 0 ? $" and the training checkpoint of step {step} ({checkpoint})" : "");
     }
 
     /// <summary>The quickstart's settings.</summary>
@@ -103,6 +120,7 @@ internal static class QuickstartCommand
         var testTasks = testSplit.Take(config.Evaluation.MaxTasks ?? int.MaxValue).ToArray();
         var data = Path.Combine(o.Output, "data");
         var runDir = Path.Combine(o.Output, "run");
+        if (File.Exists(o.Output)) throw new ConfigException($"--out {o.Output}: a file, not a directory.");
         Directory.CreateDirectory(o.Output);
         ui.Header(config, trainTasks.Length, testTasks.Length, o.Output);
 
@@ -124,7 +142,7 @@ internal static class QuickstartCommand
                 var trainer = TrainCommand.CreateTrainer(model, train, test, config, runDir, logger: null, evaluation: null);
                 return trainer.Run(new ProgressRelay<TrainingProgress>(p => progress(p.Step)), ct);
             }, ct));
-        model.Network.LoadStateDict(SafeTensors.Load(Path.Combine(runDir, Trainer.ModelFileName)), strict: true);
+        ModelFile.LoadInto(model, config.Model, Path.Combine(runDir, Trainer.ModelFileName));
         model.Network.Eval();
         var metrics = LastMetrics(Path.Combine(runDir, Trainer.MetricsFileName));
         ui.Line($"training: steps {trainResult.StartStep} → {trainResult.FinalStep} in {trainResult.Elapsed.TotalSeconds:F0} s");
@@ -140,6 +158,9 @@ internal static class QuickstartCommand
             var planner = EvaluateCommand.CreatePlanner(config.Planner with { Name = plannerName }, config.Evaluation.Greedy, deterministic: false, config.Evaluation.Seed);
             var label = plannerName == "none" ? "DICP-AD (policy)" : $"DICP-AD + {plannerName} search";
             var path = Path.Combine(o.Output, $"results-{plannerName}.json");
+            if (EvaluateCommand.PlanningNote(config.Planner with { Name = plannerName }, model.WindowTransitions, evaluation.Episodes,
+                    family.Create(testTasks[0]).MaxEpisodeSteps) is { } note)
+                Console.Error.WriteLine(note.Planned == 0 ? "warning: " + note.Message : note.Message);
             var r = await ui.Stage($"Evaluating {label} on {testTasks.Length} held-out goals, {evaluation.Episodes} episodes",
                 evaluation.Episodes, progress => Task.Run(() => InContextEvaluator.Run(model, testTasks.Select(family.Create).ToArray(), planner, evaluation,
                     new ProgressRelay<EvaluationProgress>(p => progress(p.Episode + 1)), ct), ct));

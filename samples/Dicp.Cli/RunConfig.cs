@@ -64,6 +64,7 @@ internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOpti
     /// <exception cref="ConfigException">The file is not valid YAML, has an unknown key, or a value of the wrong type (the message names file, line and key).</exception>
     public static RunConfig Load(string path)
     {
+        if (Directory.Exists(path)) throw new ConfigException($"{path}: a directory, not a configuration file.");
         if (!File.Exists(path)) throw new ConfigException($"{path}: the configuration file does not exist.");
         return Parse(File.ReadAllText(path), path);
     }

@@ -16,6 +16,10 @@ internal static class TasksCommand
         });
         var splitSeed = new Option<int?>("--split-seed") { Description = "Split seed (default: the environment's reference seed)." };
         var ratio = new Option<double?>("--train-ratio") { Description = "Train fraction (default: the environment's reference ratio)." };
+        ratio.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } v && !(v > 0 && v <= 1)) r.AddError($"--train-ratio {v.ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be in (0, 1].");
+        });
         var test = new Option<bool>("--test") { Description = "Only the test tasks (in split order)." };
         var train = new Option<bool>("--train") { Description = "Only the train tasks (in split order)." };
         var cmd = new Command("tasks", "List an environment's tasks as JSON lines {\"index\":38,\"task\":[4,2]}.") { env, splitSeed, ratio, test, train };

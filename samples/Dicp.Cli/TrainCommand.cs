@@ -43,13 +43,17 @@ internal static class TrainCommand
         {
             var config = Override(RunConfig.Load(configPath), steps, seed);
             config.Validate(configPath);
+            if (!File.Exists(Path.Combine(dataDir, HistoryFormat.ManifestFileName)))
+                throw new ConfigException(Directory.Exists(dataDir)
+                    ? $"--data {dataDir}: no {HistoryFormat.ManifestFileName}; not a history collection written by dicp collect."
+                    : $"--data {dataDir}: the directory does not exist.");
             var manifest = HistoryManifest.Read(dataDir);
-            if (manifest.Environment != config.Data.Environment)
-                throw new ConfigException($"{configPath}: data.environment is '{config.Data.Environment}' but '{dataDir}' holds '{manifest.Environment}' histories.");
+            CheckData(config, configPath, manifest, dataDir);
             using var train = HistoryDataset.Open(dataDir, HistorySplit.Train, config.Data.MaxTrainTasks, config.Data.Streams, config.Data.StepsPerStream, HistoryValueRules.For(config.Model));
             using var test = OpenTest(dataDir, config);
             var model = (modelFactory ?? InContextModels.Create)(config.Model, config.Training.Seed);
-            var trainer = CreateTrainer(model, train, test, config, runDir, new ConsoleLogger<Trainer>(),
+            var logger = new ConsoleLogger<Trainer>();
+            var trainer = CreateTrainer(model, train, test, config, runDir, logger,
                 config.Evaluation.DuringTrainingEpisodes > 0 ? DuringTraining(config) : null);
             Console.Out.WriteLine($"{model.Name}: {model.Network.ParameterCount():N0} parameters; {train.Tasks.Count} train tasks × {train.Streams} streams × {train.StepsPerStream} steps"
                 + (test is null ? "; no test tasks collected" : $"; {test.Tasks.Count} test tasks"));
@@ -57,29 +61,73 @@ internal static class TrainCommand
             Console.Out.WriteLine($"done: step {r.FinalStep} in {r.Elapsed.TotalSeconds:F1} s; run directory {runDir}");
             return 0;
         }
-        catch (OperationCanceledException)
+        catch (TrainingCancelledException e)
         {
-            Console.Error.WriteLine("interrupted: a checkpoint of the last completed step was written; run the same command again to resume.");
+            Console.Error.WriteLine(e.Step > 0
+                ? $"interrupted: kept the checkpoint of step {e.Step} ({e.CheckpointPath}) and metrics.csv and TensorBoard events up to step {e.Step}; run the same command again to resume (it continues bit for bit as if never stopped)."
+                : $"interrupted before the first step; nothing to keep in {runDir}.");
             return 130;
         }
-        catch (Exception e) when (e is ConfigException or IOException or ArgumentException or NotSupportedException)
+        catch (OperationCanceledException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
+            Console.Error.WriteLine($"interrupted before training started; nothing was written to {runDir}.");
+            return 130;
         }
+        catch (Exception e) when (CliErrors.IsUserError(e))
+        {
+            return CliErrors.Report(e);
+        }
+    }
+
+    /// <summary>
+    /// Rejects a configuration whose data section disagrees with the collection: another environment, or another train/test
+    /// split than the one recorded in the manifest (training and evaluation must use the same held-out tasks).
+    /// </summary>
+    /// <exception cref="ConfigException">The message names the key, both values and the manifest.</exception>
+    internal static void CheckData(RunConfig config, string configPath, HistoryManifest manifest, string dataDir)
+    {
+        var where = Path.Combine(dataDir, HistoryFormat.ManifestFileName);
+        if (manifest.Environment != config.Data.Environment)
+            throw new ConfigException($"{configPath}: data.environment is '{config.Data.Environment}' but {where} holds '{manifest.Environment}' histories.");
+        if (manifest.Split.Seed != config.Data.SplitSeed)
+            throw new ConfigException($"{configPath}: data.split_seed is {config.Data.SplitSeed} but {where} was split with seed {manifest.Split.Seed}; " +
+                "set data.split_seed to the data's (evaluation must hold out the tasks training did not see).");
+        if (manifest.Split.TrainRatio != config.Data.TrainRatio)
+            throw new ConfigException($"{configPath}: data.train_ratio is {config.Data.TrainRatio.ToString(CultureInfo.InvariantCulture)} but {where} was split with ratio " +
+                $"{manifest.Split.TrainRatio.ToString(CultureInfo.InvariantCulture)}; set data.train_ratio to the data's.");
     }
 
     /// <summary>The run directory's TensorBoard folder.</summary>
     public const string TensorBoardFolder = "tensorboard";
 
     /// <summary>
-    /// Writes the resolved configuration into the run directory and creates its trainer (metrics CSV, TensorBoard events,
-    /// checkpoints with the configuration), as <c>dicp train</c> and <c>dicp quickstart</c> both run it.
+    /// Checks the run directory's identity (<see cref="RunIdentity.Establish"/>: the model and data must be the run's;
+    /// nothing is written when they are not), writes the resolved configuration into it and creates its trainer (metrics
+    /// CSV, TensorBoard events, checkpoints with the configuration), as <c>dicp train</c> and <c>dicp quickstart</c> both run it.
     /// </summary>
+    /// <exception cref="ConfigException">The run directory was trained with another model or data.</exception>
     internal static Trainer CreateTrainer(ITrainableInContextModel model, HistoryDataset train, HistoryDataset? test, RunConfig config,
         string runDir, Microsoft.Extensions.Logging.ILogger<Trainer>? logger, ITrainingEvaluation? evaluation)
     {
+        if (File.Exists(runDir)) throw new ConfigException($"--out {runDir}: a file, not a run directory.");
         Directory.CreateDirectory(runDir);
+        foreach (var name in new[] { TrainingCheckpoint.FileName, Trainer.ModelFileName, Trainer.MetricsFileName, RunConfig.FileName, RunIdentity.FileName })
+            if (Directory.Exists(Path.Combine(runDir, name))) throw new ConfigException($"{Path.Combine(runDir, name)}: a directory where the run's file belongs.");
+        var checkpoint = File.Exists(TrainingCheckpoint.PathIn(runDir));
+        void CheckCheckpoint()
+        {
+            if (checkpoint && TrainingCheckpoint.Read(TrainingCheckpoint.PathIn(runDir)).ModelConfigJson is { } stored)
+                ModelFile.CheckSame(ModelFile.ParseConfig(stored, TrainingCheckpoint.PathIn(runDir)), config.Model, TrainingCheckpoint.PathIn(runDir));
+        }
+        // The identity names the differing keys first; a run without one (an earlier Dicp's) has its checkpoint checked
+        // before the identity is adopted from it.
+        var identity = File.Exists(RunIdentity.PathIn(runDir));
+        if (!identity) CheckCheckpoint();
+        var messages = RunIdentity.Establish(runDir, config, train, test);
+        if (identity) CheckCheckpoint();
+        foreach (var line in messages)
+            // the trainer's logger repeats a change of trainer options itself when it resumes a checkpoint
+            if (!(line.StartsWith("warning:", StringComparison.Ordinal) && checkpoint && logger is not null)) Console.Error.WriteLine(line);
         AtomicFile.WriteAllText(Path.Combine(runDir, RunConfig.FileName), config.ToJson() + "\n");
         return new Trainer(model, train, test, config.Training, runDir, logger)
         {

@@ -1,52 +1,75 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
 
 namespace Dicp.Cli.Tests;
 
-/// <summary>Runs the real <c>dicp</c> executable (the built <c>dicp.dll</c> next to the tests) as a child process.</summary>
-internal sealed class DicpProcess : IDisposable
+/// <summary>Runs the real <c>dicp</c> executable (<c>dotnet dicp.dll</c> from the test's output folder) as a separate process.</summary>
+internal sealed partial class DicpProcess : IDisposable
 {
     private readonly Process _process;
-    private readonly Task<string> _stderr;
-    private readonly System.Text.StringBuilder _stdout = new();
-    private readonly object _gate = new();
+    private readonly StringBuilder _stdout = new(), _stderr = new();
 
     /// <summary>Starts <c>dicp ARGS</c> in <paramref name="workingDirectory"/>.</summary>
     public DicpProcess(string workingDirectory, params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "dicp.dll");
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(dll);
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dicp.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
-        // The test host runs under MSBuild/VSTest; the child must not inherit their settings.
-        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)).ToList())
+        // The test host runs under MSBuild/VSTest; a nested dotnet must not inherit their settings.
+        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)
+                     || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase) || k == "DOTNET_HOST_PATH").ToList())
             psi.Environment.Remove(key);
+        Arguments = string.Join(' ', args);
         _process = Process.Start(psi)!;
-        _process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (_gate) _stdout.AppendLine(e.Data);
-        };
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.Append(e.Data).Append('\n'); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.Append(e.Data).Append('\n'); };
         _process.BeginOutputReadLine();
-        _stderr = _process.StandardError.ReadToEndAsync();
+        _process.BeginErrorReadLine();
     }
+
+    public string Arguments { get; }
 
     /// <summary>The process id.</summary>
     public int Id => _process.Id;
 
-    /// <summary>Standard output so far.</summary>
-    public string Stdout
+    public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
+
+    public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Runs <c>dicp ARGS</c> to the end; returns exit code, stdout and stderr.</summary>
+    public static (int Code, string Stdout, string Stderr) Run(string workingDirectory, params string[] args)
     {
-        get
-        {
-            lock (_gate) return _stdout.ToString();
-        }
+        using var p = new DicpProcess(workingDirectory, args);
+        return p.Wait();
     }
 
-    /// <summary>Waits until standard output contains <paramref name="text"/> (or the process ends, or the timeout passes).</summary>
+    /// <summary>Waits for the process (at most 10 minutes) and returns its exit code.</summary>
+    public int WaitForExit()
+    {
+        if (!_process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dicp {Arguments} did not finish in 10 minutes:\n{Stdout}\n{Stderr}");
+        }
+        _process.WaitForExit(); // drains the output readers
+        return _process.ExitCode;
+    }
+
+    /// <summary>Waits for the exit (at most 10 minutes) and returns (exit code, stdout, stderr).</summary>
+    public (int Code, string Stdout, string Stderr) Wait()
+    {
+        var code = WaitForExit();
+        return (code, Stdout, Stderr);
+    }
+
+    /// <summary>Waits until standard output contains <paramref name="text"/>; false if the process ends or the timeout passes first.</summary>
     public bool WaitForOutput(string text, TimeSpan timeout)
     {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < timeout)
         {
             if (Stdout.Contains(text, StringComparison.Ordinal)) return true;
             if (_process.HasExited) return Stdout.Contains(text, StringComparison.Ordinal);
@@ -55,30 +78,31 @@ internal sealed class DicpProcess : IDisposable
         return false;
     }
 
-    /// <summary>Sends a POSIX signal (INT, TERM, KILL) with the system's <c>kill</c>.</summary>
-    public void Signal(string signal)
+    /// <summary>Sends the POSIX signal named INT, TERM or KILL.</summary>
+    public void Signal(string signal) => Signal(signal switch
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", $"-{signal} {_process.Id}") { UseShellExecute = false })!;
-        kill.WaitForExit();
+        "INT" => 2,
+        "KILL" => 9,
+        "TERM" => 15,
+        _ => throw new ArgumentException($"unknown signal '{signal}'", nameof(signal)),
+    });
+
+    /// <summary>Sends a POSIX signal (2 SIGINT, 9 SIGKILL, 15 SIGTERM) to the process.</summary>
+    public void Signal(int signal)
+    {
+        if (Kill(_process.Id, signal) != 0) throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}.");
     }
 
-    /// <summary>Waits for the exit and returns (exit code, stdout, stderr).</summary>
-    public (int Code, string Stdout, string Stderr) Wait(TimeSpan? timeout = null)
+    /// <summary>Waits until <paramref name="condition"/> holds (polling), failing after <paramref name="seconds"/> or when the process exits first.</summary>
+    public void WaitUntil(Func<bool> condition, string what, int seconds = 300)
     {
-        if (!_process.WaitForExit(timeout ?? TimeSpan.FromMinutes(5)))
+        var watch = Stopwatch.StartNew();
+        while (!condition())
         {
-            _process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dicp did not exit in time; output so far:\n{Stdout}");
+            if (_process.HasExited) throw new InvalidOperationException($"dicp {Arguments} exited ({_process.ExitCode}) before {what}:\n{Stdout}\n{Stderr}");
+            if (watch.Elapsed.TotalSeconds > seconds) throw new TimeoutException($"dicp {Arguments}: no {what} after {seconds} s.");
+            Thread.Sleep(20);
         }
-        _process.WaitForExit(); // drains the asynchronous output
-        return (_process.ExitCode, Stdout, _stderr.Result);
-    }
-
-    /// <summary>Runs <c>dicp ARGS</c> to the end.</summary>
-    public static (int Code, string Stdout, string Stderr) Run(string workingDirectory, params string[] args)
-    {
-        using var p = new DicpProcess(workingDirectory, args);
-        return p.Wait();
     }
 
     public void Dispose()
@@ -86,4 +110,7 @@ internal sealed class DicpProcess : IDisposable
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         _process.Dispose();
     }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 }

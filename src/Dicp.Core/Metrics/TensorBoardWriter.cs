@@ -40,6 +40,46 @@ public sealed class TensorBoardWriter : IDisposable
         _stream.Flush();
     }
 
+    /// <summary>
+    /// Continues the run's single event file in <paramref name="directory"/> after a resume from step
+    /// <paramref name="lastStep"/>: the directory's event files (several where earlier versions started one per resume)
+    /// are merged into the oldest one, without the steps after <paramref name="lastStep"/> (they are about to be
+    /// written again) and without a damaged tail, and new scalars are appended to it. With no event file, or
+    /// <paramref name="lastStep"/> 0 (a run starting over), the old files are deleted and a new file is started.
+    /// </summary>
+    /// <param name="directory">The run's log directory.</param>
+    /// <param name="lastStep">The last step whose scalars are kept (the resumed checkpoint's step).</param>
+    /// <param name="suffix">The suffix of a newly started file.</param>
+    public static TensorBoardWriter Continue(string directory, long lastStep, string suffix = "dicp")
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var files = TensorBoardEventFile.List(directory);
+        if (files.Count == 0) return new TensorBoardWriter(directory, suffix);
+        var records = lastStep > 0 ? TensorBoardEventFile.Merge(files, lastStep) : [];
+        if (records.Count == 0 || records[0].IsScalar)
+        {
+            foreach (var f in files) File.Delete(f);
+            return new TensorBoardWriter(directory, suffix);
+        }
+        var bytes = new byte[records.Sum(r => r.Bytes.Length)];
+        var at = 0;
+        foreach (var r in records)
+        {
+            r.Bytes.CopyTo(bytes, at);
+            at += r.Bytes.Length;
+        }
+        IO.AtomicFile.WriteAllBytes(files[0], bytes);
+        foreach (var f in files.Skip(1)) File.Delete(f);
+        return new TensorBoardWriter(files[0]);
+    }
+
+    // Appends to an existing event file (its header is already there).
+    private TensorBoardWriter(string path)
+    {
+        Path = path;
+        _stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+    }
+
     /// <summary>The event file's path.</summary>
     public string Path { get; }
 

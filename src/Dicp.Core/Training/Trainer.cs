@@ -102,9 +102,10 @@ public sealed partial class Trainer
     /// </summary>
     /// <param name="progress">Receives every metric row.</param>
     /// <param name="cancellationToken">Stops between steps; a checkpoint of the last completed step is written first.</param>
-    /// <exception cref="OperationCanceledException">The run was cancelled (and can be resumed).</exception>
+    /// <exception cref="TrainingCancelledException">The run was cancelled (and can be resumed from the step it names).</exception>
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite.</exception>
     /// <exception cref="InvalidDataException">The checkpoint in the run directory is invalid.</exception>
+    /// <exception cref="ModelConfigMismatchException">The checkpoint was written for another <see cref="ModelConfig"/> than this trainer's.</exception>
     public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var sw = Stopwatch.StartNew();
@@ -120,7 +121,7 @@ public sealed partial class Trainer
                 _model.Name, _model.Network.ParameterCount(), Options.Steps, start, RunDirectory);
         var lastCheckpoint = start;
         var lr = 0f;
-        _tensorBoard = TensorBoardDirectory is not null && start < Options.Steps ? new Metrics.TensorBoardWriter(TensorBoardDirectory) : null;
+        _tensorBoard = TensorBoardDirectory is not null && start < Options.Steps ? Metrics.TensorBoardWriter.Continue(TensorBoardDirectory, start) : null;
         try
         {
             while (state.Step < Options.Steps)
@@ -129,7 +130,7 @@ public sealed partial class Trainer
                 {
                     if (state.Step > lastCheckpoint) SaveCheckpoint(state);
                     _logger.LogInformation("Training cancelled after step {Step}; checkpoint written", state.Step);
-                    cancellationToken.ThrowIfCancellationRequested();
+                    throw new TrainingCancelledException(state.Step, TrainingCheckpoint.PathIn(RunDirectory), cancellationToken);
                 }
                 lr = _schedule.At(state.Step);
                 TrainStep(lr, state);
@@ -139,7 +140,17 @@ public sealed partial class Trainer
                 var ice = Evaluation is not null && (last || (Options.InContextEvalInterval > 0 && step % Options.InContextEvalInterval == 0));
                 if (last || test || ice || step % Options.LogInterval == 0)
                 {
-                    lastRow = WriteRow(state, lr, test, ice, cancellationToken);
+                    try
+                    {
+                        lastRow = WriteRow(state, lr, test, ice, cancellationToken);
+                    }
+                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                    {
+                        // Cancelled inside the in-context evaluation: this step's row is incomplete, so the step is
+                        // not checkpointed; the last periodic checkpoint is kept and a rerun redoes the steps after it.
+                        _logger.LogInformation("Training cancelled during the evaluation of step {Step}; the checkpoint of step {Kept} is kept", step, lastCheckpoint);
+                        throw new TrainingCancelledException(lastCheckpoint, TrainingCheckpoint.PathIn(RunDirectory), cancellationToken);
+                    }
                     progress?.Report(new TrainingProgress(step, Options.Steps, lr, lastRow));
                 }
                 if (last || step % Options.CheckpointInterval == 0)
@@ -205,9 +216,9 @@ public sealed partial class Trainer
 
     private void SaveModel()
     {
-        var meta = new Dictionary<string, string> { ["model"] = _model.Name };
-        if (ModelConfig is not null) meta["model_config"] = JsonSerializer.Serialize(ModelConfig, TrainingCheckpoint.Json);
-        SafeTensors.Save(Path.Combine(RunDirectory, ModelFileName), _model.Network.StateDict(), meta);
+        var path = Path.Combine(RunDirectory, ModelFileName);
+        if (ModelConfig is not null) ModelFile.Save(path, _model, ModelConfig);
+        else SafeTensors.Save(path, _model.Network.StateDict(), new Dictionary<string, string> { ["model"] = _model.Name });
     }
 
     /// <summary>Loads the checkpoint of the run directory, if any, and trims <c>metrics.csv</c> to it.</summary>
@@ -221,10 +232,15 @@ public sealed partial class Trainer
             return new RunState { Pending = MetricSums.Empty() };
         }
         var c = TrainingCheckpoint.Read(path);
+        if (ModelConfig is not null && c.ModelConfigJson is not null)
+            ModelFile.CheckSame(ModelFile.ParseConfig(c.ModelConfigJson, path), ModelConfig, path);
         var optionsJson = JsonSerializer.Serialize(Options, TrainingCheckpoint.Json);
         if (c.TrainerOptionsJson is not null && c.TrainerOptionsJson != optionsJson)
-            _logger.LogWarning("Resuming {Directory} with other trainer options than it was started with ({Old} → {New}); the run will differ from an uninterrupted one",
-                RunDirectory, c.TrainerOptionsJson, optionsJson);
+        {
+            var changed = ConfigDiff.Compare(System.Text.Json.Nodes.JsonNode.Parse(c.TrainerOptionsJson), System.Text.Json.Nodes.JsonNode.Parse(optionsJson));
+            _logger.LogWarning("Resuming {Directory} with other trainer options than its checkpoint's ({Changes}); the run will differ from an uninterrupted one",
+                RunDirectory, ConfigDiff.Describe(changed));
+        }
         try
         {
             _model.Network.LoadStateDict(c.Model, strict: true);

@@ -1,0 +1,66 @@
+using Dicp.Core.Tests.TestUtil;
+using Dicp.Data;
+using Dicp.Models;
+using Dicp.Training;
+using Xunit;
+
+namespace Dicp.Core.Tests.Training;
+
+/// <summary>The trainer refuses a checkpoint of another model configuration and reports what a cancellation kept.</summary>
+public sealed class TrainerValidationTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "dicp-trainer-validation-" + Guid.NewGuid().ToString("N"));
+    private readonly string _data;
+
+    public TrainerValidationTests()
+    {
+        _data = Path.Combine(_root, "data");
+        SyntheticHistories.WriteDarkroom(_data, [24, 48, 26, 75], streams: 4, steps: 100, [24, 48, 26, 75], []);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+    }
+
+    private sealed class CancelAt(CancellationTokenSource cts, int step) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress p)
+        {
+            if (p.Step == step) cts.Cancel();
+        }
+    }
+
+    [Fact]
+    public void CancellationKeepsACheckpointAtTheCancelPointAndSaysWhichStep()
+    {
+        using var train = HistoryDataset.Open(_data, HistorySplit.Train);
+        var options = new TrainerOptions(Steps: 30, BatchSize: 8, LogInterval: 1, CheckpointInterval: 10, Seed: 1);
+        var run = Path.Combine(_root, "run");
+        using var cts = new CancellationTokenSource();
+        var e = Assert.Throws<TrainingCancelledException>(() =>
+            new Trainer(new TinyWindowModel(10, seed: 0), train, null, options, run) { ModelConfig = new ModelConfig(NTransit: 10) }.Run(new CancelAt(cts, 13), cts.Token));
+        Assert.Equal(13, e.Step);
+        Assert.Equal(TrainingCheckpoint.PathIn(run), e.CheckpointPath);
+        Assert.Equal(13, TrainingCheckpoint.Read(e.CheckpointPath).Step);
+    }
+
+    [Fact]
+    public void ResumingACheckpointOfAnotherModelConfigurationIsRefusedNamingTheKeys()
+    {
+        using var train = HistoryDataset.Open(_data, HistorySplit.Train);
+        var options = new TrainerOptions(Steps: 10, BatchSize: 8, LogInterval: 5, CheckpointInterval: 5, Seed: 1);
+        var run = Path.Combine(_root, "run");
+        var config = new ModelConfig(NTransit: 10, Heads: 2);
+        new Trainer(new TinyWindowModel(10, seed: 0), train, null, options with { Steps = 5 }, run) { ModelConfig = config }.Run();
+        var before = File.ReadAllBytes(TrainingCheckpoint.PathIn(run));
+        var e = Assert.Throws<ModelConfigMismatchException>(() =>
+            new Trainer(new TinyWindowModel(10, seed: 0), train, null, options, run) { ModelConfig = config with { Heads = 4, Layers = 2 } }.Run());
+        Assert.Equal(["layers", "heads"], e.Differences.Select(d => d.Key));
+        Assert.Contains("heads 2 → 4", e.Message);
+        Assert.Equal(before, File.ReadAllBytes(TrainingCheckpoint.PathIn(run)));
+        // The same configuration resumes.
+        Assert.Equal(5, new Trainer(new TinyWindowModel(10, seed: 0), train, null, options, run) { ModelConfig = config }.Run().StartStep);
+        Assert.Equal(config, ModelFile.ReadConfig(Path.Combine(run, Trainer.ModelFileName)));
+    }
+}
