@@ -153,10 +153,10 @@ class DecisionsToGo(nn.Module):
             self.pred_next_state = nn.Linear(d, cfg["state_classes"] if io.grid else cfg["observation_size"])
             self.pred_reward = nn.Linear(d, cfg["reward_classes"] if io.cat_reward else 1)
 
-    def forward(self, z, s, a, r):  # z (B, K, dz); s (B, K, c, O) ...
+    def forward(self, z, s, a, r):  # z (B, K, dz) one per segment or (B, K, c, dz) one per step; s (B, K, c, O) ...
         io = self.io
         b, k, c = s.shape[0], s.shape[1], s.shape[2]
-        ze = self.embed_z(z)[:, :, None].expand(-1, -1, c, -1)
+        ze = self.embed_z(z) if z.dim() == 4 else self.embed_z(z)[:, :, None].expand(-1, -1, c, -1)
         x = torch.stack([ze, io.state(self.embed_state, s), io.action(self.embed_action, a), io.reward(self.embed_reward, r)], dim=3)
         d = x.shape[-1]
         h = self.transformer(x.reshape(b * k, 4 * c, d)).reshape(b, k * c, 4, d)
@@ -188,7 +188,10 @@ class Idt(nn.Module):
         q = self.reviewing_decisions(seg(s), seg(a), seg(r), seg(s2))
         p = self.h_decision_transformer(seg(rtg)[:, :, 0], seg(s)[:, :, 0], q)
         dz = self.cfg["latent_dim"]
-        z = p[..., :dz] + eps * (p[..., dz:] / 2).exp()
+        if eps.dim() == 4:  # one eps per low-level step (B, K, c, dz), as the reference's get_gaussian_sample
+            z = p[..., None, :dz] + eps * (p[..., None, dz:] / 2).exp()
+        else:  # one eps per segment (B, K, dz)
+            z = p[..., :dz] + eps * (p[..., dz:] / 2).exp()
         out = self.decisions_to_go(z, seg(s), seg(a), seg(r))
         out.update(reviewed_z=q, predicted_z=p, z=z)
         return out
@@ -240,7 +243,7 @@ def config(dynamics, grid=True, **kw):
                reward_classes=2 if grid else 0, reward_max=10.0 if grid else 1.5,
                n_transit=N, embedding_dim=D, layers=LAYERS, heads=HEADS, inner=INNER,
                dropout=0.0, dynamics_coefficient=1.0, label_smoothing=0.0,
-               learn_variance=True, segment_length=C, latent_dim=DZ)
+               learn_variance=True, segment_length=C, latent_dim=DZ, latent_noise_per_step=False)
     cfg.update(kw)
     return cfg
 
@@ -257,7 +260,7 @@ def make_batch(cfg):
         a = torch.rand(B, N, 2) * 2 - 1
         r = torch.rand(B, N) * 2.0   # some rewards above reward_max = 1.5
     rtg = torch.rand(B, N) * 5
-    eps = torch.randn(B, K, DZ)
+    eps = torch.randn(B, K, C, DZ) if cfg["latent_noise_per_step"] else torch.randn(B, K, DZ)
     return s, a, r, s2, rtg, eps
 
 
@@ -293,6 +296,9 @@ def main():
         ("dicp_idt_grid", config(True, label_smoothing=0.1, dynamics_coefficient=0.5)),
         ("dicp_idt_cont", config(True, grid=False)),
         ("idt_cont_mse", config(False, grid=False, learn_variance=False)),
+        # last, so that the cases above keep their random draws: a fresh eps per low-level step (the default)
+        ("dicp_idt_grid_step", config(True, latent_noise_per_step=True)),
+        ("idt_cont_step", config(False, grid=False, latent_noise_per_step=True)),
     ]
     for name, cfg in cases:
         make_case(fx, name, cfg)

@@ -35,7 +35,7 @@ internal static class EvaluateCommand
         var horizon = new Option<int?>("--horizon") { Description = "Planning depth for beam and cem (default: planner.horizon, 8)." };
         var startStep = new Option<int?>("--start-step") { Description = "Sampling and cem: plan only from this step of an episode on (default: planner.start_step)." };
         var deterministic = new Option<bool>("--deterministic") { Description = "Planners: take the most probable first actions / the policy mean instead of sampling." };
-        var early = new Option<bool>("--plan-before-full-window") { Description = "Planners: plan from the first step instead of waiting for a full context window (planner.require_full_window: false)." };
+        var early = new Option<bool>("--plan-before-full-window") { Description = "Planners: plan from the first step instead of waiting for n_transit steps of context (planner.planning_start: first_step)." };
         var label = new Option<string?>("--label") { Description = "Label of the curve in dicp plot (default: model + planner, e.g. \"DICP-AD + beam\")." };
         var cmd = new Command("evaluate", "Roll a trained model in context on the split's tasks and write results.json.")
             { run, episodes, split, output, greedy, seed, planner, beamK, samples, horizon, startStep, deterministic, early, label };
@@ -219,10 +219,10 @@ internal static class EvaluateCommand
     {
         "none" => new PolicyPlanner(new PolicyPlannerOptions(greedy, seed)),
         "beam" => new BeamSearchPlanner(new BeamSearchOptions(config.BeamK, config.BeamL, config.Horizon, deterministic,
-            RequireFullWindow: config.RequireFullWindow, Seed: seed)),
-        "sampling" => new SamplingPlanner(new SamplingOptions(config.Samples, config.StartStep, config.RequireFullWindow, Deterministic: deterministic, Seed: seed)),
+            Start: config.Start, Seed: seed)),
+        "sampling" => new SamplingPlanner(new SamplingOptions(config.Samples, config.StartStep, config.Start, Deterministic: deterministic, Seed: seed)),
         "cem" => new CemPlanner(new CemOptions(config.Horizon, Population: config.Population, Elites: Math.Min(config.Elites, config.Population),
-            StartStep: config.StartStep, RequireFullWindow: config.RequireFullWindow, Deterministic: deterministic, Seed: seed)),
+            StartStep: config.StartStep, Start: config.Start, Deterministic: deterministic, Seed: seed)),
         _ => throw new ArgumentException($"Unknown planner '{config.Name}'; expected one of {string.Join(", ", PlannerNames)}."),
     };
 
@@ -273,7 +273,7 @@ internal static class EvaluateCommand
                 Population = name == "cem" ? Samples ?? c.Population : c.Population,
                 Horizon = Horizon ?? c.Horizon,
                 StartStep = StartStep ?? c.StartStep,
-                RequireFullWindow = c.RequireFullWindow && !PlanBeforeFullWindow,
+                PlanningStart = PlanBeforeFullWindow ? PlanningStart.FirstStep.Name() : c.PlanningStart,
             };
         }
     }

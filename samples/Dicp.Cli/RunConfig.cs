@@ -44,10 +44,16 @@ internal sealed record EvaluationConfig(int Episodes = 50, bool Greedy = false, 
 /// <param name="StartStep">Sampling and CEM: plan only from this step of an episode on (reference continuous: 50).</param>
 /// <param name="Population">CEM: action sequences per iteration (32).</param>
 /// <param name="Elites">CEM: the best sequences the distribution is refitted to (4).</param>
-/// <param name="RequireFullWindow">Plan only once the context window is full, as the reference does (true); false plans
-/// from the first step (early steps then rely on a short context).</param>
+/// <param name="PlanningStart">When planning starts: <c>n_transit</c> (once n_transit steps are in context, as the reference),
+/// <c>window_full</c> (one step earlier, when the window of n_transit − 1 transitions fills) or <c>first_step</c>.</param>
 internal sealed record PlannerConfig(string Name = "none", int BeamK = 10, int BeamL = 5, int Horizon = 8, int Samples = 10, int StartStep = 0,
-    int Population = 32, int Elites = 4, bool RequireFullWindow = true);
+    int Population = 32, int Elites = 4, string PlanningStart = "n_transit")
+{
+    /// <summary><see cref="PlanningStart"/> parsed (validated by <see cref="RunConfig.Validate"/>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Planning.PlanningStart Start => Planning.PlanningStartNames.TryParse(PlanningStart, out var s) ? s
+        : throw new ArgumentException($"planner.planning_start: '{PlanningStart}' is not one of {string.Join(", ", Planning.PlanningStartNames.All)}.");
+}
 
 /// <summary>A whole run configuration (<c>configs/*.yaml</c>): sections <c>model</c>, <c>data</c>, <c>training</c>, <c>evaluation</c>, <c>planner</c>.</summary>
 internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOptions Training, EvaluationConfig Evaluation, PlannerConfig Planner)
@@ -131,6 +137,11 @@ internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOpti
         Check(Planner.BeamK > 0 && Planner.BeamL > 0 && Planner.Horizon > 0 && Planner.Samples > 0 && Planner.Population > 1 && Planner.Elites > 0,
             "planner", "beam_k, beam_l, horizon, samples and elites must be positive, population at least 2.");
         Check(Planner.StartStep >= 0, "planner.start_step", $"must not be negative, got {Planner.StartStep}.");
+        Check(Planning.PlanningStartNames.TryParse(Planner.PlanningStart, out _), "planner.planning_start",
+            $"'{Planner.PlanningStart}' is not one of {string.Join(", ", Planning.PlanningStartNames.All)}.");
+        Check(Model.Model != "idt" || Model.SlidingImagination || Planner.Name is not ("beam" or "cem") || Planner.Horizon <= Model.SegmentLength,
+            "planner.horizon", $"must be at most model.segment_length ({Model.SegmentLength}) for IDT, whose plans imagine inside the segment " +
+            $"(the reference imagines c steps); got {Planner.Horizon} (or set model.sliding_imagination: true).");
     }
 
     /// <summary>Builds a record from a mapping through its primary constructor: snake_case keys, defaults for absent keys.</summary>

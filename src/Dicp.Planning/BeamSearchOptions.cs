@@ -17,8 +17,8 @@ namespace Dicp.Planning;
 /// last step (which counts that step's reward and every later one) instead of its predicted reward alone. Needs a
 /// model with <see cref="Models.IInContextModel.HasReturnToGo"/>. Default false, as in the paper.
 /// </param>
-/// <param name="RequireFullWindow">Plan only once the environment's context window is full, as the reference does
-/// (default true); before that act from the policy.</param>
+/// <param name="Start">When planning starts (default <see cref="PlanningStart.NTransit"/>: once the session has seen
+/// n_transit transitions, as the reference); before that act from the policy.</param>
 /// <param name="Seed">Seeds the planner's generator (first-action and fallback sampling).</param>
 public sealed record BeamSearchOptions(
     int BeamWidth = 10,
@@ -26,7 +26,7 @@ public sealed record BeamSearchOptions(
     int Horizon = 8,
     bool Deterministic = false,
     bool ReturnToGoAtLeaves = false,
-    bool RequireFullWindow = true,
+    PlanningStart Start = PlanningStart.NTransit,
     int Seed = 0)
 {
     /// <summary>Throws if a setting is out of range.</summary>

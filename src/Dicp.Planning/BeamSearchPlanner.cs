@@ -10,7 +10,7 @@ namespace Dicp.Planning;
 /// model that executes the first action of the best imagined path.
 /// </summary>
 /// <remarks>
-/// Per environment that plans (window full when <see cref="BeamSearchOptions.RequireFullWindow"/>), with N actions,
+/// Per environment that plans (from <see cref="BeamSearchOptions.Start"/> on), with N actions,
 /// K = <see cref="BeamSearchOptions.BeamWidth"/>, L = <see cref="BeamSearchOptions.FirstActions"/> and
 /// D = min(<see cref="BeamSearchOptions.Horizon"/>, <see cref="PlanRequest.StepsLeft"/>):
 /// <list type="number">
@@ -69,7 +69,7 @@ public sealed class BeamSearchPlanner : IPlanner
         ["horizon"] = Options.Horizon,
         ["deterministic"] = Options.Deterministic,
         ["return_to_go"] = Options.ReturnToGoAtLeaves,
-        ["require_full_window"] = Options.RequireFullWindow,
+        ["planning_start"] = Options.Start.Name(),
         ["seed"] = Options.Seed,
     };
 
@@ -94,7 +94,7 @@ public sealed class BeamSearchPlanner : IPlanner
         for (var e = 0; e < envs; e++)
         {
             var logits = _policy.AsSpan(e * _n, _n);
-            if (!PlannerSupport.ShouldPlan(session, request, e, Options.RequireFullWindow, 0))
+            if (!PlannerSupport.ShouldPlan(session, request, e, Options.Start, 0))
             {
                 actions[e] = Options.Deterministic ? PlannerSupport.ArgMax(logits) : PlannerSupport.SampleCategorical(_rng, logits);
                 continue;

@@ -11,8 +11,8 @@ namespace Dicp.Planning;
 /// <c>μ ← α·μ + (1 − α)·μ_elite</c>, <c>σ ← α·σ + (1 − α)·σ_elite</c> (default 0.1; 0 = no smoothing).</param>
 /// <param name="MinStd">Lower bound of every σ (default 0.05), so the search never collapses completely.</param>
 /// <param name="StartStep">Plan only from this step of an episode on (default 0).</param>
-/// <param name="RequireFullWindow">Plan only once the environment's context window is full, as the reference does
-/// (default true); before that act from the policy.</param>
+/// <param name="Start">When planning starts (default <see cref="PlanningStart.NTransit"/>: once the session has seen
+/// n_transit transitions, as the reference); before that act from the policy.</param>
 /// <param name="Deterministic">Environments that do not plan take the policy mean when true; when false (default)
 /// they sample from the policy. Either way the action is clipped to the action box.</param>
 /// <param name="Seed">Seeds the planner's generator.</param>
@@ -24,7 +24,7 @@ public sealed record CemOptions(
     float Momentum = 0.1f,
     float MinStd = 0.05f,
     int StartStep = 0,
-    bool RequireFullWindow = true,
+    PlanningStart Start = PlanningStart.NTransit,
     bool Deterministic = false,
     int Seed = 0)
 {

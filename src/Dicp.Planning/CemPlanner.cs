@@ -69,7 +69,7 @@ public sealed class CemPlanner : IPlanner
         ["momentum"] = Options.Momentum,
         ["min_std"] = Options.MinStd,
         ["start_step"] = Options.StartStep,
-        ["require_full_window"] = Options.RequireFullWindow,
+        ["planning_start"] = Options.Start.Name(),
         ["deterministic"] = Options.Deterministic,
         ["seed"] = Options.Seed,
     };
@@ -79,7 +79,7 @@ public sealed class CemPlanner : IPlanner
     /// <exception cref="InvalidOperationException">The model's actions are not a box, or it has no dynamics heads.</exception>
     public void Plan(IInContextSession session, PlanRequest request, Span<float> actions, PlanTrace? trace = null)
     {
-        var (envs, planned) = PlannerSupport.PlanContinuous(PlannerName, session, request, actions, trace, _rng, Options.RequireFullWindow,
+        var (envs, planned) = PlannerSupport.PlanContinuous(PlannerName, session, request, actions, trace, _rng, Options.Start,
             Options.StartStep, Options.Deterministic, ref _policy, Prepare, (e, dist, box, action, tr) =>
             {
                 var depth = Math.Min(Options.Horizon, request.StepsLeft[e]);

@@ -48,12 +48,12 @@ internal static class PlannerSupport
     /// The step shared by the continuous planners (sampling, CEM): validates the request, requires a box action space and
     /// dynamics heads, lets <paramref name="prepare"/>(A, O, model) size the planner's buffers, reads the policy of every
     /// environment into <paramref name="policy"/> (grown as needed), then per environment either samples the policy's
-    /// action (not planning yet: window not full when required, or before <paramref name="startStep"/>) or runs
+    /// action (not planning yet: before <paramref name="start"/>, or before <paramref name="startStep"/>) or runs
     /// <paramref name="search"/> and marks the trace entry planned.
     /// </summary>
     /// <returns>The environments E and how many of them planned.</returns>
     public static (int Environments, int Planned) PlanContinuous(string planner, IInContextSession session, PlanRequest request,
-        Span<float> actions, PlanTrace? trace, Generator rng, bool requireFullWindow, int startStep, bool deterministic,
+        Span<float> actions, PlanTrace? trace, Generator rng, PlanningStart start, int startStep, bool deterministic,
         ref float[] policy, Action<int, int, IInContextModel> prepare, ContinuousSearch search)
     {
         var envs = Validate(planner, session, request, actions.Length);
@@ -71,7 +71,7 @@ internal static class PlannerSupport
         {
             var dist = policy.AsSpan(e * p, p);
             var action = actions.Slice(e * a, a);
-            if (!ShouldPlan(session, request, e, requireFullWindow, startStep))
+            if (!ShouldPlan(session, request, e, start, startStep))
             {
                 GaussianAction(rng, dist, box, deterministic, action);
                 continue;
@@ -100,9 +100,17 @@ internal static class PlannerSupport
         model.ActionSpace as BoxSpace
         ?? throw new InvalidOperationException($"{planner}: needs a continuous (box) action space, model '{model.Name}' has {model.ActionSpace}.");
 
-    /// <summary>Whether environment <paramref name="e"/> plans now (window full when required, episode step reached).</summary>
-    public static bool ShouldPlan(IInContextSession session, PlanRequest request, int e, bool requireFullWindow, int startStep) =>
-        (!requireFullWindow || session.IsWindowFull(e)) && request.EpisodeSteps[e] >= startStep;
+    /// <summary>
+    /// Whether environment <paramref name="e"/> plans now: the context condition of <paramref name="start"/> (the one place
+    /// it is decided) and the episode step reached (<paramref name="startStep"/>, the continuous planners' condition).
+    /// </summary>
+    public static bool ShouldPlan(IInContextSession session, PlanRequest request, int e, PlanningStart start, int startStep) =>
+        start switch
+        {
+            PlanningStart.NTransit => session.StepsSeen(e) >= session.Model.WindowTransitions + 1, // the reference: step ≥ n_transit
+            PlanningStart.WindowFull => session.IsWindowFull(e),
+            _ => true,
+        } && request.EpisodeSteps[e] >= startStep;
 
     /// <summary>Softmax probabilities of <paramref name="logits"/> (max-subtracted, in double).</summary>
     public static void Softmax(ReadOnlySpan<float> logits, Span<double> probs)

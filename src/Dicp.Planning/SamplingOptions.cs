@@ -4,8 +4,8 @@ namespace Dicp.Planning;
 /// <param name="Candidates">L, the candidate actions: the policy mean plus L − 1 Gaussian samples (default 10).</param>
 /// <param name="StartStep">Plan only from this step of an episode on (<see cref="PlanRequest.EpisodeSteps"/> ≥ StartStep);
 /// the reference plans only after step 50 (default 50).</param>
-/// <param name="RequireFullWindow">Plan only once the environment's context window is full, as the reference does
-/// (default true).</param>
+/// <param name="Start">When planning starts (default <see cref="PlanningStart.NTransit"/>: once the session has seen
+/// n_transit transitions, as the reference); before that act from the policy.</param>
 /// <param name="Deterministic">
 /// Environments that do not plan take the policy mean when true; when false (default) they sample
 /// <c>mean + exp(½·logvar)·ε</c>. Either way the action is clipped to the action box.
@@ -14,7 +14,7 @@ namespace Dicp.Planning;
 public sealed record SamplingOptions(
     int Candidates = 10,
     int StartStep = 50,
-    bool RequireFullWindow = true,
+    PlanningStart Start = PlanningStart.NTransit,
     bool Deterministic = false,
     int Seed = 0)
 {

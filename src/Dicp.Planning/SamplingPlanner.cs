@@ -51,7 +51,7 @@ public sealed class SamplingPlanner : IPlanner
         ["planner"] = PlannerName,
         ["samples"] = Options.Candidates,
         ["start_step"] = Options.StartStep,
-        ["require_full_window"] = Options.RequireFullWindow,
+        ["planning_start"] = Options.Start.Name(),
         ["deterministic"] = Options.Deterministic,
         ["seed"] = Options.Seed,
     };
@@ -61,7 +61,7 @@ public sealed class SamplingPlanner : IPlanner
     /// <exception cref="InvalidOperationException">The model's actions are not a box, or it has no dynamics heads.</exception>
     public void Plan(IInContextSession session, PlanRequest request, Span<float> actions, PlanTrace? trace = null)
     {
-        var (envs, planned) = PlannerSupport.PlanContinuous(PlannerName, session, request, actions, trace, _rng, Options.RequireFullWindow,
+        var (envs, planned) = PlannerSupport.PlanContinuous(PlannerName, session, request, actions, trace, _rng, Options.Start,
             Options.StartStep, Options.Deterministic, ref _policy, Prepare, (e, dist, box, action, tr) => Search(session, request, e, dist, box, action, tr));
         if (_logger.IsEnabled(LogLevel.Debug)) _logger.LogDebug("sampling: planned {Planned} of {Environments} environments", planned, envs);
     }

@@ -121,7 +121,7 @@ public sealed class PipelineTests : IDisposable
             Assert.Equal(3, settings.GetProperty("samples").GetInt32());
             Assert.Equal(3, settings.GetProperty("horizon").GetInt32());
             Assert.True(settings.GetProperty("deterministic").GetBoolean());
-            Assert.True(settings.GetProperty("require_full_window").GetBoolean());
+            Assert.Equal("n_transit", settings.GetProperty("planning_start").GetString());
             Assert.Equal("DICP-AD + beam", root.GetProperty("label").GetString());
             Assert.Equal(20, root.GetProperty("steps_per_episode").GetInt32());
             // Test goals (4, 2) and (5, 6): max returns 21 − 2 = 19 and 21 − 3 = 18.
@@ -134,7 +134,7 @@ public sealed class PipelineTests : IDisposable
         Assert.Equal(0, EvaluateCommand.Run(run, null, "test", early, false, null,
             new EvaluateCommand.PlannerOverrides(null, PlanBeforeFullWindow: true), null, CancellationToken.None));
         using (var doc = JsonDocument.Parse(File.ReadAllText(early)))
-            Assert.False(doc.RootElement.GetProperty("planner_settings").GetProperty("require_full_window").GetBoolean());
+            Assert.Equal("first_step", doc.RootElement.GetProperty("planner_settings").GetProperty("planning_start").GetString());
 
         var none = Path.Combine(_root, "none.json");
         Assert.Equal(0, EvaluateCommand.Run(run, null, "test", none, false, null, new EvaluateCommand.PlannerOverrides("none"), "my curve", CancellationToken.None));

@@ -44,7 +44,10 @@ public sealed class RunConfigTests
     [InlineData("dicp-dpt-darkroom-permuted.yaml", 200, 1e-2f, 512, 50_000, 16)]
     [InlineData("idt-darkroom.yaml", 80, 1e-2f, 1024, 50_000, 8)]
     [InlineData("idt-key-to-door.yaml", 200, 1e-3f, 2048, 100_000, 16)]
-    [InlineData("dicp-idt-darkroom-permuted.yaml", 200, 1e-3f, 512, 50_000, 16)]
+    [InlineData("dicp-idt-darkroom-permuted.yaml", 200, 1e-3f, 512, 50_000, 10)] // DICP-IDT plans c = 10 steps inside the segment
+    [InlineData("dicp-idt-darkroom.yaml", 80, 1e-2f, 1024, 50_000, 10)]
+    [InlineData("dpt-key-to-door.yaml", 200, 1e-2f, 4096, 50_000, 16)]
+    [InlineData("dicp-dpt-key-to-door.yaml", 200, 1e-2f, 4096, 50_000, 16)]
     [InlineData("ad-metaworld-ml1.yaml", 1000, 1e-2f, 512, 50_000, 1)]
     [InlineData("dicp-idt-metaworld-ml1.yaml", 1000, 1e-3f, 512, 50_000, 1)]
     public void ReferenceRowsMatchTheSpec(string file, int nTransit, float lr, int batch, int steps, int horizon)
@@ -52,12 +55,29 @@ public sealed class RunConfigTests
         var c = Load(file);
         Assert.Equal((nTransit, lr, batch, steps, horizon), (c.Model.NTransit, c.Training.LearningRate, c.Training.BatchSize, c.Training.Steps, c.Planner.Horizon));
         var metaWorld = file.Contains("metaworld", StringComparison.Ordinal);
-        var expectedWidth = metaWorld && c.Model.Model == "ad" ? (64, 8, 256) : (32, 4, 128);
+        var expectedWidth = metaWorld && c.Model.Model == "ad" ? (64, 8, 256)
+            : c.Model.Model == "dpt" && file.Contains("key-to-door", StringComparison.Ordinal) ? (32, 4, 200) // the reference's dpt_dktd.yaml
+            : (32, 4, 128);
         Assert.Equal(expectedWidth, (c.Model.EmbeddingDim, c.Model.Heads, c.Model.Inner));
         Assert.Equal((4, 0.1f), (c.Model.Layers, c.Model.Dropout));
         Assert.Equal(metaWorld ? 10_000 : 1000, c.Data.StepsPerStream);
         Assert.Equal(100, c.Data.Streams);
         Assert.Equal(c.Model.Dynamics || metaWorld ? 100 : 50, c.Evaluation.Episodes); // Meta-World reach: 100 episodes
+        Assert.Equal("n_transit", c.Planner.PlanningStart); // plans from step n_transit, as the reference
+        Assert.Equal((true, false, false), (c.Model.LatentNoisePerStep, c.Model.AlignedWindows, c.Model.SlidingImagination));
+    }
+
+    [Fact]
+    public void IdtPlansAtMostCStepsUnlessSliding()
+    {
+        const string idt = "model:\n  model: idt\n  dynamics: true\nplanner:\n  name: beam\n";
+        var e = Assert.Throws<ConfigException>(() => RunConfig.Parse(idt + "  horizon: 16\n", "x.yaml"));
+        Assert.Contains("planner.horizon", e.Message);
+        Assert.Equal(10, RunConfig.Parse(idt + "  horizon: 10\n", "x.yaml").Planner.Horizon);
+        Assert.True(RunConfig.Parse(idt.Replace("dynamics: true", "dynamics: true\n  sliding_imagination: true") + "  horizon: 16\n", "x.yaml").Model.SlidingImagination);
+        e = Assert.Throws<ConfigException>(() => RunConfig.Parse("planner:\n  planning_start: soon\n", "x.yaml"));
+        Assert.Contains("planner.planning_start", e.Message);
+        Assert.Equal(Dicp.Planning.PlanningStart.WindowFull, RunConfig.Parse("planner:\n  planning_start: window_full\n", "x.yaml").Planner.Start);
     }
 
     [Fact]

@@ -16,9 +16,9 @@ public class BeamExactnessTests
         new(Model: "ad", Dynamics: true, NTransit: nTransit, EmbeddingDim: 32, Layers: 2, Heads: 4, Inner: 64, Dropout: 0.1f);
 
     /// <summary>A small DICP-IDT on Darkroom (c 4, K 3: n_transit 12, so planning also starts at step 12).</summary>
-    internal static ModelConfig SmallDicpIdt() =>
+    internal static ModelConfig SmallDicpIdt(bool sliding = false) =>
         new(Model: "idt", Dynamics: true, NTransit: 12, EmbeddingDim: 32, Layers: 2, Heads: 4, Inner: 64, Dropout: 0.1f,
-            SegmentLength: 4, LatentDim: 4);
+            SegmentLength: 4, LatentDim: 4, SlidingImagination: sliding);
 
     [Theory]
     [InlineData(0, 8, false)]
@@ -27,13 +27,18 @@ public class BeamExactnessTests
     public void SharedPrefixAndNaiveSessionsPlanTheSamePaths(int seed, int horizon, bool deterministic) =>
         PlanSideBySide(InContextModels.Create(SmallDicpAd(), seed), seed, horizon, deterministic);
 
-    /// <summary>IDT: horizon 8 looks past the segment's end (c 4), so the low-level window slides inside the plans.</summary>
+    /// <summary>
+    /// IDT as the reference: horizon c = 4 imagines the segment's c steps from every position, past the segment's end,
+    /// in one Decisions-to-Go sequence; with sliding imagination horizon 8 slides the low-level window inside the plans.
+    /// </summary>
     [Theory]
-    [InlineData(0, 8, false)]
-    [InlineData(1, 8, true)]
-    [InlineData(2, 3, false)]
-    public void IdtSharedPrefixAndNaiveSessionsPlanTheSamePaths(int seed, int horizon, bool deterministic) =>
-        PlanSideBySide(InContextModels.Create(SmallDicpIdt(), seed), seed, horizon, deterministic);
+    [InlineData(0, 4, false, false)]
+    [InlineData(1, 4, true, false)]
+    [InlineData(2, 3, false, false)]
+    [InlineData(3, 8, false, true)]
+    [InlineData(4, 8, true, true)]
+    public void IdtSharedPrefixAndNaiveSessionsPlanTheSamePaths(int seed, int horizon, bool deterministic, bool sliding) =>
+        PlanSideBySide(InContextModels.Create(SmallDicpIdt(sliding), seed), seed, horizon, deterministic);
 
     private static void PlanSideBySide(ITrainableInContextModel model, int seed, int horizon, bool deterministic)
     {
@@ -65,7 +70,7 @@ public class BeamExactnessTests
             Assert.Equal(tb.Planned, ta.Planned);
             for (var i = 0; i < n; i++)
             {
-                Assert.Equal(step >= model.WindowTransitions, ta.Planned[i]); // planning starts once the window (n_transit − 1) is full
+                Assert.Equal(step >= model.SampleSteps, ta.Planned[i]); // planning starts at step n_transit, as the reference (IDT: a segment start)
                 if (!ta.Planned[i]) continue;
                 planned++;
                 Assert.Equal(Math.Min(horizon, stepsLeft[i]), ta.Actions[i].Length);
@@ -79,6 +84,6 @@ public class BeamExactnessTests
             for (var i = 0; i < n; i++) episodeSteps[i] = dones[i] ? 0 : episodeSteps[i] + 1;
             next.CopyTo(obs, 0);
         }
-        Assert.Equal(n * (60 - model.WindowTransitions), planned);
+        Assert.Equal(n * (60 - model.SampleSteps), planned);
     }
 }

@@ -179,9 +179,39 @@ public class BeamSearchPlannerTests
         Assert.Equal(new float[] { 2, 2 }, actions);                   // sampled from a policy with p(2) ≈ 0.9998
         Assert.Equal(new[] { false, false }, trace.Planned);
 
-        new BeamSearchPlanner(new BeamSearchOptions(RequireFullWindow: false, Horizon: 4)).Plan(session, At(2, 4, 4), actions, trace);
+        new BeamSearchPlanner(new BeamSearchOptions(Start: PlanningStart.FirstStep, Horizon: 4)).Plan(session, At(2, 4, 4), actions, trace);
         Assert.Equal(new float[] { 0, 0 }, actions);
         Assert.Equal(new[] { true, true }, trace.Planned);
+    }
+
+    /// <summary>
+    /// The reference plans from step n_transit (n_transit transitions seen: the window of n_transit − 1 has slid once);
+    /// <see cref="PlanningStart.WindowFull"/> one step earlier, when the window fills.
+    /// </summary>
+    [Fact]
+    public void PlanningStartsAtStepNTransitAsTheReferenceOrWhenTheWindowFills()
+    {
+        var model = FakeModel.Grid(TrapOrGoal, Uniform);
+        var w = model.WindowTransitions;
+        bool[] Planned(PlanningStart start, int seen)
+        {
+            var session = (FakeSession)model.CreateSession(2);
+            session.SetLength(0, seen);
+            session.SetLength(1, seen + 1);
+            var trace = new PlanTrace();
+            new BeamSearchPlanner(new BeamSearchOptions(Horizon: 2, Start: start)).Plan(session, At(2, 4, 4), new float[2], trace);
+            Assert.Equal(session.IsWindowFull(0), seen >= w);
+            return [.. trace.Planned];
+        }
+        Assert.Equal(new[] { false, false }, Planned(PlanningStart.NTransit, w - 1));
+        Assert.Equal(new[] { false, true }, Planned(PlanningStart.NTransit, w));      // step n_transit − 1: window full, not yet
+        Assert.Equal(new[] { true, true }, Planned(PlanningStart.NTransit, w + 1));   // step n_transit
+        Assert.Equal(new[] { false, true }, Planned(PlanningStart.WindowFull, w - 1));
+        Assert.Equal(new[] { true, true }, Planned(PlanningStart.WindowFull, w));
+        Assert.Equal(new[] { true, true }, Planned(PlanningStart.FirstStep, 0));
+        Assert.Equal("n_transit window_full first_step", string.Join(' ', Enum.GetValues<PlanningStart>().Select(s => s.Name())));
+        Assert.True(PlanningStartNames.TryParse("window_full", out var parsed) && parsed == PlanningStart.WindowFull);
+        Assert.False(PlanningStartNames.TryParse("full", out _));
     }
 
     [Fact]

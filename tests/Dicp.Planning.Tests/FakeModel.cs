@@ -71,12 +71,14 @@ public sealed class FakeSession : IInContextSession
 {
     private readonly FakeModel _model;
     private readonly int[] _length;
+    private readonly long[] _seen;
     private readonly int _maxCandidates;
 
     public FakeSession(FakeModel model, int environments, int maxCandidates)
     {
         _model = model;
         _length = new int[environments];
+        _seen = new long[environments];
         _maxCandidates = maxCandidates;
     }
 
@@ -85,24 +87,29 @@ public sealed class FakeSession : IInContextSession
     public List<PredictCall> Calls { get; } = [];
     public int PolicyCalls { get; private set; }
 
-    /// <summary>Sets environment <paramref name="e"/>'s context length (capped at the window).</summary>
-    public void SetLength(int e, int length) => _length[e] = Math.Min(length, _model.WindowTransitions);
+    /// <summary>Sets the steps environment <paramref name="e"/> has seen; its context length is that, capped at the window.</summary>
+    public void SetLength(int e, int steps)
+    {
+        _seen[e] = steps;
+        _length[e] = Math.Min(steps, _model.WindowTransitions);
+    }
 
-    /// <summary>Fills every window.</summary>
+    /// <summary>Fills every window and lets it slide once: n_transit steps seen, where the reference starts planning.</summary>
     public FakeSession Full()
     {
-        for (var e = 0; e < _length.Length; e++) SetLength(e, _model.WindowTransitions);
+        for (var e = 0; e < _length.Length; e++) SetLength(e, _model.WindowTransitions + 1);
         return this;
     }
 
     public int ContextLength(int environment) => _length[environment];
     public bool IsWindowFull(int environment) => _length[environment] >= _model.WindowTransitions;
-    public void Reset() => Array.Clear(_length);
+    public long StepsSeen(int environment) => _seen[environment];
+    public void Reset() { Array.Clear(_length); Array.Clear(_seen); }
 
     public void Append(ReadOnlySpan<float> states, ReadOnlySpan<float> actions, ReadOnlySpan<float> rewards,
         ReadOnlySpan<float> nextStates, ReadOnlySpan<bool> dones)
     {
-        for (var e = 0; e < _length.Length; e++) SetLength(e, _length[e] + 1);
+        for (var e = 0; e < _length.Length; e++) SetLength(e, (int)_seen[e] + 1);
     }
 
     public void Policy(ReadOnlySpan<float> observations, Span<float> distribution)

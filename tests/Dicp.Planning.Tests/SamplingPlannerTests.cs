@@ -67,7 +67,7 @@ public class SamplingPlannerTests
         session.SetLength(1, 1);
         planner.Plan(session, Request(2, episodeStep: 80), actions);
         Assert.Equal(new[] { 0 }, session.Calls.Select(c => c.Environment));
-        new SamplingPlanner(new SamplingOptions(RequireFullWindow: false)).Plan(session, Request(2, episodeStep: 80), actions);
+        new SamplingPlanner(new SamplingOptions(Start: PlanningStart.FirstStep)).Plan(session, Request(2, episodeStep: 80), actions);
         Assert.Equal(3, session.Calls.Count);
 
         // Stochastic fallback: samples around the mean, inside the box.

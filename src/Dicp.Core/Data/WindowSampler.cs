@@ -19,9 +19,12 @@ public readonly record struct WindowPosition(int Task, int Stream, int Start);
 /// task uses the same streams and steps). The whole sampler state is the generator's, so
 /// <see cref="GetState"/>/<see cref="SetState"/> checkpoint it exactly.
 /// <para>IDT windows (<c>returnsToGoSegment</c> = c &gt; 0): each stream is first viewed through
-/// <see cref="ReturnRelabelling"/> (episodes sorted by initial return, returns-to-go relabelled to the stream's best),
-/// starts are drawn uniformly among the multiples of c in <c>[0, StepsPerStream − n]</c> (so that segments start with
-/// episodes when the horizon is a multiple of c) and <see cref="WindowBatch.ReturnsToGo"/> is filled.</para>
+/// <see cref="ReturnRelabelling"/> (episodes sorted by initial return, returns-to-go relabelled to the stream's best)
+/// and <see cref="WindowBatch.ReturnsToGo"/> is filled; starts stay uniform in <c>[0, StepsPerStream − n]</c>, as the
+/// reference draws them.</para>
+/// <para><c>startStride</c> s &gt; 1 draws starts uniformly among the multiples of s only (IDT with
+/// <see cref="ModelConfig.AlignedWindows"/>: s = c, so that segments start with episodes when the horizon is a multiple
+/// of c).</para>
 /// </remarks>
 public sealed class WindowSampler
 {
@@ -34,9 +37,12 @@ public sealed class WindowSampler
     /// <param name="batchSize">B, the windows per batch.</param>
     /// <param name="seed">Seeds the window positions.</param>
     /// <param name="optimalActions">Fill <see cref="WindowBatch.OptimalActions"/> (default: when every file has them).</param>
-    /// <param name="returnsToGoSegment">0: plain windows; c &gt; 0: IDT windows of return-sorted episodes with returns-to-go, starting on multiples of c.</param>
+    /// <param name="returnsToGoSegment">0: plain windows; c &gt; 0: IDT windows of return-sorted episodes with returns-to-go.</param>
+    /// <param name="startStride">Windows start on multiples of this (default 1: at any step; IDT's aligned windows: c).</param>
     /// <exception cref="ArgumentException">The windows are longer than the streams, optimal actions are asked of data without them, or n is not a multiple of c.</exception>
-    public WindowSampler(HistoryDataset data, int steps, int batchSize, int seed, bool? optimalActions = null, int returnsToGoSegment = 0)
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or the segment is negative.</exception>
+    public WindowSampler(HistoryDataset data, int steps, int batchSize, int seed, bool? optimalActions = null, int returnsToGoSegment = 0,
+        int startStride = 1)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
@@ -47,18 +53,23 @@ public sealed class WindowSampler
         if (withOptimal && !data.HasOptimalActions)
             throw new ArgumentException($"The histories in '{data.Directory}' hold no optimal actions (DPT needs them).", nameof(optimalActions));
         ArgumentOutOfRangeException.ThrowIfNegative(returnsToGoSegment);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(startStride);
         if (returnsToGoSegment > 0 && steps % returnsToGoSegment != 0)
             throw new ArgumentException($"IDT windows of {steps} steps must be a multiple of the segment length {returnsToGoSegment}.", nameof(returnsToGoSegment));
         _data = data;
         _rng = new Generator(seed);
         Segment = returnsToGoSegment;
+        StartStride = startStride;
         Batch = new WindowBatch(batchSize, steps, data.ObservationSize, data.ActionSize, withOptimal, returnsToGo: returnsToGoSegment > 0);
     }
 
-    /// <summary>c for IDT windows (starts on multiples of c, returns-to-go filled), or 0.</summary>
+    /// <summary>c for IDT windows (returns-to-go filled), or 0.</summary>
     public int Segment { get; }
 
-    private int StartChoices => Segment > 0 ? (_data.StepsPerStream - Batch.Steps) / Segment + 1 : _data.StepsPerStream - Batch.Steps + 1;
+    /// <summary>Windows start on multiples of this (1: at any step).</summary>
+    public int StartStride { get; }
+
+    private int StartChoices => (_data.StepsPerStream - Batch.Steps) / StartStride + 1;
 
     /// <summary>The batch that <see cref="Next"/> fills (the same instance every time).</summary>
     public WindowBatch Batch { get; }
@@ -71,7 +82,7 @@ public sealed class WindowSampler
     {
         var task = _rng.NextInt(_data.Tasks.Count);
         var stream = _rng.NextInt(_data.Streams);
-        var start = _rng.NextInt(StartChoices) * Math.Max(Segment, 1);
+        var start = _rng.NextInt(StartChoices) * StartStride;
         return new WindowPosition(task, stream, start);
     }
 
@@ -148,10 +159,12 @@ public sealed class FixedWindowSet
     /// <param name="seed">Seeds the positions.</param>
     /// <param name="optimalActions">Fill optimal actions (default: when every file has them).</param>
     /// <param name="returnsToGoSegment">0: plain windows; c &gt; 0: IDT windows (see <see cref="WindowSampler"/>).</param>
-    public FixedWindowSet(HistoryDataset data, int steps, int windows, int batchSize, int seed, bool? optimalActions = null, int returnsToGoSegment = 0)
+    /// <param name="startStride">Windows start on multiples of this (see <see cref="WindowSampler"/>).</param>
+    public FixedWindowSet(HistoryDataset data, int steps, int windows, int batchSize, int seed, bool? optimalActions = null, int returnsToGoSegment = 0,
+        int startStride = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(windows);
-        var sampler = new WindowSampler(data, steps, Math.Min(batchSize, windows), seed, optimalActions, returnsToGoSegment);
+        var sampler = new WindowSampler(data, steps, Math.Min(batchSize, windows), seed, optimalActions, returnsToGoSegment, startStride);
         _data = data;
         _positions = new WindowPosition[windows];
         for (var i = 0; i < windows; i++) _positions[i] = sampler.NextPosition();

@@ -79,6 +79,13 @@ public interface IInContextSession
     /// <summary>Whether environment <paramref name="environment"/>'s window holds <see cref="IInContextModel.WindowTransitions"/> transitions.</summary>
     bool IsWindowFull(int environment);
 
+    /// <summary>
+    /// The real transitions appended to environment <paramref name="environment"/> since the session began or was
+    /// <see cref="Reset"/>, not capped by the window (planners start from it: the reference plans from step n_transit).
+    /// The default returns <see cref="ContextLength"/>, exact only while the window has not slid.
+    /// </summary>
+    long StepsSeen(int environment) => ContextLength(environment);
+
     /// <summary>Empties every context.</summary>
     void Reset();
 

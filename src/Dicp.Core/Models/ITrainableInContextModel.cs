@@ -20,11 +20,14 @@ public interface ITrainableInContextModel : IInContextModel
     TrainingLoss Loss(WindowBatch batch);
 
     /// <summary>
-    /// 0 for models trained on plain windows (AD, DPT); c for return-conditioned models (IDT): training windows then
-    /// start on multiples of c over episodes sorted by return, and carry relabelled returns-to-go
-    /// (see <see cref="Data.WindowSampler"/>).
+    /// 0 for models trained on plain windows (AD, DPT); c for return-conditioned models (IDT): training windows are then
+    /// taken over episodes sorted by return and carry relabelled returns-to-go (see <see cref="Data.WindowSampler"/>).
     /// </summary>
     int ReturnConditionedSegment => 0;
+
+    /// <summary>Training windows start on multiples of this: 1 (any step, the default and the reference's way), or c for
+    /// IDT with <see cref="ModelConfig.AlignedWindows"/>.</summary>
+    int WindowStartStride => 1;
 }
 
 /// <summary>The loss of one batch and its parts.</summary>

@@ -25,6 +25,7 @@ public sealed partial class InContextSession : IInContextSession
     private readonly float[][] _windows;
     private readonly Dictionary<PrefixKey, KvSegment>[] _caches;
     private int _start, _count;
+    private long _seen; // transitions appended since the start or Reset (every environment gets one per Append)
 
     /// <summary>Opens <paramref name="environments"/> empty contexts for <paramref name="model"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Fewer than one environment or a non-positive candidate capacity.</exception>
@@ -72,9 +73,17 @@ public sealed partial class InContextSession : IInContextSession
     public bool IsWindowFull(int environment) => ContextLength(environment) == _model.WindowTransitions;
 
     /// <inheritdoc/>
+    public long StepsSeen(int environment)
+    {
+        CheckEnvironment(environment);
+        return _seen;
+    }
+
+    /// <inheritdoc/>
     public void Reset()
     {
         _start = _count = 0;
+        _seen = 0;
         ClearCaches();
     }
 
@@ -92,6 +101,7 @@ public sealed partial class InContextSession : IInContextSession
         for (var i = 0; i < e; i++)
             _model.EncodeTransition(states.Slice(i * o, o), actions.Slice(i * a, a), rewards[i], nextStates.Slice(i * o, o), rows.AsSpan(i * f, f));
         ClearCaches();
+        _seen++;
         if (w == 0) return;
         int slot;
         if (_count < w) slot = (_start + _count++) % w;

@@ -26,6 +26,17 @@ namespace Dicp.Models;
 /// <param name="LatentDim">IDT: dim_z.</param>
 /// <param name="RewardMin">Lower clip of a regressed reward: 0 as in the reference (Meta-World rewards are in [0, 10]); negative for
 /// tasks with negative rewards (Point-Robot's −distance), so that the reward head can rank their candidates.</param>
+/// <param name="LatentNoisePerStep">IDT: draw a fresh ε for the decision z at every low-level step, in training and at
+/// evaluation, as the reference does (default true; the c steps of a segment then share z's distribution, not its
+/// sample); false draws one ε per segment, shared by its c steps (Dicp's earlier choice).</param>
+/// <param name="AlignedWindows">IDT: training windows start only on multiples of c (segments then begin with episodes when
+/// the horizon is a multiple of c; c times fewer distinct windows); false (default) lets them start at any step, as the
+/// reference does.</param>
+/// <param name="SlidingImagination">DICP-IDT planning: a candidate imagined h steps ahead keeps only the last c − 1 steps
+/// of (segment's real steps ++ imagined ones) under the segment's z, so its Decisions-to-Go sequence never exceeds the
+/// trained 4c tokens (Dicp's earlier choice). false (default), as the reference: the sequence holds all of the segment's
+/// real steps then all the imagined ones (up to 8c − 1 tokens), imagined step i ≥ 1 reading the segment's i-th sample of
+/// z, and plans imagine at most c steps.</param>
 public sealed record ModelConfig(
     string Model = "ad",
     bool Dynamics = false,
@@ -47,4 +58,7 @@ public sealed record ModelConfig(
     bool LearnVariance = true,
     int SegmentLength = 10,
     int LatentDim = 8,
-    float RewardMin = 0f);
+    float RewardMin = 0f,
+    bool LatentNoisePerStep = true,
+    bool AlignedWindows = false,
+    bool SlidingImagination = false);

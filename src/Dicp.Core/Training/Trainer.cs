@@ -65,9 +65,10 @@ public sealed partial class Trainer
             throw new ArgumentException($"The histories in '{train.Directory}' have {train.ObservationSize} floats per observation, the model expects {model.ObservationSize}.", nameof(train));
         (_model, Options, RunDirectory) = (model, options, runDirectory);
         _logger = logger ?? NullLogger<Trainer>.Instance;
-        _sampler = new WindowSampler(train, model.SampleSteps, options.BatchSize, options.Seed, returnsToGoSegment: model.ReturnConditionedSegment);
+        _sampler = new WindowSampler(train, model.SampleSteps, options.BatchSize, options.Seed, returnsToGoSegment: model.ReturnConditionedSegment,
+            startStride: model.WindowStartStride);
         _test = test is null ? null : new FixedWindowSet(test, model.SampleSteps, options.TestWindows, options.BatchSize, options.TestSeed,
-            _sampler.Batch.OptimalActions is not null, model.ReturnConditionedSegment);
+            _sampler.Batch.OptimalActions is not null, model.ReturnConditionedSegment, model.WindowStartStride);
         _dropout = new Generator(options.Seed).Derive(1);
         model.Network.SetGenerator(_dropout);
         _parameters = [.. model.Network.Parameters()];

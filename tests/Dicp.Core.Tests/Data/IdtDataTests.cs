@@ -45,13 +45,18 @@ public sealed class IdtDataTests : IDisposable
     /// Indexed histories (reward = step index, episodes of 20 steps): a 50-step stream has episodes [0, 20) return 190,
     /// [20, 40) return 590 and the truncated [40, 50) return 445, so the sorted stream is steps 0–19, 40–49, 20–39.
     /// </summary>
-    [Fact]
-    public void SamplerDrawsSegmentAlignedWindowsOfTheSortedStreamWithReturnsToGo()
+    /// <remarks>Stride 1 (the default, the reference's windows): starts anywhere in [0, 40], all 41 drawn, most not on a
+    /// segment boundary; stride 5 (<see cref="ModelConfig.AlignedWindows"/>): the 9 multiples of c only.</remarks>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    public void SamplerDrawsWindowsOfTheSortedStreamWithReturnsToGo(int stride)
     {
         SyntheticHistories.WriteIndexed(_dir, [3, 7], streams: 2, steps: 50);
         using var data = HistoryDataset.Open(_dir, HistorySplit.All);
-        var sampler = new WindowSampler(data, steps: 10, batchSize: 64, seed: 3, returnsToGoSegment: 5);
-        Assert.Equal(2L * 2 * 9, sampler.WindowCount);
+        var sampler = new WindowSampler(data, steps: 10, batchSize: 64, seed: 3, returnsToGoSegment: 5, startStride: stride);
+        var choices = 40 / stride + 1;
+        Assert.Equal(2L * 2 * choices, sampler.WindowCount);
         int[] sorted = [.. Enumerable.Range(0, 20), .. Enumerable.Range(40, 10), .. Enumerable.Range(20, 20)];
         float ToGo(int step)
         {
@@ -61,7 +66,7 @@ public sealed class IdtDataTests : IDisposable
             return togo + 590f - ret;
         }
         var starts = new HashSet<int>();
-        for (var round = 0; round < 4; round++)
+        for (var round = 0; round < 8; round++)
         {
             var state = sampler.GetState();
             var positions = Enumerable.Range(0, 64).Select(_ => sampler.NextPosition()).ToArray();
@@ -71,7 +76,7 @@ public sealed class IdtDataTests : IDisposable
             for (var b = 0; b < 64; b++)
             {
                 var p = positions[b];
-                Assert.Equal(0, p.Start % 5);
+                Assert.Equal(0, p.Start % stride);
                 starts.Add(p.Start);
                 for (var i = 0; i < 10; i++)
                 {
@@ -87,9 +92,11 @@ public sealed class IdtDataTests : IDisposable
                 }
             }
         }
-        Assert.Equal(9, starts.Count); // every segment boundary in [0, 40] is drawn
+        Assert.Equal(choices, starts.Count); // every start in [0, 40] (on the stride) is drawn in 512 windows
+        if (stride == 1) Assert.Equal(32, starts.Count(x => x % 5 != 0)); // windows whose segments do not begin on a boundary
         Assert.Throws<ArgumentException>(() => new WindowSampler(data, steps: 12, batchSize: 4, seed: 0, returnsToGoSegment: 5));
-        var set = new FixedWindowSet(data, 10, windows: 10, batchSize: 4, seed: 1, returnsToGoSegment: 5);
+        var set = new FixedWindowSet(data, 10, windows: 10, batchSize: 4, seed: 1, returnsToGoSegment: 5, startStride: stride);
         Assert.All(set.Batches(), batch => Assert.NotNull(batch.ReturnsToGo));
+        Assert.All(set.Positions, q => Assert.Equal(0, q.Start % stride));
     }
 }

@@ -16,11 +16,11 @@ public class IdtSharedPrefixTests
     private const int C = 4;
 
     /// <summary>A DICP-IDT on the Darkroom grid (81 cells, 5 actions, 2 reward classes) or a continuous task (O 3, A 2).</summary>
-    private static IdtModel Model(bool grid)
+    private static IdtModel Model(bool grid, bool sliding = false)
     {
         var config = new ModelConfig(Model: "idt", Dynamics: true, ObservationSize: grid ? 2 : 3, StateClasses: grid ? 81 : 0,
             ActionCount: grid ? 5 : 0, ActionSize: 2, RewardClasses: grid ? 2 : 0, RewardMax: 1.5f, NTransit: 2 * C, EmbeddingDim: 32,
-            Layers: 3, Heads: 4, Inner: 64, Dropout: 0.1f, SegmentLength: C, LatentDim: 3);
+            Layers: 3, Heads: 4, Inner: 64, Dropout: 0.1f, SegmentLength: C, LatentDim: 3, SlidingImagination: sliding);
         var m = (IdtModel)InContextModels.Create(config, seed: 7);
         m.Train(); // sessions must ignore dropout whatever the mode
         return m;
@@ -89,12 +89,17 @@ public class IdtSharedPrefixTests
         foreach (var session in sessions) session.Append(s, act, r, s2, dones);
     }
 
+    /// <remarks>Reference imagination (the whole segment, depths 0 … c, sequences up to 8c − 1 tokens) and sliding
+    /// imagination (the last c − 1 steps, depths 0 … c + 1); per-step decisions in both.</remarks>
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void SharedPrefixEqualsNaiveForEverySegmentPositionAndDepth(bool grid)
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    public void SharedPrefixEqualsNaiveForEverySegmentPositionAndDepth(bool grid, bool sliding)
     {
-        var m = Model(grid);
+        var m = Model(grid, sliding);
+        var maxDepth = sliding ? C + 1 : C;
         var options = new SessionOptions(TargetReturns: [5f, 3f], Seed: 4);
         var shared = (IdtSession)m.CreateSession(2, options);
         var naive = (IdtSession)m.CreateSession(2, options with { SharedPrefix = false });
@@ -109,7 +114,7 @@ public class IdtSharedPrefixTests
             shared.Policy(obs, pa); // draws z at a segment's start: the same ε in both sessions (same seed, same calls)
             naive.Policy(obs, pb);
             Assert.Equal(pb, pa);
-            for (var h = 0; h <= C + 1; h++)
+            for (var h = 0; h <= maxDepth; h++)
                 for (var env = 0; env < 2; env++)
                 {
                     var batch = Candidates(m, g, h);
@@ -117,7 +122,7 @@ public class IdtSharedPrefixTests
                     shared.Predict(env, batch, a);
                     naive.Predict(env, batch, b);
                     var j = shared.SegmentSteps(env);
-                    var what = $"{(grid ? "grid" : "continuous")} step {step} env {env} j={j} h={h}";
+                    var what = $"{(grid ? "grid" : "continuous")} {(sliding ? "sliding" : "segment")} step {step} env {env} j={j} h={h}";
                     Close.Assert(b.Policy, a.Policy, 1e-5, 1e-5, what + " policy");
                     Close.Assert(b.Rewards, a.Rewards, 1e-5, 1e-5, what + " rewards");
                     Close.Assert(b.NextStates, a.NextStates, 1e-5, 1e-5, what + " next states");
@@ -129,7 +134,7 @@ public class IdtSharedPrefixTests
             Append(m, g, endsEpisode: step == 1, shared, naive);
         }
         for (var j = 0; j < C; j++)
-            for (var h = 0; h <= C + 1; h++) Assert.Contains((j, h), seen); // every position, with and without sliding
+            for (var h = 0; h <= maxDepth; h++) Assert.Contains((j, h), seen); // every position, past the segment's end too
         Assert.Equal(1, shared.HighLevelContext(0)); // K − 1 finished segments kept
         Assert.NotEqual(shared.SegmentSteps(0), shared.SegmentSteps(1)); // environment 1's segments are out of phase
         Assert.True(shared.PrefixEncodings > 0);
@@ -139,7 +144,7 @@ public class IdtSharedPrefixTests
     [Fact]
     public void PrefixIsEncodedOncePerDepthForAllEnvironmentsUntilTheNextAppend()
     {
-        var m = Model(grid: true);
+        var m = Model(grid: true, sliding: true);
         var s = (IdtSession)m.CreateSession(2, new SessionOptions(TargetReturns: [5f, 5f], Seed: 1));
         var g = new Generator(3);
         var policy = new float[2 * m.PolicySize];
@@ -159,5 +164,24 @@ public class IdtSharedPrefixTests
         Append(m, g, endsEpisode: false, s); // j = 3: the cache is invalid
         s.Predict(0, Candidates(m, g, 0), p);
         Assert.Equal(3, s.PrefixEncodings);
+    }
+
+    /// <summary>Reference imagination keeps every real step: one prefix per segment position serves every depth.</summary>
+    [Fact]
+    public void WithoutSlidingThePrefixServesEveryDepthAndDepthsPastCAreRejected()
+    {
+        var m = Model(grid: true);
+        var s = (IdtSession)m.CreateSession(2, new SessionOptions(TargetReturns: [5f, 5f], Seed: 1));
+        var g = new Generator(3);
+        var policy = new float[2 * m.PolicySize];
+        s.Policy([1, 2, 3, 4], policy);
+        Append(m, g, endsEpisode: false, s);
+        Append(m, g, endsEpisode: false, s); // j = 2 in both environments
+        var p = NewPredictions(m, 9);
+        for (var h = 0; h <= C; h++)
+            for (var env = 0; env < 2; env++) s.Predict(env, Candidates(m, g, h), p);
+        Assert.Equal(1, s.PrefixEncodings);
+        var e = Assert.Throws<ArgumentException>(() => s.Predict(0, Candidates(m, g, C + 1), p));
+        Assert.Contains("at most c = 4", e.Message);
     }
 }

@@ -8,8 +8,10 @@ namespace Dicp.Models;
 /// of one segment, conditioned on the segment's sampled decision z.
 /// </summary>
 /// <remarks>
-/// Per low-level step four tokens <c>[embed_z(z), embed_state(s), embed_action(a), embed_reward(r)]</c> (z is the same
-/// for every step of a segment); own backbone, MaxSeqLen 4c. <c>pred_action</c> reads the state token (logits, or
+/// Per low-level step four tokens <c>[embed_z(z), embed_state(s), embed_action(a), embed_reward(r)]</c> (z: a sample of
+/// the segment's decision distribution, one per step or one shared by the segment, see
+/// <see cref="ModelConfig.LatentNoisePerStep"/>); own backbone, whose rotary tables cover 8c positions (training uses 4c;
+/// the reference's plans run the segment's real and imagined steps in one sequence of up to 8c − 1 tokens). <c>pred_action</c> reads the state token (logits, or
 /// <c>[mean | log-variance]</c> with learned variance); with dynamics <c>pred_next_state</c> and <c>pred_reward</c>
 /// read the action token.
 /// </remarks>
@@ -19,7 +21,7 @@ public sealed class DecisionsToGo : Module
     {
         var c = owner.Config;
         int d = c.EmbeddingDim;
-        Transformer = RegisterModule("transformer", new Transformer(owner.Backbone(4 * c.SegmentLength), g));
+        Transformer = RegisterModule("transformer", new Transformer(owner.Backbone(8 * c.SegmentLength), g));
         EmbedZ = RegisterModule("embed_z", new Linear(c.LatentDim, d, bias: true, g));
         State = owner.StateInput("embed_state", g, RegisterModule);
         Action = owner.ActionInput("embed_action", g, RegisterModule);
@@ -64,7 +66,8 @@ public sealed class DecisionsToGo : Module
         IdtModel.RunBackbone(Transformer, Embed(z, states, actions, rewards, sequences, steps, lastTokens), inference);
 
     /// <summary>
-    /// The tokens of G sequences of k ≥ 1 low-level steps: z (G, dim_z) shared by a sequence's steps, states (G, k, O),
+    /// The tokens of G sequences of k ≥ 1 low-level steps: z (G, dim_z) shared by a sequence's steps or (G, k, dim_z) one
+    /// per step, states (G, k, O),
     /// actions (G, k, A), rewards (G, k). Every step has its four tokens <c>[z, s, a, r]</c> except the last, which keeps
     /// only its first <paramref name="lastTokens"/> (2: [z, s] for the policy; 3: [z, s, a] for a query action; 4: all;
     /// the last step's action and reward are still read, so they must be valid inputs).
@@ -74,7 +77,9 @@ public sealed class DecisionsToGo : Module
         int sequences, int steps, int lastTokens)
     {
         int g = sequences, k = steps, d = EmbedZ.OutFeatures;
-        var zt = Ops.IndexSelect(Ops.Reshape(EmbedZ.Forward(z), g, 1, d), 1, new int[k]); // (G, k, d) the same z at every step
+        var zt = z.Rank == 3
+            ? EmbedZ.Forward(z)                                                             // (G, k, d) one z per step
+            : Ops.IndexSelect(Ops.Reshape(EmbedZ.Forward(z), g, 1, d), 1, new int[k]);      // (G, k, d) the same z at every step
         var s = State.Forward(states, g, k);                                                // (G, k, d)
         var a = Action.Forward(actions, g, k);                                              // (G, k, d)
         var r = Reward.Forward(rewards, g, k);                                              // (G, k, d)

@@ -5,7 +5,8 @@ namespace Dicp.Models;
 /// <summary>The raw outputs of IDT on a batch of training windows (B windows, n steps, K = n / c segments).</summary>
 /// <param name="ReviewedZ">(B, K, 2·dim_z) Reviewing-Decisions' <c>[mean | log-variance]</c> of every segment.</param>
 /// <param name="PredictedZ">(B, K, 2·dim_z) Making-Decisions' <c>[mean | log-variance]</c> of every segment.</param>
-/// <param name="Z">(B, K, dim_z) the sampled decisions.</param>
+/// <param name="Z">The sampled decisions: (B, K, c, dim_z), one per low-level step, with
+/// <see cref="ModelConfig.LatentNoisePerStep"/>; else (B, K, dim_z), one per segment.</param>
 /// <param name="Actions">(B, n, P) <c>pred_action</c> at every state token.</param>
 /// <param name="Rewards">(B, n, RewardClasses or 1) <c>pred_reward</c> at every action token (unclipped), or null.</param>
 /// <param name="NextStates">(B, n, StateClasses or O) <c>pred_next_state</c> at every action token, or null.</param>
@@ -15,7 +16,9 @@ public sealed partial class IdtModel
 {
     /// <summary>Runs the three modules (dropout in training mode) on a batch of windows.</summary>
     /// <param name="batch">B windows of n_transit steps with returns-to-go.</param>
-    /// <param name="noise">(B, K, dim_z) the ε of the reparameterisation; null draws it from the module generator.</param>
+    /// <param name="noise">The ε of the reparameterisation: (B, K, c, dim_z) with <see cref="ModelConfig.LatentNoisePerStep"/>
+    /// (a (B, K, dim_z) one is repeated over each segment's steps), else (B, K, dim_z); empty draws it from the module
+    /// generator.</param>
     /// <exception cref="ArgumentException">The batch does not fit the model.</exception>
     public IdtOutputs Forward(WindowBatch batch, ReadOnlySpan<float> noise = default)
     {
@@ -34,25 +37,48 @@ public sealed partial class IdtModel
                 batch.States.AsSpan(t * o, o).CopyTo(first.AsSpan((b * k + j) * o));
             }
         var predicted = Making.Forward(returns, first, reviewed, bsz, k, inference: false);                     // (B, K, 2dz)
+        var perStep = Config.LatentNoisePerStep;
+        var draws = perStep ? bsz * n : bsz * k; // one ε per low-level step (the reference) or per segment
         float[] eps;
         if (noise.IsEmpty)
         {
-            eps = new float[bsz * k * dz];
+            eps = new float[draws * dz];
             for (var i = 0; i < eps.Length; i++) eps[i] = (float)Generator.NextNormal();
         }
-        else
-        {
-            if (noise.Length != bsz * k * dz) throw new ArgumentException($"{Name}: noise holds {noise.Length} floats; (B {bsz}, K {k}, dim_z {dz}) needs {bsz * k * dz}.", nameof(noise));
-            eps = noise.ToArray();
-        }
-        var z = Sample(predicted, eps, bsz, k);                                                                // (B, K, dz)
-        var h = ToGo.Forward(Ops.Reshape(z, bsz * k, dz), batch.States, batch.Actions, batch.Rewards, bsz * k, c, 4, inference: false); // (B·K, 4c, d)
+        else if (noise.Length == draws * dz) eps = noise.ToArray();
+        else if (perStep && noise.Length == bsz * k * dz) eps = RepeatPerStep(noise, bsz * k, c, dz); // one ε per segment given
+        else throw new ArgumentException($"{Name}: noise holds {noise.Length} floats; " + (perStep
+            ? $"(B {bsz}, K {k}, c {c}, dim_z {dz}) needs {bsz * n * dz} (or {bsz * k * dz}, one ε per segment)."
+            : $"(B {bsz}, K {k}, dim_z {dz}) needs {bsz * k * dz}."), nameof(noise));
+        var z = perStep ? SamplePerStep(predicted, eps, bsz, k, c) : Sample(predicted, eps, bsz, k);         // (B, K, c, dz) or (B, K, dz)
+        var zRows = perStep ? Ops.Reshape(z, bsz * k, c, dz) : Ops.Reshape(z, bsz * k, dz);                  // (B·K, c, dz) or (B·K, dz)
+        var h = ToGo.Forward(zRows, batch.States, batch.Actions, batch.Rewards, bsz * k, c, 4, inference: false); // (B·K, 4c, d)
         var slots = Ops.Reshape(h, bsz * k, c, 4, d);                                                          // (B·K, c, 4, d)
         var stateTokens = Ops.Reshape(Ops.Slice(slots, 2, 1, 1), bsz, n, d);                                   // (B, n, d)
         var actions = ToGo.PredAction.Forward(stateTokens);                                                    // (B, n, P)
         if (!Config.Dynamics) return new IdtOutputs(reviewed, predicted, z, actions, null, null);
         var actionTokens = Ops.Reshape(Ops.Slice(slots, 2, 2, 1), bsz, n, d);                                  // (B, n, d)
         return new IdtOutputs(reviewed, predicted, z, actions, ToGo.PredReward!.Forward(actionTokens), ToGo.PredNextState!.Forward(actionTokens));
+    }
+
+    /// <summary>Per step: <c>z_t = mean + ε_t ⊙ exp(log-variance / 2)</c> for distributions (B, K, 2·dim_z) and ε (B·K·c·dim_z).</summary>
+    /// <returns>(B, K, c, dim_z): the segment's distribution broadcast over its c steps, one ε per step.</returns>
+    internal Tensor SamplePerStep(Tensor distributions, float[] eps, int batch, int segments, int c)
+    {
+        var dz = Config.LatentDim;
+        var rows = new int[c]; // (B, K, 1, ·) → (B, K, c, ·): every step reads its segment's distribution
+        var mean = Ops.IndexSelect(Ops.Reshape(Ops.Slice(distributions, 2, 0, dz), batch, segments, 1, dz), 2, rows);                          // (B, K, c, dz)
+        var std = Ops.IndexSelect(Ops.Reshape(Ops.Exp(Ops.Scale(Ops.Slice(distributions, 2, dz, dz), 0.5f)), batch, segments, 1, dz), 2, rows); // (B, K, c, dz)
+        return Ops.Add(mean, Ops.Mul(std, new Tensor(eps, [batch, segments, c, dz])));
+    }
+
+    /// <summary>One ε per segment (G·dim_z floats) repeated over its c steps: (G, c, dim_z).</summary>
+    private static float[] RepeatPerStep(ReadOnlySpan<float> noise, int groups, int c, int dz)
+    {
+        var eps = new float[groups * c * dz];
+        for (var g = 0; g < groups; g++)
+            for (var t = 0; t < c; t++) noise.Slice(g * dz, dz).CopyTo(eps.AsSpan((g * c + t) * dz, dz));
+        return eps;
     }
 
     /// <summary><c>z = mean + ε ⊙ exp(log-variance / 2)</c> for distributions (B, K, 2·dim_z) and ε (B·K·dim_z).</summary>

@@ -15,11 +15,12 @@ namespace Dicp.Models;
 /// <c>decisions_to_go</c>); the full key list is in <c>docs/models.md</c> (section IDT).</para>
 /// <para>Training on a window of n = n_transit steps, K = n / c segments (n must be a multiple of c): the reviewed
 /// distributions <c>q_k = reviewing(segment k)</c>; the predicted ones <c>p_k = making(R, s, q)[k]</c> (from R and s at
-/// segment k's first step and q_0 … q_{k−1}); <c>z_k = mean(p_k) + ε_k ⊙ exp(logvar(p_k) / 2)</c> with ε_k ~ N(0, I)
-/// drawn from the module generator, shared by the segment's c steps; Decisions-to-Go runs every segment under its z_k
-/// with teacher-forced actions and rewards. The loss covers every step's action (+ λ · reward and next state); z is
-/// trained only through it. <b>Quirk:</b> the reference draws a separate ε for each low-level step; Dicp shares one per
-/// segment, as the specification describes.</para>
+/// segment k's first step and q_0 … q_{k−1}); <c>z_{k,t} = mean(p_k) + ε_{k,t} ⊙ exp(logvar(p_k) / 2)</c> with a fresh
+/// ε_{k,t} ~ N(0, I) from the module generator for every low-level step t, as the reference (with
+/// <see cref="ModelConfig.LatentNoisePerStep"/> false one ε_k shared by the segment's c steps); Decisions-to-Go runs
+/// every segment under its z with teacher-forced actions and rewards. The loss covers every step's action (+ λ · reward
+/// and next state); z is trained only through it. Windows start at any step (segments need not begin with episodes),
+/// or on multiples of c with <see cref="ModelConfig.AlignedWindows"/>.</para>
 /// </remarks>
 public sealed partial class IdtModel : Module, ITrainableInContextModel
 {
@@ -108,8 +109,12 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
     public int SampleSteps => Config.NTransit;
 
     /// <inheritdoc/>
-    /// <remarks>c: IDT windows start on segment boundaries of return-sorted episodes and carry returns-to-go.</remarks>
+    /// <remarks>c: IDT windows are taken over return-sorted episodes and carry returns-to-go.</remarks>
     public int ReturnConditionedSegment => Config.SegmentLength;
+
+    /// <inheritdoc/>
+    /// <remarks>1 (windows start at any step, as the reference), or c with <see cref="ModelConfig.AlignedWindows"/>.</remarks>
+    public int WindowStartStride => Config.AlignedWindows ? Config.SegmentLength : 1;
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentException"><see cref="SessionOptions.TargetReturns"/> is missing or has the wrong length.</exception>

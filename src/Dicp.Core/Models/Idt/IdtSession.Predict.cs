@@ -7,10 +7,12 @@ public sealed partial class IdtSession
 {
     /// <inheritdoc/>
     /// <remarks>
-    /// Each candidate is the segment's j real steps, its h imagined transitions and its query (state, action), all under
-    /// the segment's z; when j + h exceeds c − 1 only the last c − 1 transitions are kept (the low-level window slides, as
-    /// Decisions-to-Go's sequences hold at most c steps): kept = min(j + h, c − 1), skip = j + h − kept, and the sequence
-    /// is <c>(real ++ imagined)[skip .. skip + kept)</c> then <c>[z, s_q, a_q]</c>, 4·kept + 3 tokens. The policy is read
+    /// Each candidate is the segment's j real steps, its h imagined transitions and its query (state, action), under the
+    /// segment's decisions (step u of (real ++ imagined) reads z_u for u ≤ j and z_{(u − j) mod c} after: see
+    /// <c>DecisionRow</c>). As the reference (default): the whole of it, kept = j + h, skip = 0, h ≤ c. With
+    /// <see cref="ModelConfig.SlidingImagination"/> only the last c − 1 transitions are kept (the low-level window slides,
+    /// as Decisions-to-Go's training sequences hold at most c steps): kept = min(j + h, c − 1), skip = j + h − kept. The
+    /// sequence is <c>(real ++ imagined)[skip .. skip + kept)</c> then <c>[z, s_q, a_q]</c>, 4·kept + 3 tokens. The policy is read
     /// at the query-state token, reward and next state at the query-action token. With
     /// <see cref="SessionOptions.SharedPrefix"/> the kept real steps are encoded once per (environment, skipped real
     /// steps) and cached, the distinct stems <c>[imagined kept steps…, z, s_q]</c> once each over them, and each candidate
@@ -18,6 +20,7 @@ public sealed partial class IdtSession
     /// drawn (by <see cref="Policy"/>) first.
     /// </remarks>
     /// <exception cref="InvalidOperationException">The model has no dynamics heads, or <see cref="Policy"/> was not called in this segment.</exception>
+    /// <exception cref="ArgumentException">The candidates do not fit (sizes, or more than c imagined steps without sliding imagination).</exception>
     public void Predict(int environment, CandidateBatch candidates, CandidatePredictions predictions)
     {
         if (!_model.HasDynamics) throw new InvalidOperationException($"{_model.Name}: Predict needs the DICP dynamics heads (ModelConfig.Dynamics = true).");
@@ -27,8 +30,14 @@ public sealed partial class IdtSession
         if (!env.HasZ) throw new InvalidOperationException($"{_model.Name}: call Policy before Predict in a new segment (it draws the segment's decision z).");
         CheckCandidates(candidates, predictions);
         int n = candidates.Count, h = candidates.Depth, c = _model.Config.SegmentLength, d = _model.Config.EmbeddingDim, j = env.Steps;
-        var kept = Math.Min(j + h, c - 1);
-        var skip = j + h - kept;
+        int kept, skip;
+        if (_model.Config.SlidingImagination) { kept = Math.Min(j + h, c - 1); skip = j + h - kept; }
+        else
+        {
+            if (h > c) throw new ArgumentException($"{_model.Name}: candidates imagine {h} steps; a plan inside the segment imagines at most c = {c} " +
+                "(use a planning horizon ≤ c, as the reference's c, or ModelConfig.SlidingImagination).", nameof(candidates));
+            (kept, skip) = (j + h, 0);
+        }
         float[] stateRows = new float[n * d], actionRows = new float[n * d]; // (N, d) the query-state and query-action tokens' outputs
         using var noGrad = GradMode.NoGrad();
         using var scope = TensorScope.Begin();
@@ -43,13 +52,14 @@ public sealed partial class IdtSession
         int n = candidates.Count, h = candidates.Depth, o = _model.ObservationSize, a = _model.ActionSize;
         int dz = _model.Config.LatentDim, d = _model.Config.EmbeddingDim, j = env.Steps;
         var k = kept + 1; // steps in the sequence, the query included
-        var z = new float[n * dz];
+        var z = new float[n * k * dz];
         var st = new float[n * k * o];
         var ac = new float[n * k * a];
         var rw = new float[n * k];
         for (var i = 0; i < n; i++)
         {
-            env.Z.CopyTo(z, i * dz);
+            for (var t = 0; t <= kept; t++) // the z of each kept step and of the query (step j + h)
+                env.Z.AsSpan(DecisionRow(skip + t, j) * dz, dz).CopyTo(z.AsSpan((i * k + t) * dz, dz));
             for (var t = 0; t < kept; t++)
             {
                 var u = skip + t; // index in (real ++ imagined)
@@ -71,7 +81,7 @@ public sealed partial class IdtSession
             candidates.QueryStates.AsSpan(i * o, o).CopyTo(st.AsSpan((i * k + kept) * o));
             candidates.QueryActions.AsSpan(i * a, a).CopyTo(ac.AsSpan((i * k + kept) * a));
         }
-        var hidden = _model.ToGo.Forward(new Tensor(z, [n, dz]), st, ac, rw, n, k, lastTokens: 3, inference: true); // (N, 4k − 1, d)
+        var hidden = _model.ToGo.Forward(new Tensor(z, [n, k, dz]), st, ac, rw, n, k, lastTokens: 3, inference: true); // (N, 4k − 1, d)
         var len = 4 * k - 1;
         for (var i = 0; i < n; i++)
         {

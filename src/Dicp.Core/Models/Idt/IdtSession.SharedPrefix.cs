@@ -46,14 +46,15 @@ public sealed partial class IdtSession
         // Stems [imagined…, z, s_q]: G sequences of kept' + 1 steps whose last step keeps only [z, s] (its action and
         // reward stay 0, valid inputs that reach no token).
         int count = owners.Count, steps = keptImagined + 1;
-        var z = new float[count * dz];
+        var z = new float[count * steps * dz];
         var st = new float[count * steps * o];
         var ac = new float[count * steps * a];
         var rw = new float[count * steps];
         for (var g = 0; g < count; g++)
         {
             var i = owners[g];
-            env.Z.CopyTo(z, g * dz);
+            for (var t = 0; t < steps; t++) // imagined step droppedImagined + t sits at j + droppedImagined + t; the query at j + h
+                env.Z.AsSpan(DecisionRow(j + droppedImagined + t, j) * dz, dz).CopyTo(z.AsSpan((g * steps + t) * dz, dz));
             for (var t = 0; t < keptImagined; t++)
             {
                 var m = i * h + droppedImagined + t;
@@ -63,7 +64,7 @@ public sealed partial class IdtSession
             }
             candidates.QueryStates.AsSpan(i * o, o).CopyTo(st.AsSpan((g * steps + keptImagined) * o));
         }
-        var tokens = _model.ToGo.Embed(new Tensor(z, [count, dz]), st, ac, rw, count, steps, lastTokens: 2); // (G, 4·kept' + 2, d)
+        var tokens = _model.ToGo.Embed(new Tensor(z, [count, steps, dz]), st, ac, rw, count, steps, lastTokens: 2); // (G, 4·kept' + 2, d)
         var stems = new KvSegment(_model.Config.Layers, count, 4 * keptImagined + 2, d);
         InferenceBackbone.RunCached(_model.ToGo.Transformer, tokens, prefix, null, null, stems);
         for (var i = 0; i < n; i++) stems.LastHidden.AsSpan(groupOf[i] * d, d).CopyTo(stateRows.AsSpan(i * d)); // the s_q tokens
@@ -89,20 +90,20 @@ public sealed partial class IdtSession
         for (var e = 0; e < Environments; e++)
             if (e != environment && _envs[e].HasZ && _envs[e].Steps == env.Steps && !_envs[e].Prefixes.ContainsKey(dropped)) members.Add(e);
         var g = members.Count;
-        var z = new float[g * dz];
+        var z = new float[g * kept * dz];
         var st = new float[g * kept * o];
         var ac = new float[g * kept * a];
         var rw = new float[g * kept];
         for (var r = 0; r < g; r++)
         {
             var m = _envs[members[r]];
-            m.Z.CopyTo(z, r * dz);
+            m.Z.AsSpan(dropped * dz, kept * dz).CopyTo(z.AsSpan(r * kept * dz)); // real step u reads z_u
             m.States.AsSpan(dropped * o, kept * o).CopyTo(st.AsSpan(r * kept * o));
             m.Actions.AsSpan(dropped * a, kept * a).CopyTo(ac.AsSpan(r * kept * a));
             m.Rewards.AsSpan(dropped, kept).CopyTo(rw.AsSpan(r * kept));
         }
         var batch = new KvSegment(layers, g, 4 * kept, d);
-        InferenceBackbone.RunCached(_model.ToGo.Transformer, _model.ToGo.Embed(new Tensor(z, [g, dz]), st, ac, rw, g, kept, lastTokens: 4),
+        InferenceBackbone.RunCached(_model.ToGo.Transformer, _model.ToGo.Embed(new Tensor(z, [g, kept, dz]), st, ac, rw, g, kept, lastTokens: 4),
             null, null, null, batch); // (G, 4·kept, d)
         PrefixEncodings++;
         if (g == 1) return Store(env, dropped, batch);

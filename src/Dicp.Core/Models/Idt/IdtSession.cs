@@ -13,11 +13,13 @@ namespace Dicp.Models;
 /// 10 × horizon for continuous tasks), drops by each finished segment's reward, and restarts at the target when an
 /// episode ends. A segment ends after c steps or with its episode; Reviewing-Decisions then encodes it into the
 /// high-level context, which keeps the last K − 1 = n_transit / c − 1 segments (K with the one in progress).</para>
-/// <para>z of a segment is drawn once, at the first <see cref="Policy"/> (or <see cref="Predict"/>) of the segment:
-/// Making-Decisions predicts its distribution from the context and the segment's first state, and ε comes from the
-/// session's generator (<see cref="SessionOptions.Seed"/>). Decisions-to-Go then reads the policy at the current state
-/// token, and for <see cref="Predict"/> the dynamics at the query-action token of the segment's steps followed by the
-/// candidate's imagined ones (the last c − 1 of them, under the same z).</para>
+/// <para>A segment's decisions are drawn once, at its first <see cref="Policy"/>: Making-Decisions predicts their
+/// distribution from the context and the segment's first state, and ε comes from the session's generator
+/// (<see cref="SessionOptions.Seed"/>): c samples z_0 … z_{c−1}, one per low-level step, with
+/// <see cref="ModelConfig.LatentNoisePerStep"/> (the reference), else one shared by the segment. Decisions-to-Go then
+/// reads the policy at the current state token, and for <see cref="Predict"/> the dynamics at the query-action token of
+/// the segment's steps followed by the candidate's imagined ones (all of them, or with
+/// <see cref="ModelConfig.SlidingImagination"/> the last c − 1).</para>
 /// <para>Inference runs without gradients and without dropout.</para>
 /// <para>Shared prefix (<see cref="SessionOptions.SharedPrefix"/>, the default): the segment's real steps a candidate
 /// keeps (<c>[z, s, a, r]</c> each) are encoded once per (environment, real steps dropped) and their keys and values
@@ -88,6 +90,9 @@ public sealed partial class IdtSession : IInContextSession
     public bool IsWindowFull(int environment) => ContextLength(environment) == _model.WindowTransitions;
 
     /// <inheritdoc/>
+    public long StepsSeen(int environment) => Get(environment).Total;
+
+    /// <inheritdoc/>
     public void Reset()
     {
         for (var e = 0; e < Environments; e++) _envs[e] = new Env(_model, _targets[e]);
@@ -141,20 +146,20 @@ public sealed partial class IdtSession : IInContextSession
         {
             var members = group.ToArray();
             int g = members.Length, k = group.Key + 1, a = _model.ActionSize, dz = _model.Config.LatentDim, d = _model.Config.EmbeddingDim;
-            var z = new float[g * dz];
+            var z = new float[g * k * dz];
             var st = new float[g * k * o];
             var ac = new float[g * k * a];
             var rw = new float[g * k];
             for (var i = 0; i < g; i++)
             {
                 var env = _envs[members[i]];
-                env.Z.CopyTo(z, i * dz);
+                env.Z.AsSpan(0, k * dz).CopyTo(z.AsSpan(i * k * dz)); // step t reads z_t
                 env.States.AsSpan(0, (k - 1) * o).CopyTo(st.AsSpan(i * k * o));
                 observations.Slice(members[i] * o, o).CopyTo(st.AsSpan((i * k + k - 1) * o));
                 env.Actions.AsSpan(0, (k - 1) * a).CopyTo(ac.AsSpan(i * k * a));
                 env.Rewards.AsSpan(0, k - 1).CopyTo(rw.AsSpan(i * k));
             }
-            var h = _model.ToGo.Forward(new Tensor(z, [g, dz]), st, ac, rw, g, k, lastTokens: 2, inference: true); // (G, 4k − 2, d)
+            var h = _model.ToGo.Forward(new Tensor(z, [g, k, dz]), st, ac, rw, g, k, lastTokens: 2, inference: true); // (G, 4k − 2, d)
             var rows = new float[g * d];
             for (var i = 0; i < g; i++) h.Data.AsSpan((i * (4 * k - 2) + 4 * k - 3) * d, d).CopyTo(rows.AsSpan(i * d));
             var head = _model.ToGo.PredAction.Forward(new Tensor(rows, [g, d])).Span;
@@ -207,12 +212,34 @@ public sealed partial class IdtSession : IInContextSession
             {
                 var env = _envs[members[i]];
                 var row = pred.Slice((i * k + k - 1) * 2 * dz, 2 * dz);
-                for (var q = 0; q < dz; q++) env.Z[q] = row[q] + (float)_rng.NextNormal() * MathF.Exp(row[dz + q] / 2f);
+                DrawDecisions(row, env.Z);
                 env.HasZ = true;
                 env.Prefixes.Clear(); // every cached token holds the old z
             }
         }
     }
+
+    /// <summary>
+    /// Fills <paramref name="z"/> (c, dim_z) with the segment's decisions from its distribution <c>[mean ‖ log-var]</c>:
+    /// <c>z_t = mean + ε_t ⊙ exp(log-var / 2)</c> with a fresh ε for every low-level step t
+    /// (<see cref="ModelConfig.LatentNoisePerStep"/>, the reference), else one ε shared by the c steps.
+    /// </summary>
+    private void DrawDecisions(ReadOnlySpan<float> distribution, float[] z)
+    {
+        int dz = _model.Config.LatentDim, c = _model.Config.SegmentLength;
+        var rows = _model.Config.LatentNoisePerStep ? c : 1;
+        for (var t = 0; t < rows; t++)
+            for (var q = 0; q < dz; q++) z[t * dz + q] = distribution[q] + (float)_rng.NextNormal() * MathF.Exp(distribution[dz + q] / 2f);
+        for (var t = rows; t < c; t++) z.AsSpan(0, dz).CopyTo(z.AsSpan(t * dz, dz));
+    }
+
+    /// <summary>
+    /// The row of the segment's decisions (<see cref="Env.Z"/>) that step <paramref name="u"/> of (real ++ imagined)
+    /// reads, the segment holding <paramref name="j"/> real steps: a real step or the current one (u ≤ j) its own z_u; the
+    /// i-th imagined step after the current one (u = j + i, i ≥ 1) z_{i mod c}, as the reference's beam search, which
+    /// reads the segment's i-th sample at imagined depth i whatever j is. All rows are equal with one ε per segment.
+    /// </summary>
+    private int DecisionRow(int u, int j) => u <= j ? u : (u - j) % _model.Config.SegmentLength;
 
     /// <summary>Reviews the finished segments of <paramref name="closing"/>, pushes them into the high-level context and updates the returns-to-go.</summary>
     private void CloseSegments(List<int> closing)
@@ -272,7 +299,8 @@ public sealed partial class IdtSession : IInContextSession
         public readonly float[] Actions = new float[model.Config.SegmentLength * model.ActionSize];
         public readonly float[] Rewards = new float[model.Config.SegmentLength];
         public readonly float[] NextStates = new float[model.Config.SegmentLength * model.ObservationSize];
-        public readonly float[] Z = new float[model.Config.LatentDim];
+        /// <summary>(c, dim_z) the segment's decisions, one per low-level step (all equal with one ε per segment).</summary>
+        public readonly float[] Z = new float[model.Config.SegmentLength * model.Config.LatentDim];
         /// <summary>Encoded Decisions-to-Go prefixes (the kept real steps under z), keyed by the real steps dropped.</summary>
         public readonly Dictionary<int, KvSegment> Prefixes = [];
         public float Return = target;
