@@ -168,7 +168,12 @@ internal static class EvaluateCommand
     {
         if (planner.Name == "none") return null;
         var total = episodes * stepsPerEpisode;
-        var from = planner.RequireFullWindow ? windowTransitions : 0; // the first step with a full window (0-based)
+        var from = planner.Start switch // the first step (0-based) at which the planner may plan
+        {
+            Planning.PlanningStart.NTransit => windowTransitions + 1, // n_transit real transitions seen
+            Planning.PlanningStart.WindowFull => windowTransitions,
+            _ => 0,
+        };
         var startStep = planner.Name is "sampling" or "cem" ? planner.StartStep : 0;
         var planned = 0;
         var first = -1;

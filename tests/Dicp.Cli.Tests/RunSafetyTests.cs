@@ -297,7 +297,7 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
             "--planner beam would never plan", "30 transitions", "1 episodes × 20 steps = 20 steps", "--plan-before-full-window");
         var late = Dicp("evaluate", "--run", "run", "--planner", "beam", "--episodes", "2", "--out", "r.json", "-q");
         Assert.Equal(0, late.Code);
-        Assert.Contains("note: --planner beam plans from episode 2 on (10 of 40 steps per task)", late.Stderr);
+        Assert.Contains("note: --planner beam plans from episode 2 on (9 of 40 steps per task)", late.Stderr);
         var early = Dicp("evaluate", "--run", "run", "--planner", "beam", "--episodes", "1", "--plan-before-full-window", "--out", "r.json", "-q");
         Assert.Equal(0, early.Code);
         Assert.DoesNotContain("note:", early.Stderr);
