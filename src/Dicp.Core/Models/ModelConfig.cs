@@ -26,6 +26,13 @@ namespace Dicp.Models;
 /// <param name="LatentDim">IDT: dim_z.</param>
 /// <param name="RewardMin">Lower clip of a regressed reward: 0 as in the reference (Meta-World rewards are in [0, 10]); negative for
 /// tasks with negative rewards (Point-Robot's −distance), so that the reward head can rank their candidates.</param>
+/// <param name="SourceObservationSize">Floats per observation of the environment and its learning histories, of which the
+/// model reads the first <paramref name="ObservationSize"/> (Meta-World: 39, of which the reference reads 11; 18 for
+/// hammer, stick-push and stick-pull). 0: the same as <paramref name="ObservationSize"/> (no selection). The selection is
+/// applied to training windows, evaluation contexts and planner queries alike.</param>
+/// <param name="LearnTransition">With <paramref name="Dynamics"/>: include the next-observation loss (the reference's
+/// <c>learn_transition</c>). The reference's ML1 configurations turn it off (loss = action + λ · reward); the next-state
+/// head then still exists but is not trained.</param>
 public sealed record ModelConfig(
     string Model = "ad",
     bool Dynamics = false,
@@ -47,4 +54,11 @@ public sealed record ModelConfig(
     bool LearnVariance = true,
     int SegmentLength = 10,
     int LatentDim = 8,
-    float RewardMin = 0f);
+    float RewardMin = 0f,
+    int SourceObservationSize = 0,
+    bool LearnTransition = true)
+{
+    /// <summary>Floats per observation the model is fed by environments and histories (<see cref="SourceObservationSize"/>, else <see cref="ObservationSize"/>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int InputObservationSize => SourceObservationSize > 0 ? SourceObservationSize : ObservationSize;
+}
