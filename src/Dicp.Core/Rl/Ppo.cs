@@ -260,6 +260,9 @@ public sealed class Ppo : ISourceAlgorithm
 
     private Tensor? _finalObs;
 
+    /// <summary>The rollout's stored rewards (NSteps, StreamCount), bootstrapped time-outs included (for tests).</summary>
+    internal ReadOnlySpan<float> RolloutRewards => _rewards;
+
     /// <inheritdoc/>
     /// <remarks>The unclipped Gaussian samples of the last <see cref="Act"/> when <see cref="PpoOptions.RecordSampledActions"/> is set (continuous actions).</remarks>
     public ReadOnlySpan<float> SampledActions =>

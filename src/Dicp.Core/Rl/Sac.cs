@@ -240,6 +240,9 @@ public sealed partial class Sac : ISourceAlgorithm
         _updateDue = _buffer.Count >= Math.Max(1, _o.LearningStarts) && _envSteps % _o.TrainFrequency == 0;
     }
 
+    /// <summary>The replay buffer (for tests).</summary>
+    internal ReplayBuffer Buffer => _buffer;
+
     private static void CheckLength(int actual, int expected, string name)
     {
         if (actual != expected) throw new ArgumentException($"SAC: buffer '{name}' must hold {expected} elements, got {actual}.", name);
