@@ -39,7 +39,7 @@ public class MetaWorldFidelityTests
             var vec = new VectorEnvironment([env]);
             var ppo = new Ppo(env.ObservationSpace, env.ActionSpace, 1, new PpoOptions(NSteps: 10, MinibatchSize: 10, Epochs: 1, RecordSampledActions: record), seed: 3);
             var recorded = new List<float>();
-            LockstepRunner.Run(ppo, vec, 30, 0, tr => recorded.Add(tr.Actions[0]));
+            LockstepRunner.Run(ppo, vec, 30, 0, (in Transition tr) => recorded.Add(tr.Actions[0]));
             Assert.Equal(30, recorded.Count);
             Assert.All(env.Received, a => Assert.InRange(a, -0.1f, 0.1f)); // the environment always gets the clipped action
             // log-std 0: most samples lie outside ±0.1.
@@ -137,8 +137,8 @@ public class MetaWorldFidelityTests
         ];
         Assert.Equal([0.25, 0.5, 0.5, 0.75], EvaluationResult.CumulativeSuccessRate(s));
         var r = new EvaluationResult("ad", "none", new Dictionary<string, object>(), s.Select(t => new float[4]).ToArray(), s, 400, new EvaluationOptions(4, 0, true));
-        Assert.Equal([0.25, 0.25, 0.0, 0.25], r.SuccessRatePerEpisode); // per episode
-        Assert.Equal([0.25, 0.5, 0.5, 0.75], r.CumulativeSuccessRatePerEpisode);
+        Assert.Equal([0.25, 0.25, 0.0, 0.25], r.SuccessRatePerEpisode!); // per episode
+        Assert.Equal([0.25, 0.5, 0.5, 0.75], r.CumulativeSuccessRatePerEpisode!);
         Assert.Contains("\"cumulative_success_rate_per_episode\"", r.ToJson());
     }
 }
