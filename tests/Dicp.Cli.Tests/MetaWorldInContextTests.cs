@@ -176,7 +176,7 @@ public sealed class MetaWorldInContextTests : IDisposable
             Assert.Equal(a.Metrics["action_loss"] + a.Metrics["reward_loss"] + a.Metrics["next_state_loss"], a.Metrics["loss"], 4);
             Assert.Equal(b.Metrics["action_loss"] + b.Metrics["reward_loss"], b.Metrics["loss"], 4);
             b.Total.Backward();
-            var head = off.Network.StateDict().First(kv => kv.Key.Contains("next_state", StringComparison.Ordinal) && kv.Key.EndsWith(".weight", StringComparison.Ordinal)).Value;
+            var head = off.Network.StateDict().First(kv => kv.Key.Contains("pred_next", StringComparison.Ordinal) && kv.Key.EndsWith(".weight", StringComparison.Ordinal)).Value;
             Assert.True(head.Grad is null || head.Grad.AsSpan(0, head.Size).ToArray().All(g => g == 0f), $"{kind}: the next-state head got a gradient");
         }
     }
