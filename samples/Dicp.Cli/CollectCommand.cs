@@ -24,7 +24,7 @@ internal static class CollectCommand
         algorithm.AcceptOnlyFromAmong([.. HistoryCollectionOptions.Algorithms]);
         var assets = new Option<string?>("--metaworld-assets") { Description = $"Meta-World's assets_v2 folder (default: ${TaskSetResolver.AssetsVariable})." };
         var output = new Option<string>("--out") { Description = "Output directory (resumes if it holds part of the collection).", Required = true };
-        var tasksOpt = new Option<string?>("--tasks") { Description = "Task indices, e.g. 0-80 or 3,38,40 (default: all)." };
+        var tasksOpt = new Option<string?>("--tasks") { Description = "Task indices, e.g. 0-80 or 3,38,40 (default: all; Meta-World: the train variations and the first 10 test variations, as the reference)." };
         var streams = new Option<int>("--streams") { Description = "Streams per task.", DefaultValueFactory = _ => 100 };
         var steps = new Option<int>("--steps-per-stream") { Description = "Environment steps per stream.", DefaultValueFactory = _ => 1000 };
         var seed = new Option<int>("--seed") { Description = "Base seed (task i uses seed + i).", DefaultValueFactory = _ => 0 };
@@ -50,7 +50,7 @@ internal static class CollectCommand
                 var tasks = TaskSetResolver.Resolve(parse.GetValue(env)!, parse.GetValue(assets));
                 var spec = parse.GetValue(tasksOpt);
                 var shardSpec = parse.GetValue(shard);
-                var options = new HistoryCollectionOptions(outDir, spec is null ? null : TaskSetResolver.ParseRanges(spec, "--tasks"),
+                var options = new HistoryCollectionOptions(outDir, spec is null ? TaskSetResolver.DefaultCollectTasks(tasks) : TaskSetResolver.ParseRanges(spec, "--tasks"),
                     parse.GetValue(streams), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(parallel), Algorithm: parse.GetValue(algorithm)!,
                     Shard: shardSpec is null ? null : ParseShard(shardSpec));
                 if (File.Exists(outDir)) throw new ArgumentException($"--out '{outDir}' is an existing file; it must be a directory.");

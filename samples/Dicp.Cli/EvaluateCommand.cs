@@ -251,12 +251,12 @@ internal static class EvaluateCommand
     {
         var n = r.MeanReturnPerEpisode.Length;
         var step = n <= 20 ? 1 : (n + 19) / 20;
-        Console.Out.WriteLine(r.SuccessRatePerEpisode is null ? "episode  mean return" : "episode  mean return  success");
+        Console.Out.WriteLine(r.SuccessRatePerEpisode is null ? "episode  mean return" : "episode  mean return  success  cumulative success");
         for (var k = 0; k < n; k++)
         {
             if (k % step != 0 && k != n - 1) continue;
             var line = $"{k + 1,7}  {r.MeanReturnPerEpisode[k],11:F2}";
-            if (r.SuccessRatePerEpisode is { } s) line += $"  {s[k],7:P0}";
+            if (r.SuccessRatePerEpisode is { } s) line += $"  {s[k],7:P0}  {r.CumulativeSuccessRatePerEpisode![k],18:P0}";
             Console.Out.WriteLine(line);
         }
     }

@@ -68,15 +68,22 @@ internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOpti
 
     /// <summary>Loads and validates a YAML configuration.</summary>
     /// <exception cref="ConfigException">The file is not valid YAML, has an unknown key, or a value of the wrong type (the message names file, line and key).</exception>
-    public static RunConfig Load(string path)
+    public static RunConfig Load(string path) => Load(path, null);
+
+    /// <summary>Loads a YAML configuration with <c>SECTION.KEY=VALUE</c> overrides (<c>dicp train --set</c>) applied before validation.</summary>
+    /// <exception cref="ConfigException">As <see cref="Load(string)"/>, or an override is not of the form SECTION.KEY=VALUE.</exception>
+    public static RunConfig Load(string path, IReadOnlyList<string>? overrides)
     {
         if (Directory.Exists(path)) throw new ConfigException($"{path}: a directory, not a configuration file.");
         if (!File.Exists(path)) throw new ConfigException($"{path}: the configuration file does not exist.");
-        return Parse(File.ReadAllText(path), path);
+        return Parse(File.ReadAllText(path), path, overrides);
     }
 
     /// <summary>Parses YAML text (<paramref name="source"/> names it in errors).</summary>
-    public static RunConfig Parse(string yaml, string source)
+    public static RunConfig Parse(string yaml, string source) => Parse(yaml, source, null);
+
+    /// <summary>Parses YAML text with <c>SECTION.KEY=VALUE</c> overrides applied to its mapping (the same key checks and validation).</summary>
+    public static RunConfig Parse(string yaml, string source, IReadOnlyList<string>? overrides)
     {
         var stream = new YamlStream();
         try
@@ -98,6 +105,18 @@ internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOpti
             if (value is not YamlMappingNode map)
                 throw new ConfigException($"{source}:{value.Start.Line}: section '{key}' must be a mapping of keys to values.");
             sections[key] = map;
+        }
+        foreach (var o in overrides ?? [])
+        {
+            var eq = o.IndexOf('=', StringComparison.Ordinal);
+            var dot = eq < 0 ? -1 : o.IndexOf('.', 0, eq);
+            if (dot <= 0 || eq <= dot + 1)
+                throw new ConfigException($"--set '{o}': expected SECTION.KEY=VALUE, e.g. model.n_transit=200.");
+            var (section, key, value) = (o[..dot], o[(dot + 1)..eq], o[(eq + 1)..]);
+            if (!Sections.Contains(section))
+                throw new ConfigException($"--set '{o}': unknown section '{section}'; expected one of {string.Join(", ", Sections)}.");
+            if (!sections.TryGetValue(section, out var map)) sections[section] = map = new YamlMappingNode();
+            map.Children[new YamlScalarNode(key)] = new YamlScalarNode(value);
         }
         var model = Bind<ModelConfig>(sections.GetValueOrDefault("model"), source, "model");
         var training = Bind<TrainerOptions>(sections.GetValueOrDefault("training"), source, "training");

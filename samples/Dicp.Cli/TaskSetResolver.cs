@@ -30,6 +30,19 @@ internal static class TaskSetResolver
     /// <summary>Whether <paramref name="name"/> is an accepted environment name.</summary>
     public static bool IsKnown(string? name) => name is not null && (Names.Contains(name) || name == Ml10Name || Ml1Task(name) is not null);
 
+    /// <summary>
+    /// The one name of a task family: <c>metaworld-ml1-TASK</c> without <c>-v2</c>, <c>metaworld-ml10</c>, or the grid
+    /// world's name. Also maps the names older collections wrote into their manifests (<c>ml1-reach-v2</c>, <c>ml10</c>),
+    /// so that a configuration and a manifest that mean the same tasks compare equal. Unknown names are returned as they are.
+    /// </summary>
+    public static string Canonical(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name == "ml10") return Ml10Name;
+        if (name.StartsWith("ml1-", StringComparison.Ordinal)) name = "metaworld-" + name;
+        return Ml1Task(name) is { } task ? Ml1Prefix + task[..^3] : name;
+    }
+
     /// <summary>The Meta-World task of an ML1 name (e.g. <c>reach-v2</c>), or null.</summary>
     public static string? Ml1Task(string name)
     {
@@ -46,6 +59,7 @@ internal static class TaskSetResolver
     /// <exception cref="ArgumentException">Unknown name, or Meta-World's asset folder is missing.</exception>
     public static ITaskSet Resolve(string name, string? metaworldAssets = null, bool requireAssets = true)
     {
+        name = Canonical(name);
         if (Ml1Task(name) is { } task)
             return new Ml1Tasks(task, new MetaWorldOptions { AssetRoot = MetaWorldAssets(metaworldAssets, requireAssets) });
         if (name == Ml10Name)
@@ -59,6 +73,21 @@ internal static class TaskSetResolver
             _ => throw new ArgumentException($"Unknown environment '{name}'; expected {Description}."),
         };
     }
+
+    /// <summary>Test variations per Meta-World test task whose histories a default collection includes (for the test loss), as the reference.</summary>
+    public const int MetaWorldTestHistories = 10;
+
+    /// <summary>
+    /// The tasks <c>dicp collect</c> collects when <c>--tasks</c> is not given: every task, except for Meta-World, where
+    /// the reference collects the train variations and only the first 10 test variations (of each test task, for ML10),
+    /// whose histories give the test loss; the other test variations are only evaluated in context.
+    /// </summary>
+    public static int[]? DefaultCollectTasks(ITaskSet tasks) => tasks switch
+    {
+        Ml1Tasks m => [.. m.TrainIndices, .. m.TestIndices.Take(MetaWorldTestHistories)],
+        Ml10Tasks m => [.. m.TrainIndices, .. m.TestIndices.GroupBy(i => i / Ml1Tasks.VariationsPerSplit).SelectMany(g => g.Take(MetaWorldTestHistories))],
+        _ => null,
+    };
 
     /// <summary>The asset folder from the option, else the environment variable; checked when <paramref name="required"/>.</summary>
     private static string MetaWorldAssets(string? option, bool required)

@@ -19,9 +19,10 @@ internal static class TrainCommand
         var output = new Option<string>("--out") { Description = "Run directory: metrics.csv, checkpoints, model (resumed if it holds a checkpoint).", Required = true };
         var steps = new Option<int?>("--steps") { Description = "Override training.steps." };
         var seed = new Option<int?>("--seed") { Description = "Override training.seed (also seeds the model's initialisation)." };
-        var cmd = new Command("train", "Train an in-context model on learning histories.") { config, data, output, steps, seed };
+        var set = new Option<string[]>("--set") { Description = "Override a configuration value: SECTION.KEY=VALUE (repeatable), e.g. --set model.n_transit=200 --set training.batch_size=16." };
+        var cmd = new Command("train", "Train an in-context model on learning histories.") { config, data, output, steps, seed, set };
         cmd.SetAction((parse, ct) => Task.FromResult(Run(parse.GetValue(config)!, parse.GetValue(data)!, parse.GetValue(output)!,
-            parse.GetValue(steps), parse.GetValue(seed), ct)));
+            parse.GetValue(steps), parse.GetValue(seed), ct, sets: parse.GetValue(set))));
         return cmd;
     }
 
@@ -37,11 +38,11 @@ internal static class TrainCommand
     /// parameter, never shared state, so that runs on different threads cannot change each other's model.
     /// </summary>
     internal static int Run(string configPath, string dataDir, string runDir, int? steps, int? seed, CancellationToken ct,
-        Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null)
+        Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null, IReadOnlyList<string>? sets = null)
     {
         try
         {
-            var config = Override(RunConfig.Load(configPath), steps, seed);
+            var config = Override(RunConfig.Load(configPath, sets), steps, seed);
             config.Validate(configPath);
             if (!File.Exists(Path.Combine(dataDir, HistoryFormat.ManifestFileName)))
                 throw new ConfigException(Directory.Exists(dataDir)
@@ -87,7 +88,7 @@ internal static class TrainCommand
     internal static void CheckData(RunConfig config, string configPath, HistoryManifest manifest, string dataDir)
     {
         var where = Path.Combine(dataDir, HistoryFormat.ManifestFileName);
-        if (manifest.Environment != config.Data.Environment)
+        if (TaskSetResolver.Canonical(manifest.Environment) != TaskSetResolver.Canonical(config.Data.Environment))
             throw new ConfigException($"{configPath}: data.environment is '{config.Data.Environment}' but {where} holds '{manifest.Environment}' histories.");
         if (manifest.Split.Seed != config.Data.SplitSeed)
             throw new ConfigException($"{configPath}: data.split_seed is {config.Data.SplitSeed} but {where} was split with seed {manifest.Split.Seed}; " +

@@ -3,7 +3,7 @@ namespace Dicp.Planning;
 /// <summary>Settings of <see cref="SamplingPlanner"/> (defaults: the reference's Meta-World settings, reference.md §5).</summary>
 /// <param name="Candidates">L, the candidate actions: the policy mean plus L − 1 Gaussian samples (default 10).</param>
 /// <param name="StartStep">Plan only from this step of an episode on (<see cref="PlanRequest.EpisodeSteps"/> ≥ StartStep);
-/// the reference plans only after step 50 (default 50).</param>
+/// the reference plans when the step's position in the episode exceeds 50, i.e. from step 51 (default 51).</param>
 /// <param name="Start">When planning starts (default <see cref="PlanningStart.NTransit"/>: once the session has seen
 /// n_transit transitions, as the reference); before that act from the policy.</param>
 /// <param name="Deterministic">
@@ -13,7 +13,7 @@ namespace Dicp.Planning;
 /// <param name="Seed">Seeds the planner's generator (candidate and fallback sampling).</param>
 public sealed record SamplingOptions(
     int Candidates = 10,
-    int StartStep = 50,
+    int StartStep = 51,
     PlanningStart Start = PlanningStart.NTransit,
     bool Deterministic = false,
     int Seed = 0)

@@ -70,7 +70,7 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
         return path;
     }
 
-    private (int Code, string Out, string Err) Dicp(params string[] args)
+    private (int Code, string Stdout, string Stderr) Dicp(params string[] args)
     {
         var r = DicpProcess.Run(_root, args);
         output.WriteLine($"$ dicp {string.Join(' ', args)}  → {r.Code}\n{r.Stdout}{r.Stderr}");
@@ -78,7 +78,7 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>Exit code 2 and exactly one line on stderr that contains every fragment, no stack trace.</summary>
-    private void AssertUserError((int Code, string Out, string Err) r, params string[] fragments)
+    private void AssertUserError((int Code, string Stdout, string Stderr) r, params string[] fragments)
     {
         Assert.True(r.Code == 2, $"exit code {r.Code}, expected 2:\n{r.Stdout}{r.Stderr}");
         var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);

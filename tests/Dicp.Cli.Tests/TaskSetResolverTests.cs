@@ -21,7 +21,11 @@ public sealed class TaskSetResolverTests
     public void Ml1ListsWithoutAssetsButCollectingNeedsThem()
     {
         var set = Assert.IsType<Ml1Tasks>(TaskSetResolver.Resolve("metaworld-ml1-reach", requireAssets: false));
-        Assert.Equal("ml1-reach-v2", set.Name);
+        Assert.Equal("metaworld-ml1-reach", set.Name);
+        Assert.Equal("metaworld-ml1-reach", TaskSetResolver.Canonical("metaworld-ml1-reach-v2"));
+        Assert.Equal("metaworld-ml1-reach", TaskSetResolver.Canonical("ml1-reach-v2")); // manifests of older collections
+        Assert.Equal("metaworld-ml10", TaskSetResolver.Canonical("ml10"));
+        Assert.Equal("darkroom", TaskSetResolver.Canonical("darkroom"));
         Assert.Equal(100, set.Count);
         var missing = Path.Combine(Path.GetTempPath(), "dicp-no-assets-" + Guid.NewGuid().ToString("N"));
         var e = Assert.Throws<ArgumentException>(() => TaskSetResolver.Resolve("metaworld-ml1-reach", missing));

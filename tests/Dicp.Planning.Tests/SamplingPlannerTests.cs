@@ -56,11 +56,11 @@ public class SamplingPlannerTests
         var session = ((FakeSession)model.CreateSession(2)).Full();
         var actions = new float[4];
         var planner = new SamplingPlanner(new SamplingOptions(Deterministic: true));
-        planner.Plan(session, Request(2, episodeStep: 49), actions);
+        planner.Plan(session, Request(2, episodeStep: 50), actions);     // the reference plans when step % 100 > 50
         Assert.Empty(session.Calls);
         Assert.Equal(new float[] { 0, 1, 0, 1 }, actions);               // the mean, clipped
 
-        planner.Plan(session, Request(2, episodeStep: 50), actions);
+        planner.Plan(session, Request(2, episodeStep: 51), actions);
         Assert.Equal(2, session.Calls.Count);
 
         session.Calls.Clear();

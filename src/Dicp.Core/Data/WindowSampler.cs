@@ -39,10 +39,12 @@ public sealed class WindowSampler
     /// <param name="optimalActions">Fill <see cref="WindowBatch.OptimalActions"/> (default: when every file has them).</param>
     /// <param name="returnsToGoSegment">0: plain windows; c &gt; 0: IDT windows of return-sorted episodes with returns-to-go.</param>
     /// <param name="startStride">Windows start on multiples of this (default 1: at any step; IDT's aligned windows: c).</param>
-    /// <exception cref="ArgumentException">The windows are longer than the streams, optimal actions are asked of data without them, or n is not a multiple of c.</exception>
+    /// <param name="observationSize">Observation selection: the first this many floats of every stored observation go into the
+    /// batch (null: all of them; the model's <c>ObservationSize</c> when its <c>SourceObservationSize</c> selects).</param>
+    /// <exception cref="ArgumentException">The windows are longer than the streams, optimal actions are asked of data without them, n is not a multiple of c, or the selection exceeds the stored observations.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or the segment is negative.</exception>
     public WindowSampler(HistoryDataset data, int steps, int batchSize, int seed, bool? optimalActions = null, int returnsToGoSegment = 0,
-        int startStride = 1)
+        int startStride = 1, int? observationSize = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
@@ -56,11 +58,14 @@ public sealed class WindowSampler
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(startStride);
         if (returnsToGoSegment > 0 && steps % returnsToGoSegment != 0)
             throw new ArgumentException($"IDT windows of {steps} steps must be a multiple of the segment length {returnsToGoSegment}.", nameof(returnsToGoSegment));
+        var o = observationSize ?? data.ObservationSize;
+        if (o < 1 || o > data.ObservationSize)
+            throw new ArgumentException($"Cannot select the first {o} observation floats: the histories in '{data.Directory}' have {data.ObservationSize}.", nameof(observationSize));
         _data = data;
         _rng = new Generator(seed);
         Segment = returnsToGoSegment;
         StartStride = startStride;
-        Batch = new WindowBatch(batchSize, steps, data.ObservationSize, data.ActionSize, withOptimal, returnsToGo: returnsToGoSegment > 0);
+        Batch = new WindowBatch(batchSize, steps, o, data.ActionSize, withOptimal, returnsToGo: returnsToGoSegment > 0);
     }
 
     /// <summary>c for IDT windows (returns-to-go filled), or 0.</summary>
@@ -103,9 +108,9 @@ public sealed class WindowSampler
     internal static void Fill(HistoryDataset data, WindowBatch batch, int b, WindowPosition p)
     {
         int n = batch.Steps, o = batch.ObservationSize, a = batch.ActionSize;
-        if (o != data.ObservationSize || a != data.ActionSize)
+        if (o > data.ObservationSize || a != data.ActionSize)
             throw new ArgumentException($"The batch has observation/action sizes {o}/{a}, the data {data.ObservationSize}/{data.ActionSize}.", nameof(batch));
-        data.Tasks[p.Task].CopyWindow(p.Stream, p.Start, n,
+        CopySelected(data, data.Tasks[p.Task], p.Stream, p.Start, n, o,
             batch.States.AsSpan(b * n * o, n * o), batch.Actions.AsSpan(b * n * a, n * a), batch.Rewards.AsSpan(b * n, n),
             batch.NextStates.AsSpan(b * n * o, n * o), batch.Dones.AsSpan(b * n, n),
             batch.OptimalActions is { } opt ? opt.AsSpan(b * n, n) : Span<int>.Empty);
@@ -132,10 +137,38 @@ public sealed class WindowSampler
             var run = 1;
             while (i + run < n && order[p.Start + i + run] == order[p.Start + i] + run) run++;
             var r = b * n + i;
-            task.CopyWindow(p.Stream, order[p.Start + i], run, batch.States.AsSpan(r * o, run * o), batch.Actions.AsSpan(r * a, run * a),
+            CopySelected(data, task, p.Stream, order[p.Start + i], run, o, batch.States.AsSpan(r * o, run * o), batch.Actions.AsSpan(r * a, run * a),
                 batch.Rewards.AsSpan(r, run), batch.NextStates.AsSpan(r * o, run * o), batch.Dones.AsSpan(r, run),
                 opt is null ? Span<int>.Empty : opt.AsSpan(r, run));
             i += run;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="MappedTaskHistory.CopyWindow"/> keeping only the first <paramref name="o"/> floats of every observation
+    /// (observation selection; a straight copy when <paramref name="o"/> is the stored size).
+    /// </summary>
+    private static void CopySelected(HistoryDataset data, MappedTaskHistory task, int stream, int start, int count, int o, Span<float> states,
+        Span<float> actions, Span<float> rewards, Span<float> nextStates, Span<bool> dones, Span<int> optimal)
+    {
+        var full = data.ObservationSize;
+        if (o == full)
+        {
+            task.CopyWindow(stream, start, count, states, actions, rewards, nextStates, dones, optimal);
+            return;
+        }
+        var pool = System.Buffers.ArrayPool<float>.Shared;
+        float[] s = pool.Rent(count * full), s2 = pool.Rent(count * full);
+        try
+        {
+            task.CopyWindow(stream, start, count, s.AsSpan(0, count * full), actions, rewards, s2.AsSpan(0, count * full), dones, optimal);
+            Environments.ObservationPrefixEnvironment.SelectRows(s.AsSpan(0, count * full), full, o, states);
+            Environments.ObservationPrefixEnvironment.SelectRows(s2.AsSpan(0, count * full), full, o, nextStates);
+        }
+        finally
+        {
+            pool.Return(s);
+            pool.Return(s2);
         }
     }
 }
@@ -160,17 +193,18 @@ public sealed class FixedWindowSet
     /// <param name="optimalActions">Fill optimal actions (default: when every file has them).</param>
     /// <param name="returnsToGoSegment">0: plain windows; c &gt; 0: IDT windows (see <see cref="WindowSampler"/>).</param>
     /// <param name="startStride">Windows start on multiples of this (see <see cref="WindowSampler"/>).</param>
+    /// <param name="observationSize">Observation selection (see <see cref="WindowSampler"/>; null: every stored float).</param>
     public FixedWindowSet(HistoryDataset data, int steps, int windows, int batchSize, int seed, bool? optimalActions = null, int returnsToGoSegment = 0,
-        int startStride = 1)
+        int startStride = 1, int? observationSize = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(windows);
-        var sampler = new WindowSampler(data, steps, Math.Min(batchSize, windows), seed, optimalActions, returnsToGoSegment, startStride);
+        var sampler = new WindowSampler(data, steps, Math.Min(batchSize, windows), seed, optimalActions, returnsToGoSegment, startStride, observationSize);
         _data = data;
         _positions = new WindowPosition[windows];
         for (var i = 0; i < windows; i++) _positions[i] = sampler.NextPosition();
         _full = sampler.Batch;
         var rest = windows % _full.BatchSize;
-        if (rest != 0) _rest = new WindowBatch(rest, steps, data.ObservationSize, data.ActionSize, _full.OptimalActions is not null, _full.ReturnsToGo is not null);
+        if (rest != 0) _rest = new WindowBatch(rest, steps, _full.ObservationSize, data.ActionSize, _full.OptimalActions is not null, _full.ReturnsToGo is not null);
     }
 
     /// <summary>The number of windows.</summary>

@@ -9,7 +9,7 @@ public sealed class EvaluationResult
 {
     private static readonly string[] Reserved =
         ["model", "planner", "planner_settings", "episodes", "seed", "tasks", "steps_per_task", "mean_return_per_episode", "returns",
-         "success_rate_per_episode", "successes"];
+         "success_rate_per_episode", "successes", "cumulative_success_rate_per_episode"];
 
     /// <summary>Wraps the measured returns (not copied).</summary>
     /// <param name="model">The model's name.</param>
@@ -29,7 +29,37 @@ public sealed class EvaluationResult
         (Model, Planner, PlannerSettings, Returns, Successes, StepsPerTask, Options) = (model, planner, plannerSettings, returns, successes, stepsPerTask, options);
         MeanReturnPerEpisode = Enumerable.Range(0, options.Episodes).Select(k => returns.Average(r => (double)r[k])).ToArray();
         SuccessRatePerEpisode = successes is null ? null : Enumerable.Range(0, options.Episodes).Select(k => successes.Average(s => s[k] ? 1.0 : 0.0)).ToArray();
+        CumulativeSuccessRatePerEpisode = successes is null ? null : CumulativeSuccessRate(successes);
     }
+
+    /// <summary>
+    /// [episodes] the reference's Meta-World success metric: the fraction of tasks solved in at least one episode up to
+    /// and including episode k (a running maximum of each task's success flags over episodes, then the mean over tasks).
+    /// Non-decreasing in k.
+    /// </summary>
+    /// <param name="successes">[tasks][episodes] per-episode success flags (all tasks the same number of episodes).</param>
+    public static double[] CumulativeSuccessRate(bool[][] successes)
+    {
+        ArgumentNullException.ThrowIfNull(successes);
+        if (successes.Length == 0) return [];
+        var episodes = successes[0].Length;
+        if (successes.Any(s => s.Length != episodes)) throw new ArgumentException("Every task needs the same number of episodes.", nameof(successes));
+        var rate = new double[episodes];
+        foreach (var s in successes)
+        {
+            var solved = false;
+            for (var k = 0; k < episodes; k++)
+            {
+                solved |= s[k]; // running max over episodes
+                if (solved) rate[k] += 1.0;
+            }
+        }
+        for (var k = 0; k < episodes; k++) rate[k] /= successes.Length;
+        return rate;
+    }
+
+    /// <summary>[episodes] the fraction of tasks solved in at least one of the episodes 0 … k (<see cref="CumulativeSuccessRate"/>), or null.</summary>
+    public double[]? CumulativeSuccessRatePerEpisode { get; }
 
     /// <summary>The model's name.</summary>
     public string Model { get; }
@@ -61,7 +91,9 @@ public sealed class EvaluationResult
     /// <summary>
     /// The result as JSON: <c>model</c>, <c>planner</c>, <c>planner_settings</c>, <c>episodes</c>, <c>seed</c>,
     /// <c>tasks</c>, <c>steps_per_task</c>, <c>mean_return_per_episode</c> (array over episodes),
-    /// <c>returns</c> (tasks × episodes), <c>success_rate_per_episode</c> and <c>successes</c> when reported, then the
+    /// <c>returns</c> (tasks × episodes), <c>success_rate_per_episode</c> (per episode: the fraction of tasks whose episode
+    /// k succeeded), <c>cumulative_success_rate_per_episode</c> (the reference's metric: solved in any episode up to k) and
+    /// <c>successes</c> when reported, then the
     /// caller's <paramref name="metadata"/> (environment, task indices, split, run…) as further top-level keys.
     /// </summary>
     /// <exception cref="ArgumentException">A metadata key repeats one of the result's own keys.</exception>
@@ -87,6 +119,8 @@ public sealed class EvaluationResult
             {
                 w.WritePropertyName("success_rate_per_episode");
                 JsonSerializer.Serialize(w, SuccessRatePerEpisode);
+                w.WritePropertyName("cumulative_success_rate_per_episode");
+                JsonSerializer.Serialize(w, CumulativeSuccessRatePerEpisode);
                 w.WritePropertyName("successes");
                 JsonSerializer.Serialize(w, Successes);
             }

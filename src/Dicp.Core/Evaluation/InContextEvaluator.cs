@@ -46,6 +46,11 @@ public static class InContextEvaluator
         options ??= new EvaluationOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Episodes, nameof(options));
         CheckCompatible(model, environments);
+        // Return-conditioned models (IDT) start each episode at the task's max return, or 10 × horizon without one.
+        var targets = environments.Select(env => env is IHasMaxReturn m ? m.MaxReturn : 10f * env.MaxEpisodeSteps).ToArray();
+        // Observation selection (ModelConfig.SourceObservationSize): contexts and planner queries see the model's floats.
+        if (model.InputObservationSize != model.ObservationSize)
+            environments = [.. environments.Select(env => (IEnvironment)new ObservationPrefixEnvironment(env, model.ObservationSize))];
         var vec = new VectorEnvironment(environments);
         int n = vec.Count, o = vec.ObservationSize, a = vec.ActionSize, episodes = options.Episodes;
         float[] obs = new float[n * o], next = new float[n * o], final = new float[n * o], actions = new float[n * a], rewards = new float[n];
@@ -63,8 +68,6 @@ public static class InContextEvaluator
         }
 
         vec.Reset(options.Seed, obs);
-        // Return-conditioned models (IDT) start each episode at the task's max return, or 10 × horizon without one.
-        var targets = environments.Select(env => env is IHasMaxReturn m ? m.MaxReturn : 10f * env.MaxEpisodeSteps).ToArray();
         var session = model.CreateSession(n, SessionOptions.Default with { TargetReturns = targets, Seed = options.Seed });
         var request = new PlanRequest(obs, episodeSteps, stepsLeft);
         var reported = 0;
@@ -109,8 +112,10 @@ public static class InContextEvaluator
         for (var i = 0; i < environments.Count; i++)
         {
             var env = environments[i] ?? throw new ArgumentException($"Environment {i} is null.", nameof(environments));
-            if (env.ObservationSpace.Size != model.ObservationSize)
-                throw new ArgumentException($"Environment {i} has {env.ObservationSpace.Size} floats per observation, model '{model.Name}' expects {model.ObservationSize}.", nameof(environments));
+            if (env.ObservationSpace.Size != model.InputObservationSize)
+                throw new ArgumentException(model.InputObservationSize == model.ObservationSize
+                    ? $"Environment {i} has {env.ObservationSpace.Size} floats per observation, model '{model.Name}' expects {model.ObservationSize} (model.observation_size; set model.source_observation_size: {env.ObservationSpace.Size} to read the first {model.ObservationSize})."
+                    : $"Environment {i} has {env.ObservationSpace.Size} floats per observation, but model '{model.Name}' selects the first {model.ObservationSize} of {model.InputObservationSize} (model.source_observation_size: {model.InputObservationSize}).", nameof(environments));
             var ok = (env.ActionSpace, model.ActionSpace) switch
             {
                 (DiscreteSpace x, DiscreteSpace y) => x.N == y.N,

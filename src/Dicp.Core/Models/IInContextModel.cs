@@ -18,6 +18,12 @@ public interface IInContextModel
     /// <summary>The floats per observation.</summary>
     int ObservationSize { get; }
 
+    /// <summary>
+    /// The floats per observation of the environments the model is evaluated on (and of its training histories); the
+    /// model reads their first <see cref="ObservationSize"/> (<see cref="ModelConfig.SourceObservationSize"/>).
+    /// </summary>
+    int InputObservationSize => ObservationSize;
+
     /// <summary>The action space the policy head covers (<see cref="DiscreteSpace"/> or <see cref="BoxSpace"/>).</summary>
     Space ActionSpace { get; }
 

@@ -92,7 +92,7 @@ public abstract partial class InContextModel
                 batch.NextStates.AsSpan((b * n + n - 1) * o, o).CopyTo(s2.AsSpan(b * o));
             }
             var (rewardLoss, nextLoss) = ModelSupport.DynamicsLosses(Name, RewardRole, Config, outputs.Rewards!, outputs.NextStates!, r, s2, bsz, metrics);
-            var dyn = Ops.Add(rewardLoss, nextLoss);
+            var dyn = Config.LearnTransition ? Ops.Add(rewardLoss, nextLoss) : rewardLoss; // learn_transition off: reward only
             if (outputs.Returns is not null)
             {
                 var g = new float[bsz];

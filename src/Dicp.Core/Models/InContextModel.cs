@@ -133,6 +133,9 @@ public abstract partial class InContextModel : Module, ITrainableInContextModel
     /// <inheritdoc/>
     public int ObservationSize => Config.ObservationSize;
 
+    /// <inheritdoc />
+    public int InputObservationSize => Config.InputObservationSize;
+
     /// <inheritdoc/>
     public Space ActionSpace { get; }
 

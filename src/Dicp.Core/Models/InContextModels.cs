@@ -32,6 +32,8 @@ public static class InContextModels
         static void Fail(string message) => throw new ArgumentException("ModelConfig." + message, nameof(config));
         if (config.Model is not ("ad" or "dpt" or "idt")) Fail($"Model must be 'ad', 'dpt' or 'idt', got '{config.Model}'.");
         if (config.ObservationSize <= 0) Fail($"ObservationSize must be positive, got {config.ObservationSize}.");
+        if (config.SourceObservationSize != 0 && config.SourceObservationSize < config.ObservationSize)
+            Fail($"SourceObservationSize ({config.SourceObservationSize}) must be 0 (no selection) or at least ObservationSize ({config.ObservationSize}): the model reads the first ObservationSize floats of each observation.");
         if (config.StateClasses < 0) Fail($"StateClasses must be 0 (continuous) or positive, got {config.StateClasses}.");
         if (config.StateClasses > 0)
         {

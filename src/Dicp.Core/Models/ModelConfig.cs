@@ -37,6 +37,13 @@ namespace Dicp.Models;
 /// trained 4c tokens (Dicp's earlier choice). false (default), as the reference: the sequence holds all of the segment's
 /// real steps then all the imagined ones (up to 8c − 1 tokens), imagined step i ≥ 1 reading the segment's i-th sample of
 /// z, and plans imagine at most c steps.</param>
+/// <param name="SourceObservationSize">Floats per observation of the environment and its learning histories, of which the
+/// model reads the first <paramref name="ObservationSize"/> (Meta-World: 39, of which the reference reads 11; 18 for
+/// hammer, stick-push and stick-pull). 0: the same as <paramref name="ObservationSize"/> (no selection). The selection is
+/// applied to training windows, evaluation contexts and planner queries alike.</param>
+/// <param name="LearnTransition">With <paramref name="Dynamics"/>: include the next-observation loss (the reference's
+/// <c>learn_transition</c>). The reference's ML1 configurations turn it off (loss = action + λ · reward); the next-state
+/// head then still exists but is not trained.</param>
 public sealed record ModelConfig(
     string Model = "ad",
     bool Dynamics = false,
@@ -61,4 +68,11 @@ public sealed record ModelConfig(
     float RewardMin = 0f,
     bool LatentNoisePerStep = true,
     bool AlignedWindows = false,
-    bool SlidingImagination = false);
+    bool SlidingImagination = false,
+    int SourceObservationSize = 0,
+    bool LearnTransition = true)
+{
+    /// <summary>Floats per observation the model is fed by environments and histories (<see cref="SourceObservationSize"/>, else <see cref="ObservationSize"/>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int InputObservationSize => SourceObservationSize > 0 ? SourceObservationSize : ObservationSize;
+}

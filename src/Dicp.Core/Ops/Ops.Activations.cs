@@ -58,6 +58,26 @@ public static partial class Ops
         return y;
     }
 
+    /// <summary>Clamp to <c>[lo, hi]</c> (PyTorch's <c>torch.clamp</c>).</summary>
+    /// <remarks>Backward: dx = dy where lo ≤ x ≤ hi, else 0 (PyTorch passes the gradient at the bounds).</remarks>
+    public static Tensor Clamp(Tensor x, float lo, float hi)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (!(lo <= hi)) throw new ArgumentException($"Clamp needs lo ≤ hi, got [{lo}, {hi}].", nameof(lo));
+        var y = Tensor.Uninitialized(x.Shape);
+        TensorPrimitives.Clamp(x.Span, lo, hi, y.Span);
+        if (GradMode.ShouldRecord(x))
+            y.Record("clamp", [x], (x, lo, hi), static (y, _, s) =>
+            {
+                var (x, lo, hi) = s;
+                ReadOnlySpan<float> xs = x.Span, dy = y.Grad!.AsSpan(0, y.Size);
+                var dx = x.GradSpan;
+                for (var i = 0; i < xs.Length; i++)
+                    if (xs[i] >= lo && xs[i] <= hi) dx[i] += dy[i];
+            });
+        return y;
+    }
+
     /// <summary>SiLU (swish): <c>x·σ(x)</c>.</summary>
     /// <remarks>Backward: dx = dy ⊙ σ(x)(1 + x(1 − σ(x))).</remarks>
     public static Tensor Silu(Tensor x)

@@ -5,8 +5,8 @@ namespace Dicp.Rl;
 /// (copies of one task) in lock-step, learning from what it observes.
 /// </summary>
 /// <remarks>
-/// The protocol per environment step is <see cref="Act"/>, then <see cref="Observe"/>; when <see cref="IsUpdateDue"/>
-/// turns true after an <see cref="Observe"/>, the caller runs <see cref="Update"/> before the next <see cref="Act"/>.
+/// The protocol per environment step is <see cref="Act"/>, then <see cref="Observe(ReadOnlySpan{float}, ReadOnlySpan{bool}, ReadOnlySpan{float})"/>; when <see cref="IsUpdateDue"/>
+/// turns true after an <see cref="Observe(ReadOnlySpan{float}, ReadOnlySpan{bool}, ReadOnlySpan{float})"/>, the caller runs <see cref="Update"/> before the next <see cref="Act"/>.
 /// Buffers are row-major: observations <c>(StreamCount, ObservationSize)</c>, actions
 /// <c>(StreamCount, ActionSize)</c>, rewards and dones one entry per stream.
 /// </remarks>
@@ -44,6 +44,25 @@ public interface ISourceAlgorithm
     /// <exception cref="ArgumentException">A buffer has the wrong length.</exception>
     /// <exception cref="InvalidOperationException"><see cref="Act"/> was not called first.</exception>
     void Observe(ReadOnlySpan<float> rewards, ReadOnlySpan<bool> dones, ReadOnlySpan<float> nextObservations);
+
+    /// <summary>
+    /// Records the outcome of the last <see cref="Act"/> with what tells a time limit from a terminal state: which
+    /// episodes were cut off by the horizon and their true final observations. Learners that bootstrap at a time limit
+    /// (Stable-Baselines3's handling) use them; the default ignores them.
+    /// </summary>
+    /// <param name="rewards">StreamCount rewards.</param>
+    /// <param name="dones">StreamCount flags: the episode ended (terminated or truncated).</param>
+    /// <param name="nextObservations">(StreamCount, ObservationSize) after any auto-reset.</param>
+    /// <param name="truncated">StreamCount flags: the episode was cut off by the horizon (not terminated).</param>
+    /// <param name="finalObservations">(StreamCount, ObservationSize) the observations before any auto-reset.</param>
+    void Observe(ReadOnlySpan<float> rewards, ReadOnlySpan<bool> dones, ReadOnlySpan<float> nextObservations,
+        ReadOnlySpan<bool> truncated, ReadOnlySpan<float> finalObservations) => Observe(rewards, dones, nextObservations);
+
+    /// <summary>
+    /// (StreamCount, ActionSize) the actions of the last <see cref="Act"/> as the learner sampled them, before clipping
+    /// to the environment's box, when the learner records those (empty: record the environment's actions).
+    /// </summary>
+    ReadOnlySpan<float> SampledActions => ReadOnlySpan<float>.Empty;
 
     /// <summary>Learns from the completed rollout and starts a new one.</summary>
     /// <param name="cancellationToken">Checked between gradient steps.</param>

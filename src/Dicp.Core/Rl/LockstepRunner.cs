@@ -36,6 +36,8 @@ public static class LockstepRunner
         var actions = new float[n * actSize];
         var rewards = new float[n];
         var dones = new bool[n];
+        var truncated = new bool[n];
+        var results = new StepResult[n];
         var optimalEnvs = new IHasOptimalAction[n];
         var hasOptimal = true;
         for (var i = 0; i < n; i++)
@@ -55,8 +57,10 @@ public static class LockstepRunner
             algorithm.Act(obs, actions);
             if (hasOptimal)
                 for (var i = 0; i < n; i++) optimal[i] = optimalEnvs[i].OptimalAction();
-            environments.Step(actions, next, rewards, dones, final);
-            onTransition?.Invoke(new Transition(t, obs, actions, rewards, final, dones, optimal));
+            environments.Step(actions, next, rewards, dones, final, results);
+            // The history records the learner's sample where it keeps one (unclipped Gaussian, as Stable-Baselines3).
+            var recorded = algorithm.SampledActions;
+            onTransition?.Invoke(new Transition(t, obs, recorded.IsEmpty ? (ReadOnlySpan<float>)actions : recorded, rewards, final, dones, optimal));
             for (var i = 0; i < n; i++)
             {
                 running[i] += rewards[i];
@@ -66,7 +70,8 @@ public static class LockstepRunner
                     running[i] = 0f;
                 }
             }
-            algorithm.Observe(rewards, dones, next);
+            for (var i = 0; i < n; i++) truncated[i] = results[i].Truncated && !results[i].Terminated;
+            algorithm.Observe(rewards, dones, next, truncated, final);
             if (algorithm.IsUpdateDue)
             {
                 algorithm.Update(cancellationToken);

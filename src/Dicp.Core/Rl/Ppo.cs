@@ -16,10 +16,12 @@ namespace Dicp.Rl;
 /// <para>Discrete action spaces get a categorical policy over logits; box action spaces a diagonal Gaussian with a
 /// state-independent log-std. Gaussian samples are stored unclipped for learning and clipped to the box when written
 /// to the environment actions.</para>
-/// <para>Every episode end reported to <see cref="Observe"/> (termination or truncation at the horizon) is treated as
-/// terminal: the advantage does not bootstrap through it, exactly as the reference's vectorised environments do (they
-/// report truncation as <c>done</c>). A rollout that stops mid-episode bootstraps from the value of the next
-/// observation.</para>
+/// <para>By default every episode end (termination or truncation at the horizon) is terminal: the advantage does not
+/// bootstrap through it, as the reference's grid-world vectorised environments do (they report truncation as
+/// <c>done</c>). With <see cref="PpoOptions.BootstrapTruncation"/> (Meta-World's default, as Stable-Baselines3 with a
+/// time limit) a truncated episode's last reward gains γ·V(final observation). A rollout that stops mid-episode
+/// bootstraps from the value of the next observation. With <see cref="PpoOptions.RecordSampledActions"/> the history
+/// records the unclipped samples (<see cref="SampledActions"/>).</para>
 /// <para>All randomness (initialisation, action sampling, minibatch order) comes from <see cref="Generator"/>s derived
 /// from the seed, so a run is reproducible bit for bit.</para>
 /// </remarks>
@@ -141,7 +143,7 @@ public sealed class Ppo : ISourceAlgorithm
             var d = new SortedDictionary<string, object>(StringComparer.Ordinal);
             foreach (var (k, v) in _o.ToDictionary()) d[k] = v;
             d["distribution"] = Policy.Continuous ? "diagonal_gaussian" : "categorical";
-            d["truncation"] = "terminal";
+            d["truncation"] = _o.BootstrapTruncation ? "bootstrap" : "terminal";
             return d;
         }
     }
@@ -227,6 +229,44 @@ public sealed class Ppo : ISourceAlgorithm
             _updateDue = true;
         }
     }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// With <see cref="PpoOptions.BootstrapTruncation"/>, a stream whose episode was cut off by the horizon gets
+    /// γ·V(final observation) added to its stored reward (the trace is still cut there), as Stable-Baselines3 does for
+    /// a time limit: the advantage then bootstraps from the state the episode was truncated in.
+    /// </remarks>
+    public void Observe(ReadOnlySpan<float> rewards, ReadOnlySpan<bool> dones, ReadOnlySpan<float> nextObservations,
+        ReadOnlySpan<bool> truncated, ReadOnlySpan<float> finalObservations)
+    {
+        var row = _t * StreamCount;
+        Observe(rewards, dones, nextObservations);
+        if (!_o.BootstrapTruncation) return;
+        CheckLength(truncated.Length, StreamCount, nameof(truncated));
+        CheckLength(finalObservations.Length, StreamCount * ObservationSize, nameof(finalObservations));
+        var any = false;
+        for (var i = 0; i < StreamCount; i++) any |= truncated[i] && dones[i];
+        if (!any) return;
+        _finalObs ??= Tensor.Zeros(StreamCount, ObservationSize);
+        finalObservations.CopyTo(_finalObs.Span);
+        using (GradMode.NoGrad())
+        using (TensorScope.Begin())
+        {
+            var v = Policy.Value.Forward(_finalObs).Span; // (N, 1)
+            for (var i = 0; i < StreamCount; i++)
+                if (truncated[i] && dones[i]) _rewards[row + i] += _o.Gamma * v[i];
+        }
+    }
+
+    private Tensor? _finalObs;
+
+    /// <summary>The rollout's stored rewards (NSteps, StreamCount), bootstrapped time-outs included (for tests).</summary>
+    internal ReadOnlySpan<float> RolloutRewards => _rewards;
+
+    /// <inheritdoc/>
+    /// <remarks>The unclipped Gaussian samples of the last <see cref="Act"/> when <see cref="PpoOptions.RecordSampledActions"/> is set (continuous actions).</remarks>
+    public ReadOnlySpan<float> SampledActions =>
+        _o.RecordSampledActions && Policy.Continuous ? _actRaw.AsSpan(_t * StreamCount * _dims, StreamCount * _dims) : ReadOnlySpan<float>.Empty;
 
     /// <inheritdoc/>
     public UpdateStatistics Update(CancellationToken cancellationToken = default)

@@ -19,6 +19,12 @@ namespace Dicp.Rl;
 /// <param name="HiddenSize">Width of the hidden layers of both networks (64).</param>
 /// <param name="HiddenLayers">Number of tanh hidden layers of both networks (2).</param>
 /// <param name="InitialLogStd">Initial state-independent log-std of the Gaussian policy (0; continuous actions only).</param>
+/// <param name="BootstrapTruncation">An episode cut off by the horizon (not terminated) bootstraps: its reward gains
+/// γ·V(final observation), as Stable-Baselines3 does for a time limit (Meta-World: true). False treats every episode end
+/// as terminal, as the reference's grid worlds (their vectorised environments report truncation as done).</param>
+/// <param name="RecordSampledActions">Continuous actions: the learning history records the unclipped Gaussian sample
+/// (what Stable-Baselines3's rollout buffer stores; Meta-World: true); the environment always receives the sample clipped
+/// to the box. False records the clipped action.</param>
 public sealed record PpoOptions(
     int NSteps = 20,
     int MinibatchSize = 50,
@@ -34,7 +40,9 @@ public sealed record PpoOptions(
     bool NormalizeAdvantage = true,
     int HiddenSize = 64,
     int HiddenLayers = 2,
-    float InitialLogStd = 0f)
+    float InitialLogStd = 0f,
+    bool BootstrapTruncation = false,
+    bool RecordSampledActions = false)
 {
     /// <summary>
     /// The specification's settings for an environment family: <c>darkroom</c> (20 / 50 / 20),
@@ -52,7 +60,7 @@ public sealed record PpoOptions(
             "darkroom-permuted" => new PpoOptions(NSteps: 50, MinibatchSize: 50, Epochs: 20),
             "dark-key-to-door" => new PpoOptions(NSteps: 50, MinibatchSize: 100, Epochs: 10),
             _ when n.StartsWith("metaworld", StringComparison.Ordinal) || n.StartsWith("ml1", StringComparison.Ordinal) =>
-                new PpoOptions(NSteps: 100, MinibatchSize: 200, Epochs: 20),
+                new PpoOptions(NSteps: 100, MinibatchSize: 200, Epochs: 20, BootstrapTruncation: true, RecordSampledActions: true),
             _ => new PpoOptions(),
         };
     }
@@ -98,5 +106,7 @@ public sealed record PpoOptions(
         ["hidden_size"] = HiddenSize,
         ["hidden_layers"] = HiddenLayers,
         ["initial_log_std"] = InitialLogStd,
+        ["bootstrap_truncation"] = BootstrapTruncation,
+        ["record_sampled_actions"] = RecordSampledActions,
     };
 }

@@ -24,9 +24,10 @@ namespace Dicp.Rl;
 /// <c>½ Σᵢ MSE(Qᵢ(s, a), y)</c> with <c>y = r + γ(1 − d)(min_i Q′ᵢ(s′, a′) − α·log π(a′|s′))</c>, a′ ~ π(·|s′);
 /// (3) actor: descend <c>mean(α·log π(ã|s) − min_i Qᵢ(s, ã))</c> through the reparameterised ã; (4) targets:
 /// <c>θ′ ← (1 − τ)θ′ + τθ</c>. α in (2) and (3) is its value before step (1), as in Stable-Baselines3.</para>
-/// <para>Every episode end reported to <see cref="Observe"/> (termination or truncation) is terminal (<c>d = 1</c>,
-/// no bootstrap), as for <see cref="Ppo"/>: the protocol reports the observation after the auto-reset, not the
-/// true final one.</para>
+/// <para>A time limit is not terminal (<see cref="SacOptions.BootstrapTruncation"/>, the default, as Stable-Baselines3):
+/// the truncated transition is stored with its true final observation and <c>d = 0</c>; a termination has <c>d = 1</c>.
+/// Without that option (or through the three-argument <see cref="Observe(ReadOnlySpan{float}, ReadOnlySpan{bool}, ReadOnlySpan{float})"/>)
+/// every episode end is terminal.</para>
 /// <para>All randomness comes from <see cref="Generator"/>s derived from the seed, so a run is reproducible bit for bit.</para>
 /// </remarks>
 public sealed partial class Sac : ISourceAlgorithm
@@ -161,7 +162,7 @@ public sealed partial class Sac : ISourceAlgorithm
             var d = new SortedDictionary<string, object>(StringComparer.Ordinal);
             foreach (var (k, v) in _o.ToDictionary(_dims)) d[k] = v;
             d["distribution"] = "tanh_gaussian";
-            d["truncation"] = "terminal";
+            d["truncation"] = _o.BootstrapTruncation ? "bootstrap" : "terminal";
             d["warmup"] = "uniform";
             return d;
         }
@@ -210,6 +211,37 @@ public sealed partial class Sac : ISourceAlgorithm
         _envSteps++;
         _updateDue = _buffer.Count >= Math.Max(1, _o.LearningStarts) && _envSteps % _o.TrainFrequency == 0;
     }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// With <see cref="SacOptions.BootstrapTruncation"/> (the default, as Stable-Baselines3's replay buffer), a stream cut
+    /// off by the horizon is stored with its true final observation and done = false: the soft Q-target bootstraps from
+    /// it. A terminated episode stays terminal.
+    /// </remarks>
+    public void Observe(ReadOnlySpan<float> rewards, ReadOnlySpan<bool> dones, ReadOnlySpan<float> nextObservations,
+        ReadOnlySpan<bool> truncated, ReadOnlySpan<float> finalObservations)
+    {
+        if (!_o.BootstrapTruncation)
+        {
+            Observe(rewards, dones, nextObservations);
+            return;
+        }
+        CheckLength(rewards.Length, StreamCount, nameof(rewards));
+        CheckLength(dones.Length, StreamCount, nameof(dones));
+        CheckLength(truncated.Length, StreamCount, nameof(truncated));
+        CheckLength(finalObservations.Length, StreamCount * ObservationSize, nameof(finalObservations));
+        if (!_acted) throw new InvalidOperationException("SAC: Observe needs a preceding Act.");
+        int o = ObservationSize;
+        for (var i = 0; i < StreamCount; i++)
+            _buffer.Add(_pendingObs.AsSpan(i * o, o), _pendingAct.AsSpan(i * _dims, _dims), rewards[i], finalObservations.Slice(i * o, o),
+                dones[i] && !truncated[i]);
+        _acted = false;
+        _envSteps++;
+        _updateDue = _buffer.Count >= Math.Max(1, _o.LearningStarts) && _envSteps % _o.TrainFrequency == 0;
+    }
+
+    /// <summary>The replay buffer (for tests).</summary>
+    internal ReplayBuffer Buffer => _buffer;
 
     private static void CheckLength(int actual, int expected, string name)
     {

@@ -48,8 +48,8 @@ public sealed class ReluMlp : Module
 /// </summary>
 /// <remarks>
 /// For observations s (B, O) and standard normal noise ε (B, A):
-/// <c>h = trunk(s)</c>, <c>μ = mean(h)</c>, <c>log σ = lo + ½(hi − lo)(tanh(log_std(h)) + 1)</c> (bounded smoothly in
-/// [lo, hi]), <c>u = μ + σ·ε</c>, <c>a = tanh(u)</c> (B, A) and
+/// <c>h = trunk(s)</c>, <c>μ = mean(h)</c>, <c>log σ = clamp(log_std(h), lo, hi)</c> as Stable-Baselines3 (or, with
+/// <see cref="SacOptions.SquashLogStd"/>, <c>lo + ½(hi − lo)(tanh(log_std(h)) + 1)</c>, bounded smoothly in [lo, hi]), <c>u = μ + σ·ε</c>, <c>a = tanh(u)</c> (B, A) and
 /// <c>log π(a|s) = Σ_j [−½ε_j² − log σ_j − ½ log 2π − log(1 − a_j² + 10⁻⁶)]</c> (B, 1), the Gaussian density with the
 /// change-of-variables correction of the tanh squashing.
 /// </remarks>
@@ -75,8 +75,10 @@ public sealed class SacActor : Module
         _trunk = RegisterModule("trunk", new ReluMlp(observationSize, width, options.HiddenLayers - 1, width, generator));
         _mean = RegisterModule("mean", new Linear(width, actionDims, bias: true, generator));
         _logStd = RegisterModule("log_std", new Linear(width, actionDims, bias: true, generator));
-        (_lo, _hi) = (options.LogStdMin, options.LogStdMax);
+        (_lo, _hi, _squash) = (options.LogStdMin, options.LogStdMax, options.SquashLogStd);
     }
+
+    private readonly bool _squash;
 
     /// <summary>A, the action dimensions.</summary>
     public int ActionDims { get; }
@@ -86,7 +88,10 @@ public sealed class SacActor : Module
     {
         var h = Ops.Relu(_trunk.Forward(observations)); // (B, H)
         var mean = _mean.Forward(h);
-        var logStd = Ops.AddScalar(Ops.Scale(Ops.Tanh(_logStd.Forward(h)), 0.5f * (_hi - _lo)), _lo + 0.5f * (_hi - _lo));
+        var raw = _logStd.Forward(h);
+        var logStd = _squash
+            ? Ops.AddScalar(Ops.Scale(Ops.Tanh(raw), 0.5f * (_hi - _lo)), _lo + 0.5f * (_hi - _lo)) // smooth bound (CleanRL)
+            : Ops.Clamp(raw, _lo, _hi); // hard clamp (Stable-Baselines3)
         return (mean, logStd);
     }
 

@@ -17,8 +17,13 @@ namespace Dicp.Rl;
 /// <param name="AutoEntropy">Learn the entropy coefficient α by gradient descent on <c>−log α·(log π + target)</c> (true).</param>
 /// <param name="InitialEntropyCoef">The initial α (the fixed α when <see cref="AutoEntropy"/> is false) (1).</param>
 /// <param name="TargetEntropy">The entropy target (null: <c>−dim(A)</c>).</param>
-/// <param name="LogStdMin">Lower bound of the policy's log-std (−5).</param>
+/// <param name="LogStdMin">Lower bound of the policy's log-std (−20, Stable-Baselines3's).</param>
 /// <param name="LogStdMax">Upper bound of the policy's log-std (2).</param>
+/// <param name="SquashLogStd">Bound the log-std smoothly, <c>lo + ½(hi − lo)(tanh(h) + 1)</c> (CleanRL's form, used with
+/// bounds [−5, 2]), instead of Stable-Baselines3's hard clamp (false, the reference's).</param>
+/// <param name="BootstrapTruncation">An episode cut off by the horizon is not terminal: its transition is stored with
+/// the true final observation and done = false, so the target bootstraps from it, as Stable-Baselines3's replay buffer
+/// (<c>handle_timeout_termination</c>) does (true). False treats every episode end as terminal.</param>
 public sealed record SacOptions(
     int HiddenSize = 256,
     int HiddenLayers = 2,
@@ -33,8 +38,10 @@ public sealed record SacOptions(
     bool AutoEntropy = true,
     float InitialEntropyCoef = 1f,
     float? TargetEntropy = null,
-    float LogStdMin = -5f,
-    float LogStdMax = 2f)
+    float LogStdMin = -20f,
+    float LogStdMax = 2f,
+    bool SquashLogStd = false,
+    bool BootstrapTruncation = true)
 {
     /// <summary>
     /// The settings for an environment family: the specification gives SAC only for Meta-World (the defaults);
@@ -88,5 +95,7 @@ public sealed record SacOptions(
         ["target_entropy"] = TargetEntropy ?? -actionDims,
         ["log_std_min"] = LogStdMin,
         ["log_std_max"] = LogStdMax,
+        ["squash_log_std"] = SquashLogStd,
+        ["bootstrap_truncation"] = BootstrapTruncation,
     };
 }

@@ -61,14 +61,18 @@ public sealed partial class Trainer
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(runDirectory);
         options.Validate();
-        if (train.ObservationSize != model.ObservationSize)
-            throw new ArgumentException($"The histories in '{train.Directory}' have {train.ObservationSize} floats per observation, the model expects {model.ObservationSize}.", nameof(train));
+        if (train.ObservationSize != model.InputObservationSize)
+            throw new ArgumentException(model.InputObservationSize == model.ObservationSize
+                ? $"The histories in '{train.Directory}' have {train.ObservationSize} floats per observation, the model expects {model.ObservationSize} (model.observation_size; set model.source_observation_size: {train.ObservationSize} to read the first {model.ObservationSize})."
+                : $"The histories in '{train.Directory}' have {train.ObservationSize} floats per observation, but the model selects the first {model.ObservationSize} of {model.InputObservationSize} (model.source_observation_size: {model.InputObservationSize}).", nameof(train));
+        if (test is not null && test.ObservationSize != train.ObservationSize)
+            throw new ArgumentException($"The test histories in '{test.Directory}' have {test.ObservationSize} floats per observation, the train histories {train.ObservationSize}.", nameof(test));
         (_model, Options, RunDirectory) = (model, options, runDirectory);
         _logger = logger ?? NullLogger<Trainer>.Instance;
         _sampler = new WindowSampler(train, model.SampleSteps, options.BatchSize, options.Seed, returnsToGoSegment: model.ReturnConditionedSegment,
-            startStride: model.WindowStartStride);
+            startStride: model.WindowStartStride, observationSize: model.ObservationSize);
         _test = test is null ? null : new FixedWindowSet(test, model.SampleSteps, options.TestWindows, options.BatchSize, options.TestSeed,
-            _sampler.Batch.OptimalActions is not null, model.ReturnConditionedSegment, model.WindowStartStride);
+            _sampler.Batch.OptimalActions is not null, model.ReturnConditionedSegment, model.WindowStartStride, model.ObservationSize);
         _dropout = new Generator(options.Seed).Derive(1);
         model.Network.SetGenerator(_dropout);
         _parameters = [.. model.Network.Parameters()];

@@ -44,8 +44,8 @@ public sealed class Ml10Tasks : ITaskSet
     /// <summary>The 15 task names: the 10 train tasks, then the 5 test tasks, in the benchmark's order.</summary>
     public IReadOnlyList<string> Tasks { get; }
 
-    /// <inheritdoc/>
-    public string Name => "ml10";
+    /// <summary><c>metaworld-ml10</c>: the name the command line, the configurations and history manifests share.</summary>
+    public string Name => "metaworld-ml10";
 
     /// <summary>750: 500 train (10 tasks × 50) then 250 test (5 tasks × 50) variations.</summary>
     public int Count => _vectors.Length;

@@ -44,8 +44,8 @@ public sealed class Ml1Tasks : ITaskSet
     /// <summary>The benchmark seed.</summary>
     public int Seed { get; }
 
-    /// <inheritdoc/>
-    public string Name => $"ml1-{Kind.Name}";
+    /// <summary><c>metaworld-ml1-TASK</c> (e.g. <c>metaworld-ml1-reach</c>): the name the command line, the configurations and history manifests share.</summary>
+    public string Name => $"metaworld-ml1-{Kind.Name[..^3]}";
 
     /// <summary>100: 50 train then 50 test variations.</summary>
     public int Count => _vectors.Length;

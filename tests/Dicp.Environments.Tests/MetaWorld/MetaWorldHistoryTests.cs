@@ -20,7 +20,7 @@ public sealed class MetaWorldHistoryTests : IDisposable
         Assert.Equal([4], result.Collected);
 
         var manifest = HistoryManifest.Read(_dir);
-        Assert.Equal("ml1-reach-v2", manifest.Environment);
+        Assert.Equal("metaworld-ml1-reach", manifest.Environment);
         Assert.Equal(Enumerable.Range(50, 50), manifest.Split.Test);
         Assert.Equal(100, (int)manifest.Hyperparameters["n_steps"]!); // the spec's Meta-World PPO settings
         Assert.Equal(200, (int)manifest.Hyperparameters["minibatch_size"]!);

@@ -9,7 +9,7 @@ public class Ml10TasksTests
     public void IndicesLayoutSplitAndDescriptions()
     {
         var ml10 = new Ml10Tasks(MetaWorldAssets.Options());
-        Assert.Equal("ml10", ml10.Name);
+        Assert.Equal("metaworld-ml10", ml10.Name);
         Assert.Equal(750, ml10.Count);
         Assert.Equal([.. Ml10Sampling.TrainTasks, .. Ml10Sampling.TestTasks], ml10.Tasks);
         Assert.Equal("reach-v2", ml10.TaskName(0));

@@ -125,7 +125,8 @@ public sealed partial class IdtModel
         {
             var (rewardLoss, nextLoss) = ModelSupport.DynamicsLosses(Name, RewardRole, Config, outputs.Rewards!, outputs.NextStates!,
                 batch.Rewards, batch.NextStates, rows, metrics);
-            total = Ops.Add(total, Ops.Scale(Ops.Add(rewardLoss, nextLoss), Config.DynamicsCoefficient));
+            var dyn = Config.LearnTransition ? Ops.Add(rewardLoss, nextLoss) : rewardLoss; // learn_transition off: reward only
+            total = Ops.Add(total, Ops.Scale(dyn, Config.DynamicsCoefficient));
         }
         metrics["loss"] = total.Item();
         return new TrainingLoss(total, metrics);

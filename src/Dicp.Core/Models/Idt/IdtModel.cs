@@ -88,6 +88,9 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
     /// <inheritdoc/>
     public int ObservationSize => Config.ObservationSize;
 
+    /// <inheritdoc />
+    public int InputObservationSize => Config.InputObservationSize;
+
     /// <inheritdoc/>
     public Space ActionSpace { get; }
 
