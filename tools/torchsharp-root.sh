@@ -5,7 +5,7 @@
 #   tools/torchsharp-root.sh [--allow-skip] [--root DIR] [--native|--chroot] [--] [COMMAND ARGS...]
 #
 # Without a command it builds tests/Dicp.TorchSharp.Tests on the host (building needs no native library) and runs
-# `dotnet test tests/Dicp.TorchSharp.Tests -c Release --no-build` where TorchSharp loads, then prints one plain line
+# `dotnet test tests/Dicp.TorchSharp.Tests -c Release --no-build -p:DicpTorchSharpTests=true` where TorchSharp loads, then prints one plain line
 # "torchsharp: N passed, N failed, N skipped" (the format .ci/run sums).
 #
 # The root lives outside any checkout: $DICP_TRIXIE_ROOT, default /var/cache/dicp/trixie-root (root) or
@@ -40,7 +40,7 @@ done
 default_command=0
 if (($# == 0)); then
   default_command=1
-  set -- dotnet test tests/Dicp.TorchSharp.Tests -c Release --no-build
+  set -- dotnet test tests/Dicp.TorchSharp.Tests -c Release --no-build -p:DicpTorchSharpTests=true
 fi
 
 cannot_run() {
@@ -87,7 +87,7 @@ fi
 cd "$checkout"
 if ((default_command)); then
   # Building needs no native library: do it on the host, where restore has the network and the host's certificates.
-  dotnet build tests/Dicp.TorchSharp.Tests -c Release -nologo -v q
+  dotnet build tests/Dicp.TorchSharp.Tests -c Release -nologo -v q -p:DicpTorchSharpTests=true
 fi
 
 if [[ $mode == native ]]; then

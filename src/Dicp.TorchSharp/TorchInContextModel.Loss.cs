@@ -74,7 +74,7 @@ public sealed partial class TorchInContextModel
             {
                 var mean = pred.narrow(2, 0, a);
                 var variance = pred.narrow(2, a, a).exp();
-                actionLoss = nn.functional.gaussian_nll_loss(mean, t, variance, full: true, eps: 1e-6f);
+                actionLoss = GaussianNll(mean, variance, t);
             }
             else actionLoss = nn.functional.mse_loss(pred, t);
         }
@@ -133,6 +133,16 @@ public sealed partial class TorchInContextModel
         var values = stack(pending.Select(p => p.Value.detach().to(ScalarType.Float32).reshape(1)).ToArray()).cpu().data<float>().ToArray();
         for (var i = 0; i < pending.Count; i++) metrics[pending[i].Key] = values[i];
         return new TorchTrainingLoss(total, metrics);
+    }
+
+    /// <summary>
+    /// PyTorch's <c>gaussian_nll_loss(full=True, eps=1e-6)</c>: mean of ½(log v + (t − μ)²/v) + ½ log 2π, with v clamped
+    /// to ε in value only (the gradient passes as if unclamped, as PyTorch's in-place clamp under no_grad).
+    /// </summary>
+    private static TorchTensor GaussianNll(TorchTensor mean, TorchTensor variance, TorchTensor target)
+    {
+        var v = variance + (variance.clamp_min(1e-6) - variance).detach();
+        return (0.5 * (v.log() + (target - mean).square() / v)).mean() + 0.5 * Math.Log(2 * Math.PI);
     }
 
     private static TorchTensor Accuracy(TorchTensor logits, TorchTensor targets) =>
