@@ -2,7 +2,7 @@
 # Runs a command where TorchSharp's native library loads: natively when the host's libstdc++ has GLIBCXX_3.4.32
 # (GCC 13+: Debian 13, Ubuntu 24.04), otherwise inside a Debian 13 (trixie) root made once with debootstrap and reused.
 #
-#   tools/torchsharp-root.sh [--allow-skip] [--root DIR] [--native|--chroot] [--] [COMMAND ARGS...]
+#   tools/torchsharp-root.sh [--allow-skip] [--root DIR] [--bind DIR]... [--native|--chroot] [--] [COMMAND ARGS...]
 #
 # Without a command it builds tests/Dicp.TorchSharp.Tests on the host (building needs no native library) and runs
 # `dotnet test tests/Dicp.TorchSharp.Tests -c Release --no-build -p:DicpTorchSharpTests=true` where TorchSharp loads, then prints one plain line
@@ -11,7 +11,8 @@
 # The root lives outside any checkout: $DICP_TRIXIE_ROOT, default /var/cache/dicp/trixie-root (root) or
 # ~/.cache/dicp/trixie-root. Creating it needs root privileges and Debian's mirror (2-3 minutes, once); a lock makes
 # concurrent runs wait for one creation. Each run enters its own private mount namespace (unshare), bind-mounts
-# /usr/share/dotnet, the NuGet package folder, the checkout (and ../shared) at their host paths, mounts /proc and /dev,
+# /usr/share/dotnet, the NuGet package folder, the checkout (and ../shared, and each --bind DIR such as a data or run
+# folder) at their host paths, mounts /proc and /dev,
 # and chroots; the mounts vanish with the namespace when the command exits, however it exits.
 #
 # Exit codes: the command's own; 3 when TorchSharp cannot run here (no GLIBCXX_3.4.32, no root, no ready root folder)
@@ -19,6 +20,7 @@
 set -euo pipefail
 
 allow_skip=${DICP_TORCHSHARP_ALLOW_SKIP:-0}
+binds=()
 mode=auto
 checkout=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 if [[ $(id -u) -eq 0 ]]; then default_root=/var/cache/dicp/trixie-root; else default_root=${XDG_CACHE_HOME:-$HOME/.cache}/dicp/trixie-root; fi
@@ -28,6 +30,7 @@ while (($#)); do
   case $1 in
     --allow-skip) allow_skip=1; shift ;;
     --root) root_dir=$2; shift 2 ;;
+    --bind) binds+=("$(cd "$2" && pwd -P)"); shift 2 ;;
     --native) mode=native; shift ;;
     --chroot) mode=chroot; shift ;;
     --) shift; break ;;
@@ -138,12 +141,13 @@ cp -f /etc/resolv.conf "$root_dir/etc/resolv.conf" 2>/dev/null || true
 shared=$(cd "$checkout/.." && pwd -P)/shared
 quoted=$(printf '%q ' "$@")
 run_and_summarize unshare --mount --propagation private -- bash -euc '
-  r=$1 dotnet_dir=$2 nuget_dir=$3 checkout=$4 shared=$5 home=$6 cmd=$7
+  r=$1 dotnet_dir=$2 nuget_dir=$3 checkout=$4 shared=$5 home=$6 cmd=$7; shift 7
   bind() { mkdir -p "$r$2"; mount --rbind "$1" "$r$2"; }
   bind "$dotnet_dir" "$dotnet_dir"
   mkdir -p "$nuget_dir"; bind "$nuget_dir" "$nuget_dir"
   bind "$checkout" "$checkout"
   [[ -d $shared ]] && bind "$shared" "$shared"
+  for extra in "$@"; do bind "$extra" "$extra"; done
   bind /dev /dev
   mkdir -p "$r/proc" "$r/tmp" "$r$home"; mount -t proc proc "$r/proc"
   chmod 1777 "$r/tmp"
@@ -152,4 +156,4 @@ run_and_summarize unshare --mount --propagation private -- bash -euc '
     DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 NUGET_PACKAGES="$nuget_dir" CI="${CI:-}" TERM=dumb \
     DICP_TORCHSHARP_CHROOT=1 ${DICP_TORCH_THREADS:+DICP_TORCH_THREADS=$DICP_TORCH_THREADS} \
     bash -c "cd \"\$0\" && $cmd" "$checkout"
-' torchsharp-root "$root_dir" "$dotnet_dir" "$nuget_dir" "$checkout" "$shared" "$HOME" "$quoted"
+'  torchsharp-root "$root_dir" "$dotnet_dir" "$nuget_dir" "$checkout" "$shared" "$HOME" "$quoted" ${binds[@]+"${binds[@]}"}
