@@ -68,7 +68,7 @@ void TsForward(WindowBatch b)
 
 void Compare(string name, WindowBatch b, int reps, Action<WindowBatch> d, Action<WindowBatch> t)
 {
-    d(b); t(b); d(b); t(b); // warm-up
+    d(b); t(b); // warm-up
     var dt = new List<double>();
     var tt = new List<double>();
     for (var r = 0; r < reps; r++)
@@ -82,8 +82,9 @@ void Compare(string name, WindowBatch b, int reps, Action<WindowBatch> d, Action
         $"{name,-28} Dicp {md,9:F1} ms (min {dt.Min(),8:F1})   TorchSharp {mt,9:F1} ms (min {tt.Min(),8:F1})   TorchSharp/Dicp {mt / md,5:F2}x   load {Load()}"));
 }
 
-Compare("train step, batch 64", Batch(64), 9, DicpTrain, TsTrain);
-Compare("train step, batch 512", Batch(512), 5, DicpTrain, TsTrain);
-Compare("forward, 20 x 81 tokens", Batch(20), 21, DicpForward, TsForward);
-Compare("forward, 1000 x 81 tokens", Batch(1000), 5, DicpForward, TsForward);
+var reps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+Compare("forward, 20 x 81 tokens", Batch(20), 3 * reps, DicpForward, TsForward);
+Compare("forward, 1000 x 81 tokens", Batch(1000), reps, DicpForward, TsForward);
+Compare("train step, batch 64", Batch(64), reps, DicpTrain, TsTrain);
+Compare("train step, batch 512", Batch(512), reps, DicpTrain, TsTrain);
 Console.WriteLine($"load average after {Load()}");
