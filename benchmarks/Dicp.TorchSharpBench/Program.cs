@@ -55,7 +55,7 @@ void DicpForward(WindowBatch b)
     using var scope = TensorScope.Begin();
     using var noGrad = Dicp.Autograd.GradMode.NoGrad();
     dicp.Eval();
-    _ = dicp.Forward(b).Actions.Item();
+    _ = dicp.Forward(b).Actions[0];
 }
 
 void TsForward(WindowBatch b)
