@@ -81,18 +81,9 @@ public sealed class TorchRope : nn.Module
     /// <summary>Builds the tables for positions 0 … <paramref name="maxSeqLen"/> − 1.</summary>
     public TorchRope(int maxSeqLen, int headSize, double @base) : base(nameof(TorchRope))
     {
-        var cos = new float[maxSeqLen * headSize];
-        var sin = new float[maxSeqLen * headSize];
-        var half = headSize / 2;
-        for (var t = 0; t < maxSeqLen; t++)
-            for (var i = 0; i < half; i++)
-            {
-                var theta = t * Math.Pow(@base, -2.0 * i / headSize);
-                cos[t * headSize + i] = cos[t * headSize + i + half] = (float)Math.Cos(theta);
-                sin[t * headSize + i] = sin[t * headSize + i + half] = (float)Math.Sin(theta);
-            }
-        register_buffer("cos", tensor(cos, [maxSeqLen, headSize]), persistent: false);
-        register_buffer("sin", tensor(sin, [maxSeqLen, headSize]), persistent: false);
+        var cache = new Dicp.Tensors.RotaryCache(maxSeqLen, headSize, @base); // Dicp's tables, bit for bit
+        register_buffer("cos", tensor(cache.Cos, [maxSeqLen, headSize]), persistent: false);
+        register_buffer("sin", tensor(cache.Sin, [maxSeqLen, headSize]), persistent: false);
     }
 
     /// <summary>rope(x) for x (B, T, H, hs): <c>x·cos + rotate_half(x)·sin</c>, positions 0 … T − 1.</summary>

@@ -157,8 +157,7 @@ internal sealed class TorchInContextSession : IInContextSession
             {
                 WritePolicy(policy.AsSpan(c * pw, pw), predictions.Policy.AsSpan(c * p, p));
                 var r = rewards.AsSpan(c * rw, rw);
-                predictions.Rewards[c] = _model.Config.RewardClasses > 0 ? TensorPrimitives.IndexOfMax(r)
-                    : Math.Clamp(r[0], _model.Config.RewardMin, _model.Config.RewardMax);
+                predictions.Rewards[c] = ModelSupport.DecodeReward(_model.Config, r);
                 var s2 = next.AsSpan(c * nw, nw);
                 var dst = predictions.NextStates.AsSpan(c * o, o);
                 if (_enc.IsGrid)

@@ -50,27 +50,9 @@ internal sealed class TransitionEncoder
         nextState[..o].CopyTo(destination.Slice(o + af + 1, o));
     }
 
-    public int ActionIndex(string model, float action)
-    {
-        if (!(action >= 0f && action < Config.ActionCount && action == MathF.Floor(action)))
-            throw new ArgumentException($"{model}: action {action} is not an integer in [0, {Config.ActionCount}).", nameof(action));
-        return (int)action;
-    }
+    public int ActionIndex(string model, float action) => ModelSupport.ActionIndex(model, Config.ActionCount, action);
 
-    public int CellIndex(string model, ReadOnlySpan<float> state)
-    {
-        float x = state[0], y = state[1];
-        var side = GridSide;
-        if (!(x >= 0f && x < side && y >= 0f && y < side && x == MathF.Floor(x) && y == MathF.Floor(y)))
-            throw new ArgumentException($"{model}: state ({x}, {y}) is not a cell of the {side}×{side} grid.", nameof(state));
-        return (int)x * side + (int)y;
-    }
+    public int CellIndex(string model, ReadOnlySpan<float> state) => ModelSupport.CellIndex(model, GridSide, state);
 
-    public int RewardClass(string model, float reward)
-    {
-        var c = MathF.Round(reward);
-        if (!(MathF.Abs(reward - c) < 1e-6f && c >= 0f && c < Config.RewardClasses))
-            throw new ArgumentException($"{model}: reward {reward} is not a class in [0, {Config.RewardClasses}) of the categorical reward head.", nameof(reward));
-        return (int)c;
-    }
+    public int RewardClass(string model, float reward) => ModelSupport.RewardClass(model, Config.RewardClasses, reward, "reward head");
 }
