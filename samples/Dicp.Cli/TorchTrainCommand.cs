@@ -68,7 +68,8 @@ internal static class TorchTrainCommand
         catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or InvalidOperationException)
         {
             throw new ConfigException("--backend torchsharp: libtorch did not load. Build the CLI with -p:DicpTorchSharpNative=cpu (or cuda-linux, cuda-windows); " +
-                "TorchSharp 0.107 needs GLIBCXX_3.4.32 (Debian 13, Ubuntu 24.04, Windows; tools/torchsharp-root.sh runs commands in a Debian 13 root). " + e.GetBaseException().Message);
+                "TorchSharp 0.107 needs GLIBCXX_3.4.32 (Debian 13, Ubuntu 24.04, Windows; tools/torchsharp-root.sh runs commands in a Debian 13 root). " +
+                e.GetBaseException().Message.Split('\n')[0].Trim());
         }
     }
 }
