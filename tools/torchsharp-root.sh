@@ -49,7 +49,7 @@ fi
 cannot_run() {
   echo "torchsharp-root: the TorchSharp tests cannot run here: $1" >&2
   if [[ $allow_skip == 1 ]]; then
-    echo "torchsharp: 0 passed, 0 failed (not run: $1)"
+    echo "torchsharp: 0 passed, 0 failed"
     exit 0
   fi
   exit 3
@@ -88,14 +88,15 @@ if [[ $mode == auto ]]; then
 fi
 
 cd "$checkout"
-if ((default_command)); then
+build_tests() {
   # Building needs no native library: do it on the host, where restore has the network and the host's certificates.
-  dotnet build tests/Dicp.TorchSharp.Tests -c Release -nologo -v q -p:DicpTorchSharpTests=true
-fi
+  if ((default_command)); then dotnet build tests/Dicp.TorchSharp.Tests -c Release -nologo -v q -p:DicpTorchSharpTests=true; fi
+}
 
 if [[ $mode == native ]]; then
   echo "torchsharp-root: the host's libstdc++ has GLIBCXX_3.4.32; running natively" >&2
   export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=${DOTNET_SYSTEM_GLOBALIZATION_INVARIANT:-1}
+  build_tests
   run_and_summarize "$@"
   exit $?
 fi
@@ -134,6 +135,7 @@ fi
 flock -u 9
 grep -aq 'GLIBCXX_3\.4\.32' "$root_dir/usr/lib/x86_64-linux-gnu/libstdc++.so.6" 2>/dev/null ||
   cannot_run "the root at $root_dir has no libstdc++ with GLIBCXX_3.4.32 (delete it to have it recreated)"
+build_tests
 echo "torchsharp-root: running in the Debian 13 root $root_dir" >&2
 
 # The command runs with the host's paths: dotnet at its own folder, HOME and the NuGet folder, the checkout.
