@@ -9,7 +9,7 @@ using Dicp.Training;
 
 namespace Dicp.Cli;
 
-/// <summary><c>dicp train --config FILE --data DIR --out RUN [--steps N] [--seed S]</c>; resumes when RUN holds a checkpoint.</summary>
+/// <summary><c>dicp train --config FILE --data DIR --out RUN [--steps N] [--seed S] [--backend dicp|torchsharp] [--device cpu|cuda]</c>; resumes when RUN holds a checkpoint.</summary>
 internal static class TrainCommand
 {
     public static Command Create()
@@ -20,9 +20,13 @@ internal static class TrainCommand
         var steps = new Option<int?>("--steps") { Description = "Override training.steps." };
         var seed = new Option<int?>("--seed") { Description = "Override training.seed (also seeds the model's initialisation)." };
         var set = new Option<string[]>("--set") { Description = "Override a configuration value: SECTION.KEY=VALUE (repeatable), e.g. --set model.n_transit=200 --set training.batch_size=16." };
-        var cmd = new Command("train", "Train an in-context model on learning histories.") { config, data, output, steps, seed, set };
-        cmd.SetAction((parse, ct) => Task.FromResult(Run(parse.GetValue(config)!, parse.GetValue(data)!, parse.GetValue(output)!,
-            parse.GetValue(steps), parse.GetValue(seed), ct, sets: parse.GetValue(set))));
+        var backend = new Option<string>("--backend") { Description = "dicp (Dicp's CPU engine) or torchsharp (docs/torchsharp.md).", DefaultValueFactory = _ => "dicp" };
+        backend.AcceptOnlyFromAmong(TorchTrainCommand.Backends);
+        var device = new Option<string>("--device") { Description = "TorchSharp device: cpu or cuda (with --backend torchsharp).", DefaultValueFactory = _ => "cpu" };
+        var cmd = new Command("train", "Train an in-context model on learning histories.") { config, data, output, steps, seed, set, backend, device };
+        cmd.SetAction((parse, ct) => Task.FromResult(parse.GetValue(backend) == "torchsharp"
+            ? TorchTrainCommand.Run(parse.GetValue(config)!, parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(device)!, ct, parse.GetValue(set))
+            : Run(parse.GetValue(config)!, parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(steps), parse.GetValue(seed), ct, sets: parse.GetValue(set))));
         return cmd;
     }
 
