@@ -17,7 +17,7 @@ internal sealed record ReferenceLine(string Label, double Y);
 /// <param name="YMin">The lowest feasible value of y (e.g. 0 for non-negative rewards), or null when unknown.</param>
 /// <param name="YMax">The highest feasible value of y (e.g. the optimal return), or null when unknown.</param>
 internal sealed record ChartOptions(string Title = "In-context learning curves", string XLabel = "episode", string YLabel = "mean return",
-    int Width = 800, int Height = 500, double? YMin = null, double? YMax = null);
+    int Width = 800, int Height = 560, double? YMin = null, double? YMax = null);
 
 /// <summary>
 /// Learning curves as in the paper's Figure 2 — a mean line per curve over a shaded confidence band, reference lines
@@ -85,7 +85,8 @@ internal static class LearningCurveChart
         plot.Title(options.Title);
         plot.XLabel(options.XLabel);
         plot.YLabel(options.YLabel);
-        plot.ShowLegend(Alignment.LowerRight);
+        plot.ShowLegend(Edge.Bottom); // below the axes: never over the curves
+        plot.Legend.Orientation = Orientation.Vertical;
 
         // x: exactly the data; y: the data and reference lines, never far outside the feasible range.
         double xMin = curves.Min(c => c.X.Min()), xMax = curves.Max(c => c.X.Max());
