@@ -209,7 +209,7 @@ internal static class QuickstartCommand
         AtomicFile.WriteAllText(Path.Combine(o.Output, "summary.txt"), summary);
         ui.Table(title, rows, optimal);
         ui.Block(Timings(timings));
-        ui.Line($"wrote {summary.Length} B summary.txt, curves.png, curves.svg, results-*.json in {Path.GetFullPath(o.Output)}");
+        ui.Line($"wrote summary.txt, curves.png, curves.svg, {string.Join(", ", results.Select(x => Path.GetFileName(x.Path)))} in {Path.GetFullPath(o.Output)}");
         ui.Line($"training logs: {Path.Combine(runDir, Trainer.MetricsFileName)}, TensorBoard events in {Path.Combine(runDir, TrainCommand.TensorBoardFolder)}");
         return new Outcome(data, runDir, results[0].Path, results[1].Path, svg, png, summary, timings);
     }
