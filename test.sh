@@ -58,6 +58,14 @@ install_missing() {
 
 ((install)) && install_missing
 
+# Meta-World's scene files are no package: the Meta-World tests read them from ../shared/metaworld/assets_v2 next to
+# the repository, or from $DICP_METAWORLD_ASSETS. Say so up front when they are missing (those tests then fail).
+assets=${DICP_METAWORLD_ASSETS:-../shared/metaworld/assets_v2}
+if [[ ! -d "$assets/sawyer_xyz" ]]; then
+  echo "test.sh: warning: no Meta-World scene files at '$assets' (set DICP_METAWORLD_ASSETS to Meta-World's assets_v2 folder);" >&2
+  echo "         the Meta-World tests will fail without them." >&2
+fi
+
 # --- stages ---------------------------------------------------------------------------------------------------------
 # Each stage runs one test command and leaves its output in a log; the summary adds up every log.
 # A further stage is a function and one line in the list below, e.g.
