@@ -1,6 +1,6 @@
 namespace Dicp.Planning;
 
-/// <summary>Settings of <see cref="BeamSearchPlanner"/> (defaults: the reference's Darkroom settings, reference.md §5).</summary>
+/// <summary>Settings of <see cref="BeamSearchPlanner"/> (defaults: the DICP authors' Darkroom settings).</summary>
 /// <remarks>One Predict carries up to max(L, K · N) candidates (N = number of actions; 50 at the defaults on the grid
 /// worlds): the session's <see cref="Models.SessionOptions.MaxCandidates"/> must be at least that.</remarks>
 /// <param name="BeamWidth">K, the paths kept after every depth (default 10).</param>

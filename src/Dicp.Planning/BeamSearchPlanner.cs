@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Dicp.Planning;
 
 /// <summary>
-/// DICP's model-predictive control for discrete actions (reference.md §5): a beam search through the in-context world
+/// DICP's model-predictive control for discrete actions (as in the DICP paper): a beam search through the in-context world
 /// model that executes the first action of the best imagined path.
 /// </summary>
 /// <remarks>

@@ -1,6 +1,6 @@
 namespace Dicp.Planning;
 
-/// <summary>Settings of <see cref="SamplingPlanner"/> (defaults: the reference's Meta-World settings, reference.md §5).</summary>
+/// <summary>Settings of <see cref="SamplingPlanner"/> (defaults: the DICP authors' Meta-World settings).</summary>
 /// <param name="Candidates">L, the candidate actions: the policy mean plus L − 1 Gaussian samples (default 10).</param>
 /// <param name="StartStep">Plan only from this step of an episode on (<see cref="PlanRequest.EpisodeSteps"/> ≥ StartStep);
 /// the reference plans when the step's position in the episode exceeds 50, i.e. from step 51 (default 51).</param>

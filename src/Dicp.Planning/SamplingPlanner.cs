@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Dicp.Planning;
 
 /// <summary>
-/// The paper's greedy search for continuous actions (reference.md §5): try the policy mean and L − 1 samples of the
+/// The paper's greedy search for continuous actions (as in the DICP paper): try the policy mean and L − 1 samples of the
 /// policy, execute the one with the highest predicted reward.
 /// </summary>
 /// <remarks>

@@ -19,10 +19,11 @@ public sealed class QuickstartTests : IDisposable
         new(dir, Steps: 30, Episodes: 4, Streams: 4, StepsPerStream: 100, TrainTasks: 3, Quiet: true);
 
     [Fact]
-    public async Task TinyQuickstartWritesEveryOutputAndAResumedRunReproducesIt()
+    public async Task TinyQuickstartWritesEveryOutputAndARerunReusesWhatIsFinished()
     {
         var dir = Path.Combine(_root, "qs");
-        var outcome = await QuickstartCommand.RunAsync(Tiny(dir), CancellationToken.None);
+        var console = new StringWriter();
+        var outcome = await QuickstartCommand.RunAsync(Tiny(dir) with { Quiet = false }, CancellationToken.None, console);
 
         // Histories: 3 train goals + the 8 held-out goals of split seed 0.
         Assert.Equal(11, Directory.GetFiles(outcome.DataDirectory, "task-*.safetensors").Length);
@@ -45,16 +46,37 @@ public sealed class QuickstartTests : IDisposable
         Assert.InRange(none.OptimalReturn!.Value, 10, 20);
         Assert.All(none.Returns.SelectMany(r => r), v => Assert.InRange(v, 0, 20));
 
-        // The chart: one band and one line per curve, the optimal line.
-        var svg = XDocument.Load(outcome.Chart);
-        XNamespace ns = "http://www.w3.org/2000/svg";
-        Assert.Equal(2, svg.Descendants(ns + "polyline").Count());
+        // The charts: an SVG with the legend and a PNG; the table has a title and the timings list every stage.
+        var svgText = string.Join("|", XDocument.Load(outcome.Chart).Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value));
+        Assert.Contains("DICP-AD + beam search: mean of 8 runs, band 95 % t-interval", svgText);
+        Assert.Equal(0x89, File.ReadAllBytes(outcome.ChartPng)[0]);
+        Assert.StartsWith("Mean return of ", outcome.Summary);
         Assert.Contains("optimal", outcome.Summary);
+        Assert.Equal(["collection", "training", "evaluation, policy", "evaluation, beam search"], outcome.Timings.Select(t => t.Stage));
+        Assert.All(outcome.Timings, t => Assert.Equal("", t.Note));
+        Assert.Contains("Time per stage", outcome.Summary);
 
-        // Everything is on disk: a rerun resumes every stage and reproduces the results exactly.
+        // Everything printed fits 80 columns (the output folder's path aside).
+        var printed = console.ToString().Split('\n');
+        Assert.Contains(printed, l => l.StartsWith("Mean return of ", StringComparison.Ordinal));
+        Assert.All(printed.Where(l => !l.Contains(_root, StringComparison.Ordinal)), l => Assert.True(l.TrimEnd().Length <= QuickstartDisplay.Columns, $"{l.Length} columns: {l}"));
+
+        // A rerun reuses every stage: histories, the trained model, and both evaluations (same model and settings).
         var again = await QuickstartCommand.RunAsync(Tiny(dir), CancellationToken.None);
+        Assert.Equal(["reused", "reused", "reused", "reused"], again.Timings.Select(t => t.Note));
         Assert.Equal(File.ReadAllText(outcome.WithPlanning), File.ReadAllText(again.WithPlanning));
         Assert.Equal(metrics, File.ReadAllLines(Path.Combine(again.RunDirectory, Trainer.MetricsFileName)));
+
+        // A deleted evaluation is recomputed and reproduces its returns exactly.
+        File.Delete(outcome.WithPlanning);
+        var third = await QuickstartCommand.RunAsync(Tiny(dir), CancellationToken.None);
+        Assert.Equal(["reused", "reused", "reused", ""], third.Timings.Select(t => t.Note));
+        Assert.Equal(beam.Returns, PlotCommand.ReadResults(third.WithPlanning).Returns);
+
+        // Other evaluation settings (more episodes) rerun both evaluations; the model is reused.
+        var longer = await QuickstartCommand.RunAsync(Tiny(dir) with { Episodes = 5 }, CancellationToken.None);
+        Assert.Equal(["reused", "reused", "", ""], longer.Timings.Select(t => t.Note));
+        Assert.Equal(5, PlotCommand.ReadResults(longer.WithoutPlanning).Returns[0].Length);
     }
 
     [Fact]
@@ -62,9 +84,11 @@ public sealed class QuickstartTests : IDisposable
     {
         double[] a = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], b = [2, 2, 2, 2, 2, 2, 2, 2, 2, 4];
         Assert.Equal([(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)], QuickstartCommand.Blocks(10));
-        var text = QuickstartCommand.Summary([("policy", a), ("beam", b)], 15);
+        var text = QuickstartCommand.Summary("Mean return", [("policy", a), ("beam", b)], 15);
         var lines = text.TrimEnd().Split('\n');
-        Assert.Equal(4, lines.Length);
+        Assert.Equal(5, lines.Length);
+        Assert.Equal("Mean return", lines[0]);
+        lines = lines[1..];
         Assert.Contains("9-10", lines[0]);
         Assert.EndsWith("9.50", lines[1]);
         Assert.EndsWith("3.00", lines[2]);

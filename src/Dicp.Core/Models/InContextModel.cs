@@ -9,7 +9,7 @@ namespace Dicp.Models;
 /// embeddings and the heads, with or without DICP dynamics heads, for grid worlds and continuous tasks.
 /// </summary>
 /// <remarks>
-/// <para>State-dict keys, in the reference's registration order (see <c>docs/models.md</c>): <c>transformer.blocks.{i}.…</c>;
+/// <para>State-dict keys, in the reference's registration order (listed in the models guide of the source repository): <c>transformer.blocks.{i}.…</c>;
 /// <c>embed_context</c> (Linear F → d over a transition's features); <c>embed_query_state</c> (grid AD: Embedding(StateClasses, d)
 /// on the cell <c>x·side + y</c>; otherwise Linear(O, d) — registered but unused by DPT, as in the reference);
 /// <c>pred_action</c> (Linear(d, ActionCount), or Linear(d, 2A) = [mean | log-variance] with <c>LearnVariance</c>, else

@@ -2,7 +2,7 @@ namespace Dicp.Models;
 
 /// <summary>
 /// Everything needed to build an in-context model: its family, its heads, the environment's sizes and the backbone.
-/// Serialised as JSON into checkpoints and as YAML in <c>configs/</c> (snake_case keys in both).
+/// Serialised as JSON into checkpoints and as YAML in run configurations (snake_case keys in both).
 /// </summary>
 /// <param name="Model"><c>"ad"</c>, <c>"dpt"</c> or <c>"idt"</c>.</param>
 /// <param name="Dynamics">DICP world-model heads (reward and next observation) on or off.</param>

@@ -1,6 +1,6 @@
 namespace Dicp.Training;
 
-/// <summary>Settings of a <see cref="Trainer"/> run; the defaults are the reference's (spec §4 Configurations).</summary>
+/// <summary>Settings of a <see cref="Trainer"/> run; the defaults are those of the DICP authors' training configuration.</summary>
 /// <remarks>
 /// Optimiser: AdamW(lr, (β₁, β₂), ε, weight decay); learning rate at step s (0-based):
 /// <c>lr(s) = min + ½(lr − min)(1 + cos(π·s / Steps))</c> after an optional linear warm-up (reference: none, min 0);

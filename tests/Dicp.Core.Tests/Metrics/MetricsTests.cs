@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using System.Xml.Linq;
 using Dicp.Metrics;
 using Xunit;
 
@@ -65,51 +64,6 @@ public sealed class MetricsTests
         {
             if (Directory.Exists(dir)) Directory.Delete(dir, true);
         }
-    }
-
-    [Fact]
-    public void LearningCurveHasStudentTConfidenceBand()
-    {
-        // Two tasks, three episodes. Episode 1: returns 1 and 3 → mean 2, s = √2, t(0.975, 1) = 12.7062.
-        double[][] returns = [[1, 0, 5], [3, 0, 7]];
-        var c = LearningCurve.FromReturns("ad", returns, stepsPerEpisode: 20);
-        Assert.Equal([20.0, 40.0, 60.0], c.X);
-        Assert.Equal([2.0, 0.0, 6.0], c.Mean);
-        var half = 12.706204736 * Math.Sqrt(2) / Math.Sqrt(2);
-        Assert.Equal(2 - half, c.Lower[0], 6);
-        Assert.Equal(2 + half, c.Upper[0], 6);
-        Assert.Equal(0.0, c.Lower[1], 12);
-        Assert.Throws<ArgumentException>(() => LearningCurve.FromReturns("x", [[1.0, 2.0], [1.0]]));
-        Assert.Throws<ArgumentException>(() => LearningCurve.FromReturns("x", Array.Empty<double[]>()));
-        Assert.Throws<ArgumentException>(() => LearningCurve.FromReturns("x", [[1.0]], confidence: 1.5));
-    }
-
-    [Fact]
-    public void ChartIsWellFormedSvgWithOneBandAndLinePerCurve()
-    {
-        var a = LearningCurve.FromReturns("AD", [[1.0, 2, 3], [2.0, 3, 5]]);
-        var b = LearningCurve.FromReturns("DICP-AD <beam>", [[2.0, 4, 6], [3.0, 5, 8]]);
-        var svg = LearningCurveChart.RenderSvg([a, b], new ChartOptions(Title: "Darkroom"), [new ReferenceLine("optimal", 10)]);
-        var doc = XDocument.Parse(svg);
-        XNamespace ns = "http://www.w3.org/2000/svg";
-        Assert.Equal(2, doc.Descendants(ns + "polygon").Count());
-        Assert.Equal(2, doc.Descendants(ns + "polyline").Count());
-        Assert.Contains(doc.Descendants(ns + "text"), t => t.Value == "DICP-AD <beam>");
-        Assert.Contains(doc.Descendants(ns + "text"), t => t.Value == "optimal");
-        Assert.Throws<ArgumentException>(() => LearningCurveChart.RenderSvg([]));
-        var bad = a with { Mean = [1.0, double.NaN, 2.0] };
-        Assert.Throws<ArgumentException>(() => LearningCurveChart.RenderSvg([bad]));
-    }
-
-    [Theory]
-    [InlineData(0.0, 10.0, 2.0)]
-    [InlineData(-1.3, 7.9, 2.0)]
-    [InlineData(0.0, 0.07, 0.01)]
-    public void NiceTicksAreRoundAndCoverTheRange(double lo, double hi, double step)
-    {
-        var (ticks, a, b) = LearningCurveChart.NiceTicks(lo, hi);
-        Assert.True(a <= lo && b >= hi);
-        Assert.Equal(step, ticks[1] - ticks[0], 9);
     }
 
     internal static List<byte[]> ReadRecords(byte[] file)

@@ -12,7 +12,7 @@ namespace Dicp.Models;
 /// <remarks>
 /// <para>Three modules, each on its own backbone: <see cref="ReviewingDecisions"/> (key <c>reviewing_decisions</c>),
 /// <see cref="MakingDecisions"/> (key <c>h_decision_transformer</c>) and <see cref="DecisionsToGo"/> (key
-/// <c>decisions_to_go</c>); the full key list is in <c>docs/models.md</c> (section IDT).</para>
+/// <c>decisions_to_go</c>); the full key list is in the models guide of the source repository (section IDT).</para>
 /// <para>Training on a window of n = n_transit steps, K = n / c segments (n must be a multiple of c): the reviewed
 /// distributions <c>q_k = reviewing(segment k)</c>; the predicted ones <c>p_k = making(R, s, q)[k]</c> (from R and s at
 /// segment k's first step and q_0 … q_{k−1}); <c>z_{k,t} = mean(p_k) + ε_{k,t} ⊙ exp(logvar(p_k) / 2)</c> with a fresh
