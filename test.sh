@@ -75,7 +75,11 @@ trap 'rm -rf "$logs"' EXIT
 
 stage_dotnet() { dotnet test Dicp.sln -c Release 2>&1 | tee "$1"; return "${PIPESTATUS[0]}"; }
 
-stages=(stage_dotnet)
+# TorchSharp's native library needs GLIBCXX_3.4.32 (Debian 13, Ubuntu 24.04): the script runs the TorchSharp tests
+# natively there and elsewhere inside a Debian 13 root it makes once (debootstrap, root only) and reuses.
+stage_torchsharp() { tools/torchsharp-root.sh 2>&1 | tee "$1"; return "${PIPESTATUS[0]}"; }
+
+stages=(stage_dotnet stage_torchsharp)
 
 status=0
 for s in "${stages[@]}"; do
