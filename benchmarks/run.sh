@@ -6,14 +6,10 @@
 #   all     parity, ad-train 512 and 64, ad-infer 20 and 1000, gemm, alloc (Dicp only)   a few minutes
 #   parity  Dicp's weights and batch loaded into the twin: evaluation outputs must agree (max |diff| < 1e-3)
 #   quick   ad-train 64, ad-infer 20
-#   train   ad-train 512 and 64 (both sides at THREADS), then Dicp alone at 1 thread: steps/s at 1 and THREADS threads
-#   long    Dicp alone: long-context training steps of the paper's configs (Meta-World ML1 AD and IDT, n_transit
-#           1000; AD Key-to-Door, batch 4096): step time, peak memory, 50 000-step estimate (LONG_BATCH overrides the
-#           batch size; minutes per step at full size)
 #   profile Dicp's step split and per-op microbenchmarks at batch 512, then PyTorch's profiler table (stderr)
 #   plan    one beam-search planning step of DICP-AD on Darkroom (K 10, L 5, horizon 8, 20 environments): Dicp's
 #           shared-prefix and naive paths, and the PyTorch twin of the reference's naive algorithm (minutes)
-# env: THREADS (default: DOTNET_PROCESSOR_COUNT, else all of the machine's cores), RESULTS=file (append the raw JSON lines), IDLE_WAIT=seconds to wait for an idle
+# env: THREADS (default 2), RESULTS=file (append the raw JSON lines), IDLE_WAIT=seconds to wait for an idle
 #      machine before each run (default 60; 0 disables), BUSY_PCT (default 20): "idle" means less CPU busy than this.
 #
 # PyTorch runs the fair setup of docs/performance.md: Debian's python3-torch 1.13, OpenBLAS (libopenblas0-openmp,
@@ -23,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODE="${1:-all}"
-THREADS="${THREADS:-${DOTNET_PROCESSOR_COUNT:-$(nproc)}}"
+THREADS="${THREADS:-2}"
 IDLE_WAIT="${IDLE_WAIT:-60}"
 BUSY_PCT="${BUSY_PCT:-20}"
 PY=/usr/bin/python3
@@ -39,8 +35,7 @@ fi
 echo "# building the C# harness (Release)" >&2
 dotnet build -c Release benchmarks/Dicp.Benchmarks -nologo -v q >&2
 
-dicp_n() { local n="$1"; shift; dotnet run --no-build -c Release --project benchmarks/Dicp.Benchmarks -- "$@" --threads "$n"; }
-dicp() { dicp_n "$THREADS" "$@"; }
+dicp() { dotnet run --no-build -c Release --project benchmarks/Dicp.Benchmarks -- "$@" --threads "$THREADS"; }
 torch() { LD_PRELOAD="$PRELOAD" "$PY" benchmarks/torch_twin.py "$@" --threads "$THREADS"; }
 
 # Percentage of CPU time not idle over one second (from /proc/stat).
@@ -113,22 +108,6 @@ for key in ("SHARED", "NAIVE"):
 EOF
 }
 
-# scaling <label> <args...>: Dicp alone at 1 thread and at THREADS threads; prints steps/s at both and their ratio.
-scaling() {
-  local label="$1"; shift
-  local one many l
-  wait_idle; one=$(dicp_n 1 "$@" | grep '^{') || { echo "dicp $* --threads 1 failed" >&2; return 1; }
-  wait_idle; many=$(dicp "$@" | grep '^{') || { echo "dicp $* failed" >&2; return 1; }
-  for l in "$one" "$many"; do echo "$l"; record "$l"; done
-  ONE="$one" MANY="$many" LABEL="$label" N="$THREADS" "$PY" - <<'EOF'
-import json, os
-a, b = json.loads(os.environ["ONE"]), json.loads(os.environ["MANY"])
-n = os.environ["N"]
-print(f"== {os.environ['LABEL']}: {1000 / a['median_ms']:.2f} steps/s at 1 thread, {1000 / b['median_ms']:.2f} steps/s at {n} threads"
-      f" (scaling {a['median_ms'] / b['median_ms']:.2f}x)")
-EOF
-}
-
 solo() { local l; wait_idle; while IFS= read -r l; do echo "$l"; record "$l"; done < <(dicp "$@" | grep '^{'); }
 
 case "$MODE" in
@@ -149,11 +128,6 @@ case "$MODE" in
   train)
     pair "ad-train batch 512" ad-train --batch 512 --steps 10 --warmup 3
     pair "ad-train batch 64" ad-train --batch 64 --steps 30 --warmup 5
-    scaling "ad-train batch 512" ad-train --batch 512 --steps 5 --warmup 2
-    scaling "ad-train batch 64" ad-train --batch 64 --steps 20 --warmup 5
-    ;;
-  long)
-    for p in ad-ml1 idt-ml1 ad-k2d; do solo long-train --preset "$p" --steps 2 --warmup 1 ${LONG_BATCH:+--batch "$LONG_BATCH"}; done
     ;;
   infer)
     pair "ad-infer batch 20" ad-infer --batch 20 --iters 50
@@ -167,5 +141,5 @@ case "$MODE" in
     solo profile --batch 512
     wait_idle; torch profile --batch 512 --steps 3
     ;;
-  *) sed -n '2,21p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
 esac

@@ -17,8 +17,6 @@ usage: Dicp.Benchmarks <command> [options]
   plan-step [--model ad|idt] [--envs 20] [--beam-k 10] [--samples 5] [--horizon 8] [--iters 5] [--warmup 2] [--naive]
                                                  median beam-search planning step of DICP-AD or DICP-IDT (shared prefix, or naive)
   plan-predict [--horizon 8] [--iters 20] [--warmup 3]  one beam-search step's world-model calls, shared prefix vs naive
-  long-train --preset ad-ml1|idt-ml1|ad-k2d [--batch N] [--steps 2] [--warmup 1]
-                                                 long-context training step of the library's model: time, peak memory, 50k-step estimate
   all                                            ad-train 512 and 64, ad-infer 20 and 1000, alloc
 common: [--threads N] (re-runs itself with DOTNET_PROCESSOR_COUNT=N), [--verbose]
 ad-train and ad-infer warm up for at least 3 s as well as the given number of steps (tiered JIT)
@@ -37,7 +35,6 @@ var allowed = new Dictionary<string, string[]>
     ["alloc"] = ["batch", "steps", "warmup"],
     ["gemm"] = ["m", "iters"],
     ["profile"] = ["batch", "iters", "steps", "only"],
-    ["long-train"] = ["preset", "batch", "steps", "warmup"],
     ["all"] = [],
     ["parity"] = ["out", "batch"],
     ["plan-step"] = ["model", "envs", "beam-k", "samples", "horizon", "iters", "warmup", "naive"],
@@ -102,9 +99,6 @@ void Work()
             break;
         case "plan-predict":
             PlanPredictBench.Run(opts.Int("horizon", 8), opts.Int("iters", 20), opts.Int("warmup", 3));
-            break;
-        case "long-train":
-            LongContext.Run(opts.Str("preset", "ad-ml1"), opts.Int("batch", 0), opts.Int("steps", 2), opts.Int("warmup", 1), verbose);
             break;
         case "all":
             Benchmarks.AdTrain(512, 10, 3, verbose);

@@ -168,7 +168,6 @@ internal static class TrainCommand
             var parts = new List<string> { $"step {p.Step}/{p.TotalSteps}", $"lr {p.LearningRate:E2}", $"loss {Cell("loss")}" };
             foreach (var key in p.Metrics.Keys.Where(k => k.StartsWith("test_", StringComparison.Ordinal) || k.StartsWith("ic_", StringComparison.Ordinal)))
                 parts.Add($"{key} {Cell(key)}");
-            if (p.Metrics.TryGetValue(Trainer.StepsPerSecondKey, out var rate)) parts.Add(rate.ToString("F2", CultureInfo.InvariantCulture) + " steps/s");
             CliOutput.Info(string.Join("  ", parts));
         }
     }

@@ -18,14 +18,8 @@ namespace Dicp.Kernels;
 /// </remarks>
 internal readonly partial struct CausalAttention
 {
-    /// <summary>Whether <see cref="Forward8"/>/<see cref="Backward8"/> apply: hs = 8 and AVX-512, or AVX2 with FMA for T ≤ 256.</summary>
-    /// <remarks>
-    /// Without AVX-512 the JIT runs each <see cref="Vector512{T}"/> operation as two 256-bit halves. Measured on an AVX2
-    /// EPYC (per layer, CPU time, loaded machine): at T = 81 this path's forward + backward took ≈ 0.75 of the generic
-    /// kernel's (its backward ≈ 0.6), at T = 1000 ≈ 1.1–1.3, so long contexts keep the generic kernel there. Both keep
-    /// only the row log-sum-exp and agree within 1e-5.
-    /// </remarks>
-    public bool UsesHead8 => Hs == 8 && Avx2.IsSupported && (Vector512.IsHardwareAccelerated || (Fma.IsSupported && T <= 256));
+    /// <summary>Whether <see cref="Forward8"/>/<see cref="Backward8"/> apply (hs = 8 and AVX-512).</summary>
+    public bool UsesHead8 => Hs == 8 && Vector512.IsHardwareAccelerated && Avx.IsSupported;
 
     /// <summary>Length of the saved row log-sum-exp, B·H·T.</summary>
     public int LseLength => B * H * T;

@@ -11,9 +11,8 @@ namespace Dicp.Kernels;
 /// <remarks>
 /// Keys and values are held transposed (hs × Tp, Tp = T rounded up to 16) so every inner loop runs over positions j in
 /// whole <see cref="Vector512{T}"/> lanes: a row i only touches ⌈(i+1)/16⌉ blocks, and lanes past i hold −∞ scores
-/// (zero probabilities), so the causal mask costs nothing. Nothing of size T² is kept (FlashAttention's scheme): forward
-/// saves each row's log-sum-exp (B, H, T), backward recomputes the row's scores and p = exp(s − lse); q, k, v are
-/// reloaded from qkv.
+/// (zero probabilities), so the causal mask costs nothing. The softmax probabilities P (B, H, T, Tp) are saved for
+/// backward; q, k, v are recomputed from qkv.
 /// </remarks>
 internal readonly partial struct CausalAttention
 {
@@ -29,58 +28,63 @@ internal readonly partial struct CausalAttention
 
     private int D => H * Hs;
 
-    /// <summary>T rounded up to whole vectors: the row stride of the transposed keys and values.</summary>
+    /// <summary>T rounded up to whole vectors: the row stride of the saved probabilities.</summary>
     public int Tp => (T + W - 1) / W * W;
 
     private float Scale => 1f / MathF.Sqrt(Hs);
 
-    /// <summary>out (B, T, D) = attention(qkv (B, T, 3D)); lse (B, H, T), when given, receives each row's log-sum-exp.</summary>
-    public void Forward(float[] qkv, float[] output, float[]? lse)
+    /// <summary>Length of the saved probabilities, B·H·T·Tp.</summary>
+    public int ProbsLength => B * H * T * Tp;
+
+    /// <summary>out (B, T, D) = attention(qkv (B, T, 3D)); probs (B, H, T, Tp) receives the softmax (pre-dropout).</summary>
+    public void Forward(float[] qkv, float[] output, float[] probs)
     {
         var kernel = this;
         Parallel.For(0, B * H, () => new Scratch(kernel.T, kernel.Tp, kernel.Hs), (bh, _, s) =>
         {
-            kernel.ForwardHead(bh, s, qkv, output, lse);
+            kernel.ForwardHead(bh, s, qkv, output, probs);
             return s;
         }, static _ => { });
     }
 
     /// <summary>Forward of one (batch, head) pair.</summary>
-    private void ForwardHead(int bh, Scratch s, float[] qkv, float[] output, float[]? lse)
+    private void ForwardHead(int bh, Scratch s, float[] qkv, float[] output, float[] probs)
     {
-        int b = bh / H, h = bh % H, tp = Tp;
-        LoadHead(qkv, b, h, s);
-        var dropScale = 1f / (1f - DropoutP);
-        for (var i = 0; i < T; i++)
         {
-            var n = (i + 1 + W - 1) / W * W; // lanes covering j = 0..i
-            var row = s.Row.AsSpan(0, n);
-            Scores(s.Q.AsSpan(i * Hs, Hs), s.Kt, tp, n, row);
-            for (var j = i + 1; j < n; j++) row[j] = float.NegativeInfinity;
-            var l = SoftmaxInPlace(row);
-            if (lse is not null) lse[bh * T + i] = l;
+            int b = bh / H, h = bh % H, tp = Tp;
+            LoadHead(qkv, b, h, s);
+            var dropScale = 1f / (1f - DropoutP);
+            for (var i = 0; i < T; i++)
+            {
+                var n = (i + 1 + W - 1) / W * W; // lanes covering j = 0..i
+                var row = probs.AsSpan((bh * T + i) * tp, tp);
+                Scores(s.Q.AsSpan(i * Hs, Hs), s.Kt, tp, n, row);
+                for (var j = i + 1; j < n; j++) row[j] = float.NegativeInfinity;
+                SoftmaxInPlace(row[..n]);
+                row[n..].Clear();
 
-            var pd = s.Row2.AsSpan(0, n);
-            if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, row, pd, false);
-            else row.CopyTo(pd);
-            var oi = output.AsSpan((b * T + i) * D + h * Hs, Hs);
-            for (var d = 0; d < Hs; d++) oi[d] = Dot(pd, s.Vt.AsSpan(d * tp, n)); // o_i[d] = Σ_j p̃_j v_j[d]
+                var pd = s.Row.AsSpan(0, n);
+                if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, row[..n], pd, false);
+                else row[..n].CopyTo(pd);
+                var oi = output.AsSpan((b * T + i) * D + h * Hs, Hs);
+                for (var d = 0; d < Hs; d++) oi[d] = Dot(pd, s.Vt.AsSpan(d * tp, n)); // o_i[d] = Σ_j p̃_j v_j[d]
+            }
         }
     }
 
-    /// <summary>gqkv (B, T, 3D) += ∂/∂qkv given gout (B, T, D) and the saved row log-sum-exp (scores are recomputed).</summary>
-    public void Backward(float[] qkv, float[] lse, float[] gout, float[] gqkv)
+    /// <summary>gqkv (B, T, 3D) += ∂/∂qkv given gout (B, T, D) and the saved probabilities.</summary>
+    public void Backward(float[] qkv, float[] probs, float[] gout, float[] gqkv)
     {
         var kernel = this;
         Parallel.For(0, B * H, () => new Scratch(kernel.T, kernel.Tp, kernel.Hs), (bh, _, s) =>
         {
-            kernel.BackwardHead(bh, s, qkv, lse, gout, gqkv);
+            kernel.BackwardHead(bh, s, qkv, probs, gout, gqkv);
             return s;
         }, static _ => { });
     }
 
-    /// <summary>Backward of one (batch, head) pair: each row's probabilities are recomputed as exp(s − lse).</summary>
-    private void BackwardHead(int bh, Scratch s, float[] qkv, float[] lse, float[] gout, float[] gqkv)
+    /// <summary>Backward of one (batch, head) pair.</summary>
+    private void BackwardHead(int bh, Scratch s, float[] qkv, float[] probs, float[] gout, float[] gqkv)
     {
         {
             int b = bh / H, h = bh % H, tp = Tp;
@@ -92,10 +96,7 @@ internal readonly partial struct CausalAttention
             {
                 var n = (i + 1 + W - 1) / W * W;
                 var go = gout.AsSpan((b * T + i) * D + h * Hs, Hs);
-                var p = s.Row3.AsSpan(0, n);
-                Scores(s.Q.AsSpan(i * Hs, Hs), s.Kt, tp, n, p);
-                for (var j = i + 1; j < n; j++) p[j] = float.NegativeInfinity;
-                ExpShifted(p, lse[bh * T + i]);                       // p_ij = exp(s_ij − lse_i)
+                var p = probs.AsSpan((bh * T + i) * tp, n);
                 var pd = s.Row.AsSpan(0, n);
                 var dp = s.Row2.AsSpan(0, n);
                 if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, p, pd, false);
@@ -180,8 +181,8 @@ internal readonly partial struct CausalAttention
         }
     }
 
-    /// <summary>Softmax over a row whose length is a multiple of 16 (masked lanes hold −∞); returns its log-sum-exp.</summary>
-    private static float SoftmaxInPlace(Span<float> row)
+    /// <summary>Softmax over a row whose length is a multiple of 16 (masked lanes hold −∞).</summary>
+    private static void SoftmaxInPlace(Span<float> row)
     {
         ref var r = ref row[0];
         var vmax = Vector512.Create(float.NegativeInfinity);
@@ -194,18 +195,8 @@ internal readonly partial struct CausalAttention
             e.StoreUnsafe(ref r, (nuint)j);
             vsum += e;
         }
-        var sum = Vector512.Sum(vsum);
-        var inv = Vector512.Create(1f / sum);
+        var inv = Vector512.Create(1f / Vector512.Sum(vsum));
         for (var j = 0; j < row.Length; j += W) (Vector512.LoadUnsafe(ref r, (nuint)j) * inv).StoreUnsafe(ref r, (nuint)j);
-        return max[0] + MathF.Log(sum);
-    }
-
-    /// <summary>row ← exp(row − lse) over a length that is a multiple of 16 (−∞ lanes become 0).</summary>
-    private static void ExpShifted(Span<float> row, float lse)
-    {
-        ref var r = ref row[0];
-        var l = Vector512.Create(lse);
-        for (var j = 0; j < row.Length; j += W) FastMath.Exp(Vector512.LoadUnsafe(ref r, (nuint)j) - l).StoreUnsafe(ref r, (nuint)j);
     }
 
     internal static float HorizontalMax(Vector512<float> v)
@@ -251,6 +242,6 @@ internal readonly partial struct CausalAttention
     {
         public readonly float[] Q = new float[t * hs], Dq = new float[t * hs];
         public readonly float[] Kt = new float[hs * tp], Vt = new float[hs * tp], Dkt = new float[hs * tp], Dvt = new float[hs * tp];
-        public readonly float[] Row = new float[tp], Row2 = new float[tp], Row3 = new float[tp];
+        public readonly float[] Row = new float[tp], Row2 = new float[tp];
     }
 }

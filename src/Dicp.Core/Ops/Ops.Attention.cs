@@ -30,19 +30,30 @@ public static partial class Ops
             DropoutKey = dropout > 0f ? generator!.NextUInt64() : 0UL,
         };
         var y = Tensor.Uninitialized([b, t, d]);
-        // Nothing of size T² is kept (FlashAttention's scheme): forward saves each row's log-sum-exp (B, H, T) and
-        // backward recomputes the scores, so memory grows as B·H·T, not B·H·T², and T = 1000 contexts fit.
-        var record = GradMode.ShouldRecord(qkv);
-        var lse = record ? BufferPool.Rent(kernel.LseLength, clear: false) : null;
-        if (kernel.UsesHead8) kernel.Forward8(qkv.Data, y.Data, lse);
-        else kernel.Forward(qkv.Data, y.Data, lse);
-        if (record)
-            y.Record("causal_self_attention", [qkv], (qkv, kernel, lse: lse!), static (y, _, s) =>
+        if (kernel.UsesHead8)
+        {
+            // Nothing of size T² is kept: backward recomputes the scores from each row's log-sum-exp (B, H, T).
+            var record = GradMode.ShouldRecord(qkv);
+            var lse = record ? BufferPool.Rent(kernel.LseLength, clear: false) : null;
+            kernel.Forward8(qkv.Data, y.Data, lse);
+            if (record)
+                y.Record("causal_self_attention", [qkv], (qkv, kernel, lse: lse!), static (y, _, s) =>
+                {
+                    s.kernel.Backward8(s.qkv.Data, y.Data, s.lse, y.Grad!, s.qkv.EnsureGrad());
+                    BufferPool.Return(s.lse); // the node runs once: the graph is freed after backward
+                });
+            return y;
+        }
+        var probs = BufferPool.Rent(kernel.ProbsLength, clear: false); // (B, H, T, Tp): every row is written in full
+        kernel.Forward(qkv.Data, y.Data, probs);
+        if (GradMode.ShouldRecord(qkv))
+            y.Record("causal_self_attention", [qkv], (qkv, kernel, probs), static (y, _, s) =>
             {
-                if (s.kernel.UsesHead8) s.kernel.Backward8(s.qkv.Data, y.Data, s.lse, y.Grad!, s.qkv.EnsureGrad());
-                else s.kernel.Backward(s.qkv.Data, s.lse, y.Grad!, s.qkv.EnsureGrad());
-                BufferPool.Return(s.lse); // the node runs once: the graph is freed after backward
+                s.kernel.Backward(s.qkv.Data, s.probs, y.Grad!, s.qkv.EnsureGrad());
+                BufferPool.Return(s.probs); // the node runs once: the graph is freed after backward
             });
+        else
+            BufferPool.Return(probs);
         return y;
     }
 }

@@ -126,8 +126,6 @@ public sealed partial class Trainer
                 _model.Name, _model.Network.ParameterCount(), Options.Steps, start, RunDirectory);
         var lastCheckpoint = start;
         var lr = 0f;
-        var rateClock = Stopwatch.StartNew(); // training steps per second since the last row (sampling + step), for progress
-        var rateFrom = start;
         _tensorBoard = TensorBoardDirectory is not null && start < Options.Steps ? Metrics.TensorBoardWriter.Continue(TensorBoardDirectory, start) : null;
         try
         {
@@ -147,11 +145,9 @@ public sealed partial class Trainer
                 var ice = Evaluation is not null && (last || (Options.InContextEvalInterval > 0 && step % Options.InContextEvalInterval == 0));
                 if (last || test || ice || step % Options.LogInterval == 0)
                 {
-                    var rate = (step - rateFrom) / rateClock.Elapsed.TotalSeconds;
-                    Dictionary<string, double> row;
                     try
                     {
-                        row = WriteRow(state, lr, test, ice, cancellationToken);
+                        lastRow = WriteRow(state, lr, test, ice, cancellationToken);
                     }
                     catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                     {
@@ -160,19 +156,12 @@ public sealed partial class Trainer
                         _logger.LogInformation("Training cancelled during the evaluation of step {Step}; the checkpoint of step {Kept} is kept", step, lastCheckpoint);
                         throw new TrainingCancelledException(lastCheckpoint, TrainingCheckpoint.PathIn(RunDirectory), cancellationToken);
                     }
-                    row[StepsPerSecondKey] = rate; // reported, not written to metrics.csv (whose rows must replay bit for bit on resume)
-                    lastRow = row;
                     progress?.Report(new TrainingProgress(step, Options.Steps, lr, lastRow));
                 }
                 if (last || step % Options.CheckpointInterval == 0)
                 {
                     SaveCheckpoint(state);
                     lastCheckpoint = step;
-                }
-                if (last || test || ice || step % Options.LogInterval == 0)
-                {
-                    rateFrom = step; // the next rate excludes this row's test/evaluation and checkpoint time
-                    rateClock.Restart();
                 }
             }
         }
@@ -206,9 +195,6 @@ public sealed partial class Trainer
             if (k is not ("loss" or "grad_norm")) Add(sums, k, v); // the models report "loss" too: count it once
         state.Pending = state.Pending with { Count = state.Pending.Count + 1 };
     }
-
-    /// <summary>The progress rows' key for training steps per second since the previous row (wall clock).</summary>
-    public const string StepsPerSecondKey = "steps_per_s";
 
     private static void Add(Dictionary<string, double> sums, string key, double value) =>
         sums[key] = sums.GetValueOrDefault(key) + value;

@@ -36,9 +36,9 @@ public class AttentionHead8Tests
         if (!k.UsesHead8) return;
 
         var y0 = new float[B * T * D]; var g0 = new float[B * T * 3 * D];
-        var lse0 = new float[k.LseLength];
-        k.Forward(qkv, y0, lse0);
-        k.Backward(qkv, lse0, gout, g0);
+        var probs = new float[k.ProbsLength];
+        k.Forward(qkv, y0, probs);
+        k.Backward(qkv, probs, gout, g0);
 
         var y1 = new float[B * T * D]; var g1 = new float[B * T * 3 * D];
         var lse = new float[k.LseLength];
