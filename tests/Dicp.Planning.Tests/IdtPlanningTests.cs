@@ -14,7 +14,7 @@ public class IdtPlanningTests
         var session = InContextModels.Create(config, seed: 4).CreateSession(1, new SessionOptions(TargetReturns: [5f], Seed: 9));
         var s = new float[] { 4, 4 };
         var policy = new float[grid ? 5 : 4];
-        for (var t = 0; t < 5; t++) // five real steps: the window (n_transit − 1) is full
+        for (var t = 0; t < 5; t++) // five real steps: the window (n_transit − 1) is full; the planners below plan from then on (PlanningStart.WindowFull)
         {
             session.Policy(s, policy);
             float[] a = grid ? [0f] : [0.5f, -0.5f];
@@ -31,7 +31,7 @@ public class IdtPlanningTests
     public void BeamSearchPlansFourStepsAndItsPathReplaysThroughPredict()
     {
         var session = Session(grid: true, out var obs);
-        var planner = new BeamSearchPlanner(new BeamSearchOptions(Horizon: 4, Seed: 2));
+        var planner = new BeamSearchPlanner(new BeamSearchOptions(Horizon: 4, Seed: 2, Start: PlanningStart.WindowFull));
         var actions = new float[1];
         var trace = new PlanTrace();
         planner.Plan(session, new PlanRequest(obs, [5], [20]), actions, trace);
@@ -56,7 +56,7 @@ public class IdtPlanningTests
     public void SamplingPlannerPicksTheCandidateWithTheHighestPredictedReward()
     {
         var session = Session(grid: false, out var obs);
-        var planner = new SamplingPlanner(new SamplingOptions(StartStep: 0, Seed: 5));
+        var planner = new SamplingPlanner(new SamplingOptions(StartStep: 0, Start: PlanningStart.WindowFull, Seed: 5));
         var actions = new float[2];
         var trace = new PlanTrace();
         planner.Plan(session, new PlanRequest(obs, [5], [20]), actions, trace);
@@ -73,7 +73,7 @@ public class IdtPlanningTests
     {
         // c = 3 with two real steps in the segment: a horizon of 4 slides the Decisions-to-Go window past the segment.
         var session = Session(grid: false, out var obs, rewardMin: -5f, rewardMax: 5f);
-        var planner = new CemPlanner(new CemOptions(Horizon: 4, Population: 16, Elites: 4, StartStep: 0, Seed: 6));
+        var planner = new CemPlanner(new CemOptions(Horizon: 4, Population: 16, Elites: 4, StartStep: 0, Start: PlanningStart.WindowFull, Seed: 6));
         var actions = new float[2];
         var trace = new PlanTrace();
         planner.Plan(session, new PlanRequest(obs, [5], [20]), actions, trace);

@@ -44,6 +44,9 @@ public static partial class Ops
                 });
             return y;
         }
+        var saved = (long)b * nHead * t * kernel.Tp;
+        if (saved > Array.MaxLength) // e.g. the full Meta-World configuration: batch 512 × 8 heads × 1001 tokens
+            throw new ArgumentException($"Causal attention over a batch of {b} × {nHead} heads × {t} tokens would keep {saved:N0} softmax probabilities, more than one array holds ({Array.MaxLength:N0}); lower training.batch_size or model.n_transit.", nameof(qkv));
         var probs = BufferPool.Rent(kernel.ProbsLength, clear: false); // (B, H, T, Tp): every row is written in full
         kernel.Forward(qkv.Data, y.Data, probs);
         if (GradMode.ShouldRecord(qkv))
