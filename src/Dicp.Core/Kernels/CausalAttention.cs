@@ -39,12 +39,28 @@ internal readonly partial struct CausalAttention
     /// <summary>out (B, T, D) = attention(qkv (B, T, 3D)); probs (B, H, T, Tp) receives the softmax (pre-dropout).</summary>
     public void Forward(float[] qkv, float[] output, float[] probs)
     {
-        var kernel = this;
-        Parallel.For(0, B * H, () => new Scratch(kernel.T, kernel.Tp, kernel.Hs), (bh, _, s) =>
-        {
-            kernel.ForwardHead(bh, s, qkv, output, probs);
-            return s;
-        }, static _ => { });
+        ParallelLoop.For(0, B * H, new ForwardBody(this, qkv, output, probs));
+    }
+
+    private readonly struct ForwardBody(CausalAttention kernel, float[] qkv, float[] output, float[] probs) : IParallelBody
+    {
+        public void Run(int bh) => kernel.ForwardHead(bh, kernel.ThreadScratch(), qkv, output, probs);
+    }
+
+    private readonly struct BackwardBody(CausalAttention kernel, float[] qkv, float[] probs, float[] gout, float[] gqkv) : IParallelBody
+    {
+        public void Run(int bh) => kernel.BackwardHead(bh, kernel.ThreadScratch(), qkv, probs, gout, gqkv);
+    }
+
+    [ThreadStatic] private static Scratch? _scratch;
+
+    /// <summary>This thread's scratch for heads of this shape (kept between calls: no allocation per step; the padding
+    /// columns of Kᵀ and Vᵀ stay zero, since only the first T are ever written).</summary>
+    private Scratch ThreadScratch()
+    {
+        var s = _scratch;
+        if (s is null || s.T != T || s.Tp != Tp || s.Hs != Hs) _scratch = s = new Scratch(T, Tp, Hs);
+        return s;
     }
 
     /// <summary>Forward of one (batch, head) pair.</summary>
@@ -75,12 +91,7 @@ internal readonly partial struct CausalAttention
     /// <summary>gqkv (B, T, 3D) += ∂/∂qkv given gout (B, T, D) and the saved probabilities.</summary>
     public void Backward(float[] qkv, float[] probs, float[] gout, float[] gqkv)
     {
-        var kernel = this;
-        Parallel.For(0, B * H, () => new Scratch(kernel.T, kernel.Tp, kernel.Hs), (bh, _, s) =>
-        {
-            kernel.BackwardHead(bh, s, qkv, probs, gout, gqkv);
-            return s;
-        }, static _ => { });
+        ParallelLoop.For(0, B * H, new BackwardBody(this, qkv, probs, gout, gqkv));
     }
 
     /// <summary>Backward of one (batch, head) pair.</summary>
@@ -240,6 +251,7 @@ internal readonly partial struct CausalAttention
 
     private sealed class Scratch(int t, int tp, int hs)
     {
+        public readonly int T = t, Tp = tp, Hs = hs;
         public readonly float[] Q = new float[t * hs], Dq = new float[t * hs];
         public readonly float[] Kt = new float[hs * tp], Vt = new float[hs * tp], Dkt = new float[hs * tp], Dvt = new float[hs * tp];
         public readonly float[] Row = new float[tp], Row2 = new float[tp];
