@@ -37,13 +37,14 @@ internal static class EvaluateCommand
         var deterministic = new Option<bool>("--deterministic") { Description = "Planners: take the most probable first actions / the policy mean instead of sampling." };
         var early = new Option<bool>("--plan-before-full-window") { Description = "Planners: plan from the first step instead of waiting for n_transit steps of context (planner.planning_start: first_step)." };
         var label = new Option<string?>("--label") { Description = "Label of the curve in dicp plot (default: model + planner, e.g. \"DICP-AD + beam\")." };
+        var expect = new Option<string?>("--expect") { Description = "Check that this evaluation reproduces a results file exactly (same planner, settings, seed and tasks; identical returns for every episode evaluated); exit code 1 if not. Writes no results file unless --out is given." };
         var cmd = new Command("evaluate", "Roll a trained model in context on the split's tasks and write results.json.")
-            { run, episodes, split, output, greedy, seed, planner, beamK, samples, horizon, startStep, deterministic, early, label };
+            { run, episodes, split, output, greedy, seed, planner, beamK, samples, horizon, startStep, deterministic, early, label, expect };
         cmd.SetAction((parse, ct) => Task.FromResult(Run(parse.GetValue(run)!, parse.GetValue(episodes), parse.GetValue(split)!, parse.GetValue(output),
             parse.GetValue(greedy), parse.GetValue(seed),
             new PlannerOverrides(parse.GetValue(planner), parse.GetValue(beamK), parse.GetValue(samples), parse.GetValue(horizon),
                 parse.GetValue(startStep), parse.GetValue(deterministic), parse.GetValue(early)),
-            parse.GetValue(label), ct)));
+            parse.GetValue(label), ct, expect: parse.GetValue(expect))));
         return cmd;
     }
 
@@ -60,7 +61,7 @@ internal static class EvaluateCommand
     /// the model from the run's configuration (default: the library's factory), as in <see cref="TrainCommand.Run"/>.
     /// </summary>
     internal static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, PlannerOverrides overrides,
-        string? label, CancellationToken ct, Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null)
+        string? label, CancellationToken ct, Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null, string? expect = null)
     {
         try
         {
@@ -79,8 +80,9 @@ internal static class EvaluateCommand
                 (splitSeed, trainRatio) = identity.Split;
             }
             else Console.Error.WriteLine($"note: {runDir} has no {RunIdentity.FileName} (trained by an earlier Dicp): model and split from its {RunConfig.FileName}.");
-            var path = output ?? Path.Combine(runDir, "results.json");
-            CheckOutput(path);
+            var path = output ?? (expect is null ? Path.Combine(runDir, "results.json") : null);
+            if (path is not null) CheckOutput(path);
+            if (expect is not null) _ = PlotCommand.ReadResults(expect);
             var model = (modelFactory ?? InContextModels.Create)(modelConfig, config.Training.Seed);
             var source = LoadWeights(model, modelConfig, runDir);
             model.Network.Eval();
@@ -106,7 +108,7 @@ internal static class EvaluateCommand
             var watch = System.Diagnostics.Stopwatch.StartNew();
             var result = InContextEvaluator.Run(model, environments, planner, options, null, ct);
             watch.Stop();
-            result.Save(path, new Dictionary<string, object?>
+            var metadata = new Dictionary<string, object?>
             {
                 ["environment"] = config.Data.Environment,
                 ["split"] = split,
@@ -118,9 +120,17 @@ internal static class EvaluateCommand
                 ["steps_per_episode"] = stepsPerEpisode,
                 ["optimal_return"] = optimal,
                 ["seconds"] = Math.Round(watch.Elapsed.TotalSeconds, 2),
-            });
+            };
+            if (path is not null) result.Save(path, metadata);
             PrintTable(result);
-            Console.Out.WriteLine($"evaluated in {watch.Elapsed.TotalSeconds:F1} s; wrote {path}");
+            Console.Out.WriteLine($"evaluated in {watch.Elapsed.TotalSeconds:F1} s" + (path is null ? "" : $"; wrote {path}"));
+            if (expect is null) return 0;
+            if (ResultsCheck.Compare(result, indices, expect) is { } difference)
+            {
+                Console.Error.WriteLine("error: " + difference);
+                return 1;
+            }
+            Console.Out.WriteLine($"matches {expect}: {indices.Length} tasks × {options.Episodes} episodes, identical returns");
             return 0;
         }
         catch (OperationCanceledException)

@@ -19,6 +19,7 @@ root.Subcommands.Add(PlotCommand.Create());
 root.Subcommands.Add(QuickstartCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 
 root.Options.Add(CliOutput.QuietOption);
 root.Options.Add(CliOutput.VerboseOption);

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dicp.Evaluation;
+
+namespace Dicp.Cli;
+
+/// <summary>
+/// <c>dicp evaluate --expect FILE</c>: checks that a fresh evaluation reproduces a results file — the same planner,
+/// planner settings, seed and tasks, and bit-identical returns for every episode evaluated (a run of fewer episodes
+/// checks the file's first ones: episodes do not depend on how many follow).
+/// </summary>
+internal static class ResultsCheck
+{
+    /// <summary>A results file as a JSON object (errors name the file).</summary>
+    /// <exception cref="InvalidDataException">Missing, not JSON, or not an object.</exception>
+    public static JsonObject ReadObject(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Results file '{path}' does not exist.", path);
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"Results file '{path}' does not hold a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"Results file '{path}' is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Throws when <paramref name="expectPath"/> was made with other settings than <paramref name="result"/> (a user
+    /// error); returns null when every evaluated return equals the file's, else a one-line description of the first
+    /// difference.
+    /// </summary>
+    /// <exception cref="ConfigException">The file's planner, settings, seed, tasks or episode count do not allow the comparison.</exception>
+    public static string? Compare(EvaluationResult result, IReadOnlyList<int> taskIndices, string expectPath)
+    {
+        var expected = PlotCommand.ReadResults(expectPath).Returns;
+        var json = ReadObject(expectPath);
+        void Same(string key, JsonNode? now)
+        {
+            var was = json[key]?.ToJsonString() ?? "null";
+            if (was != (now?.ToJsonString() ?? "null"))
+                throw new ConfigException($"--expect {expectPath}: its {key} is {was}, this evaluation's is {now?.ToJsonString() ?? "null"}; evaluate with the file's settings.");
+        }
+        Same("planner", JsonValue.Create(result.Planner));
+        Same("planner_settings", JsonSerializer.SerializeToNode(result.PlannerSettings));
+        Same("seed", JsonValue.Create(result.Options.Seed));
+        Same("task_indices", JsonSerializer.SerializeToNode(taskIndices));
+        var episodes = result.Returns[0].Length;
+        if (expected.Length != result.Returns.Length || episodes > expected[0].Length)
+            throw new ConfigException($"--expect {expectPath}: holds {expected.Length} tasks × {expected[0].Length} episodes; this evaluation has " +
+                $"{result.Returns.Length} × {episodes} (use --episodes ≤ {expected[0].Length}).");
+        for (var t = 0; t < expected.Length; t++)
+            for (var k = 0; k < episodes; k++)
+                if ((float)expected[t][k] != result.Returns[t][k])
+                    return $"differs from {expectPath}: task {taskIndices[t]} (row {t}), episode {k + 1}: expected {expected[t][k]}, got {result.Returns[t][k]}";
+        return null;
+    }
+}
