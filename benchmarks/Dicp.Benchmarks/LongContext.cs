@@ -62,7 +62,7 @@ public static class LongContext
         var rssPeak = ProcStatus("VmHWM:");
         var median = Stats.Median(times);
         var scale = targetBatch / (double)batch;
-        var t = model.SampleSteps + 1; // tokens per window (AD: n_transit − 1 transitions, query state and action: at most n + 1)
+        var t = model.SampleSteps + 1; // AD's tokens per window: n_transit − 1 transitions, the query state (and action)
         var savedPerLayer = (long)targetBatch * config.Heads * t * ((t + 15) / 16 * 16) * 4;
         var line = new JsonLine().Add("bench", "long-context").Add("impl", "dicp").Add("model", preset)
             .Add("batch", batch).Add("steps", steps).Add("threads", Benchmarks.Threads).Add("budget_mb", budget >> 20)
@@ -72,8 +72,8 @@ public static class LongContext
             .Add("target_batch", targetBatch).Add("target_steps", targetSteps)
             .Add("est_step_s_at_target", median * scale / 1000, 2)
             .Add("est_hours_at_target", median * scale * targetSteps / 3.6e6, 1)
-            .Add("est_peak_rss_gb_at_target", (rss0 + (rssPeak - rss0) * scale) / 1e9, 2)
-            .Add("saved_probs_gb_per_layer_at_target", savedPerLayer / 1e9, 1);
+            .Add("est_peak_rss_gb_at_target", (rss0 + (rssPeak - rss0) * scale) / 1e9, 2);
+        if (config.Model == "ad") line.Add("saved_probs_gb_per_layer_at_target", savedPerLayer / 1e9, 1); // what the saved-probability path would keep
         line.Print();
         if (!compare) return;
 
@@ -108,7 +108,7 @@ public static class LongContext
     /// <summary>Synthetic windows of valid values: grid cells, action indices or actions in [−1, 1], rewards, returns-to-go.</summary>
     private static WindowBatch Windows(ModelConfig c, int steps, int batch)
     {
-        var w = new WindowBatch(batch, steps, c.InputObservationSize, c.ActionSize, returnsToGo: c.Model == "idt");
+        var w = new WindowBatch(batch, steps, c.ObservationSize, c.ActionSize, returnsToGo: c.Model == "idt");
         var g = new Generator(3);
         var side = c.StateClasses > 0 ? (int)Math.Round(Math.Sqrt(c.StateClasses)) : 0;
         float Obs() => side > 0 ? g.NextInt(side) : g.NextFloat() * 2 - 1;
