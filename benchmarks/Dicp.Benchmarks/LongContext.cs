@@ -92,6 +92,35 @@ public static class LongContext
             .Add("recompute_over_saved", Stats.Median(flash) / Stats.Median(saved), 3).Print();
     }
 
+    /// <summary>
+    /// Forward + backward of the attention op alone, saved probabilities vs recomputation, alternating call by call in
+    /// one process (so the machine's load drifts out of the ratio); prints the medians and their ratio.
+    /// </summary>
+    public static void CompareAttention(int batch, int t, int heads, int headSize, float dropout, int iters)
+    {
+        var d = heads * headSize;
+        var g = new Generator(11);
+        var qkv = new Tensor(new float[batch * t * 3 * d], [batch, t, 3 * d], requiresGrad: true);
+        g.FillUniform(qkv.Span, -1f, 1f);
+        var rope = new RotaryCache(t, headSize);
+        var seed = Enumerable.Repeat(1f / (batch * t * d), batch * t * d).ToArray();
+        var times = new[] { new List<double>(), new List<double>() };
+        for (var i = 0; i < 2 * iters + 6; i++)
+        {
+            var recompute = i % 2;
+            Ops.AttentionProbabilityBudgetBytes = recompute == 1 ? 0 : long.MaxValue;
+            qkv.ZeroGrad();
+            using var scope = TensorScope.Begin();
+            var t0 = Stopwatch.GetTimestamp();
+            Ops.CausalSelfAttention(qkv, heads, rope, dropout, dropout > 0f ? g : null).Backward(seed);
+            if (i >= 6) times[recompute].Add(Trainer.Ms(t0, Stopwatch.GetTimestamp()));
+        }
+        double saved = Stats.Median(times[0]), flash = Stats.Median(times[1]);
+        new JsonLine().Add("bench", "attention-compare").Add("impl", "dicp").Add("batch", batch).Add("t", t).Add("heads", heads).Add("hs", headSize)
+            .Add("dropout", dropout, 2).Add("iters", iters).Add("threads", Benchmarks.Threads)
+            .Add("saved_fwd_bwd_ms", saved, 3).Add("recompute_fwd_bwd_ms", flash, 3).Add("recompute_over_saved", flash / saved, 3).Print();
+    }
+
     private static (double Ms, long ManagedAfterForward, float Loss) Step(ITrainableInContextModel model, WindowBatch windows, Dicp.Nn.Parameter[] parameters, AdamW optimizer)
     {
         using var scope = TensorScope.Begin();

@@ -27,14 +27,20 @@ public static partial class Ops
     /// set it before training (0 always recomputes). Both paths agree to float rounding (about 1e-6 relative), and
     /// below the budget the result is bit-identical to earlier versions.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The value set is negative.</exception>
+    /// <exception cref="InvalidOperationException">Read while <c>DICP_ATTENTION_BUDGET_MB</c> is not a whole number ≥ 0.</exception>
     public static long AttentionProbabilityBudgetBytes
     {
-        get => _attentionBudget;
-        set => _attentionBudget = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"Attention probability budget must be ≥ 0 bytes, got {value}.");
+        get
+        {
+            var v = Volatile.Read(ref _attentionBudget);
+            if (v < 0) Volatile.Write(ref _attentionBudget, v = DefaultAttentionBudget());
+            return v;
+        }
+        set => Volatile.Write(ref _attentionBudget, value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"Attention probability budget must be ≥ 0 bytes, got {value}."));
     }
 
-    private static long _attentionBudget = DefaultAttentionBudget();
+    private static long _attentionBudget = -1; // −1: not read from the environment yet
 
     private static long DefaultAttentionBudget()
     {
