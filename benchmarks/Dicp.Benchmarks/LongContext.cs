@@ -12,7 +12,8 @@ namespace Dicp.Benchmarks;
 /// <remarks>
 /// The attention runs the recomputing path (probability budget 0, as it would at the configs' batch sizes) unless
 /// <c>--budget-mb</c> says otherwise. Peak memory: process peak RSS (VmHWM) and the managed heap after the forward pass
-/// (where activations peak). Scaling to the target batch: per-sample memory (peak RSS − RSS before the first step) and
+/// (where activations peak). Time: wall-clock median, and CPU time per step over the worker count (what the step would
+/// take with the cores to itself; on a loaded machine the wall time is inflated). Scaling to the target batch: per-sample memory (peak RSS − RSS before the first step) and
 /// step time are taken as linear in the batch, which holds for every tensor of the step once no (B, H, T, T) buffer is kept.
 /// <c>--compare</c> then alternates steps with the saved-probability path in the same process for the time ratio.
 /// </remarks>
@@ -46,13 +47,16 @@ public static class LongContext
         Benchmarks.Collect();
         var rss0 = ProcStatus("VmRSS:");
         var times = new List<double>();
+        var cpu = TimeSpan.Zero;
         long managedPeak = 0, allocated = 0;
         float loss = float.NaN;
         for (var i = 0; i < warmup + steps; i++)
         {
             var a0 = GC.GetTotalAllocatedBytes(true);
+            var c0 = Process.GetCurrentProcess().TotalProcessorTime;
             var (ms, managed, l) = Step(model, windows, parameters, optimizer);
             if (i < warmup) continue;
+            cpu += Process.GetCurrentProcess().TotalProcessorTime - c0;
             allocated += GC.GetTotalAllocatedBytes(true) - a0;
             times.Add(ms);
             managedPeak = Math.Max(managedPeak, managed);
@@ -72,6 +76,9 @@ public static class LongContext
             .Add("target_batch", targetBatch).Add("target_steps", targetSteps)
             .Add("est_step_s_at_target", median * scale / 1000, 2)
             .Add("est_hours_at_target", median * scale * targetSteps / 3.6e6, 1)
+            // CPU time over the worker count: the wall time the step would take with the cores to itself (a loaded machine inflates the wall times)
+            .Add("cpu_s_per_step", cpu.TotalSeconds / steps, 2)
+            .Add("est_hours_at_target_from_cpu", cpu.TotalMilliseconds / steps / Benchmarks.Threads * scale * targetSteps / 3.6e6, 1)
             .Add("est_peak_rss_gb_at_target", (rss0 + (rssPeak - rss0) * scale) / 1e9, 2);
         if (config.Model == "ad") line.Add("saved_probs_gb_per_layer_at_target", savedPerLayer / 1e9, 1); // what the saved-probability path would keep
         line.Print();
