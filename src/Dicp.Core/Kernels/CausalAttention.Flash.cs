@@ -136,56 +136,89 @@ internal readonly partial struct CausalAttention
     private unsafe void BackwardHeadFlash(int bh, FlashScratch s, float[] lse, float[] gout, float[] gqkv)
     {
         int t = T, t8 = T8, hs = Hs, b = bh / H, h = bh % H;
-        var drop = DropoutP > 0f;
-        var vds = Vector256.Create(drop ? 1f / (1f - DropoutP) : 1f);
-        var th = Vector256.Create(DropoutMask.Threshold(DropoutP));
-        var k0 = Vector256.Create((uint)DropoutKey);
-        var k1 = Vector256.Create((uint)(DropoutKey >> 32));
-        var lane = Vector256.Create(0u, 1, 2, 3, 4, 5, 6, 7);
+        var mask = new RowMask(this);
         var scale = Scale;
         Array.Clear(s.Dkt, 0, hs * t8);
         Array.Clear(s.Dvt, 0, hs * t8);
-        var dq = stackalloc float[hs];
+        var dqa = stackalloc float[hs];
+        var dqb = stackalloc float[hs];
         fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, pdk = s.Dkt, pdv = s.Dvt, rp = s.P, rd = s.Dp, rpd = s.Pd, pgo = gout, pg = gqkv)
         {
-            for (var i = 0; i < t; i++)
+            // Rows in pairs (i even: both rows cover the same ⌈(i+2)/8⌉ blocks), so the dK/dV updates load and store
+            // each column block once for two rows.
+            for (var i = 0; i < t; i += 2)
             {
                 var nb = i / W8 + 1;
-                var qi = pq + i * hs;
-                var go = pgo + (b * t + i) * D + h * hs;
-                RowTimesMatrix(qi, pk, t8, hs, nb, rp);            // s_ij, recomputed
-                for (var j = i + 1; j < nb * W8; j++) rp[j] = float.NegativeInfinity;
-                RowTimesMatrix(go, pv, t8, hs, nb, rd);            // dp̃_ij = do_i·v_j
-                var li = Vector256.Create(lse[bh * t + i]);
-                var start = (uint)((bh * t + i) * t);
-                var vdot = Vector256<float>.Zero;
-                for (var jb = 0; jb < nb; jb++)
+                float* qa = pq + i * hs, goa = pgo + (b * t + i) * D + h * hs;
+                RowGradient(bh, i, qa, goa, pk, pv, t8, nb, lse[bh * t + i], mask, rp, rd, rpd);
+                if (i + 1 < t)
                 {
-                    var j = jb * W8;
-                    var p = FastMath.Exp(Vector256.Load(rp + j) - li);
-                    var keep = drop ? DropoutMask.Keep(Vector256.Create(start + (uint)j) + lane, k0, k1, th) : Vector256<float>.AllBitsSet;
-                    var dp = (Vector256.Load(rd + j) * vds) & keep;
-                    p.Store(rp + j);
-                    ((p * vds) & keep).Store(rpd + j);              // p̃ = mask·p/(1−p)
-                    dp.Store(rd + j);
-                    vdot = Vector256.FusedMultiplyAdd(p, dp, vdot);
+                    float* qb = qa + hs, gob = pgo + (b * t + i + 1) * D + h * hs;
+                    RowGradient(bh, i + 1, qb, gob, pk, pv, t8, nb, lse[bh * t + i + 1], mask, rp + t8, rd + t8, rpd + t8);
+                    for (var e = 0; e < hs; e++)
+                    {
+                        Axpy8x2(goa[e], rpd, gob[e], rpd + t8, pdv + e * t8, nb); // dv_j[e] += p̃_ij do_i[e] (both rows)
+                        Axpy8x2(qa[e], rd, qb[e], rd + t8, pdk + e * t8, nb);    // dk_j[e] += ds_ij q̂_i[e]
+                    }
+                    RowDotRows(rd + t8, pk, t8, hs, nb, dqb);                  // dq̂_i[e] = Σ_j ds_ij k_j[e]
+                    var dqi = s.Dq.AsSpan((i + 1) * hs, hs);
+                    for (var e = 0; e < hs; e++) dqi[e] = dqb[e] * scale;       // dq_i = dq̂_i / √hs
                 }
-                var dot = Vector256.Create(Vector256.Sum(vdot));     // D_i = Σ_j p dp
-                for (var jb = 0; jb < nb; jb++)
+                else
                 {
-                    var j = jb * W8;
-                    (Vector256.Load(rp + j) * (Vector256.Load(rd + j) - dot)).Store(rd + j); // ds = p (dp − D_i)
+                    for (var e = 0; e < hs; e++)
+                    {
+                        Axpy8(goa[e], rpd, pdv + e * t8, nb);
+                        Axpy8(qa[e], rd, pdk + e * t8, nb);
+                    }
                 }
-                for (var e = 0; e < hs; e++)
-                {
-                    Axpy8(go[e], rpd, pdv + e * t8, nb);             // dv_j[e] += p̃_ij do_i[e]
-                    Axpy8(qi[e], rd, pdk + e * t8, nb);              // dk_j[e] += ds_ij q̂_i[e]
-                }
-                RowDotRows(rd, pk, t8, hs, nb, dq);                 // dq̂_i[e] = Σ_j ds_ij k_j[e]
-                var dqi = s.Dq.AsSpan(i * hs, hs);
-                for (var e = 0; e < hs; e++) dqi[e] = dq[e] * scale; // dq_i = dq̂_i / √hs
+                RowDotRows(rd, pk, t8, hs, nb, dqa);
+                var dqa0 = s.Dq.AsSpan(i * hs, hs);
+                for (var e = 0; e < hs; e++) dqa0[e] = dqa[e] * scale;
             }
             ScatterHeadFlash(s, pg, b, h);
+        }
+    }
+
+    /// <summary>The dropout mask's key, threshold and scale, broadcast.</summary>
+    private readonly struct RowMask(CausalAttention k)
+    {
+        public readonly bool Drop = k.DropoutP > 0f;
+        public readonly Vector256<float> Scale = Vector256.Create(k.DropoutP > 0f ? 1f / (1f - k.DropoutP) : 1f);
+        public readonly Vector256<uint> Th = Vector256.Create(DropoutMask.Threshold(k.DropoutP));
+        public readonly Vector256<uint> K0 = Vector256.Create((uint)k.DropoutKey), K1 = Vector256.Create((uint)(k.DropoutKey >> 32));
+    }
+
+    /// <summary>
+    /// Row i's probabilities recomputed: rp = p = exp(s − lse_i) (0 past i), rpd = p̃ = mask·p/(1−p), and
+    /// rd = ds = p ⊙ (dp − D_i) with dp = mask·(do_i·Vᵀ)/(1−p) and D_i = Σ_j p dp, over <paramref name="nb"/> blocks.
+    /// </summary>
+    private unsafe void RowGradient(int bh, int i, float* qi, float* go, float* pk, float* pv, int t8, int nb, float lse, in RowMask m,
+        float* rp, float* rd, float* rpd)
+    {
+        RowTimesMatrix(qi, pk, t8, Hs, nb, rp);            // s_ij, recomputed
+        for (var j = i + 1; j < nb * W8; j++) rp[j] = float.NegativeInfinity;
+        RowTimesMatrix(go, pv, t8, Hs, nb, rd);            // dp̃_ij = do_i·v_j
+        var li = Vector256.Create(lse);
+        var start = (uint)((bh * T + i) * T);
+        var lane = Vector256.Create(0u, 1, 2, 3, 4, 5, 6, 7);
+        var vdot = Vector256<float>.Zero;
+        for (var jb = 0; jb < nb; jb++)
+        {
+            var j = jb * W8;
+            var p = FastMath.Exp(Vector256.Load(rp + j) - li);
+            var keep = m.Drop ? DropoutMask.Keep(Vector256.Create(start + (uint)j) + lane, m.K0, m.K1, m.Th) : Vector256<float>.AllBitsSet;
+            var dp = (Vector256.Load(rd + j) * m.Scale) & keep;
+            p.Store(rp + j);
+            ((p * m.Scale) & keep).Store(rpd + j);
+            dp.Store(rd + j);
+            vdot = Vector256.FusedMultiplyAdd(p, dp, vdot);
+        }
+        var dot = Vector256.Create(Vector256.Sum(vdot));
+        for (var jb = 0; jb < nb; jb++)
+        {
+            var j = jb * W8;
+            (Vector256.Load(rp + j) * (Vector256.Load(rd + j) - dot)).Store(rd + j);
         }
     }
 
@@ -280,6 +313,16 @@ internal readonly partial struct CausalAttention
         }
     }
 
+    /// <summary>y[j] += α·x[j] + β·z[j] for j &lt; 8·nb (two rows' updates with one load and store of y).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Axpy8x2(float alpha, float* x, float beta, float* z, float* y, int nb)
+    {
+        var va = Vector256.Create(alpha);
+        var vb = Vector256.Create(beta);
+        for (var j = 0; j < nb * W8; j += W8)
+            Vector256.FusedMultiplyAdd(vb, Vector256.Load(z + j), Vector256.FusedMultiplyAdd(va, Vector256.Load(x + j), Vector256.Load(y + j))).Store(y + j);
+    }
+
     /// <summary>y[j] += α·x[j] for j &lt; 8·nb.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Axpy8(float alpha, float* x, float* y, int nb)
@@ -300,6 +343,6 @@ internal readonly partial struct CausalAttention
         public readonly int T8 = t8, Hs = hs;
         public readonly float[] Q = new float[t8 * hs], Dq = new float[t8 * hs];
         public readonly float[] Kt = new float[hs * t8], Vt = new float[hs * t8], Dkt = new float[hs * t8], Dvt = new float[hs * t8];
-        public readonly float[] P = new float[t8], Dp = new float[t8], Pd = new float[t8]; // one row of p, dp and p̃
+        public readonly float[] P = new float[2 * t8], Dp = new float[2 * t8], Pd = new float[2 * t8]; // two rows of p, dp (then ds) and p̃
     }
 }
