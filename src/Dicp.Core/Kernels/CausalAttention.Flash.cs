@@ -6,7 +6,7 @@ namespace Dicp.Kernels;
 /// <summary>
 /// The memory-lean path of <see cref="CausalAttention"/> for any head size (flash-attention style): forward saves only
 /// each row's log-sum-exp (B, H, T); backward recomputes the scores and probabilities row by row and regenerates the
-/// dropout mask from its counter-based key, so nothing of size T² is ever held beyond one row per thread.
+/// dropout mask from its counter-based key, so nothing of size T² is ever held (two rows per thread at most).
 /// </summary>
 /// <remarks>
 /// Per (batch, head): Q̂ (T, hs) = rope(q)/√hs as rows, Kᵀ and Vᵀ (hs, T8) transposed, T8 = T rounded up to whole
@@ -14,7 +14,8 @@ namespace Dicp.Kernels;
 /// −∞ scores (zero probabilities). Forward per row: s = Q̂_i·Kᵀ, m = max s, e = exp(s − m), l = Σ e,
 /// o_i = (1/(1−p))·Σ_j mask_ij e_j v_j / l, lse_i = m + log l. Backward per row: P = exp(s − lse_i), P̃ = mask·P/(1−p),
 /// dP = mask·(do_i·Vᵀ)/(1−p), D_i = Σ_j P dP, dS = P ⊙ (dP − D_i); dv_j += P̃_ij do_i, dk_j += dS_ij q̂_i,
-/// dq_i = Σ_j dS_ij k_j / √hs (the same formulas as <see cref="Backward"/> with P recomputed). The dropout counter of
+/// dq_i = Σ_j dS_ij k_j / √hs (the same formulas as <see cref="Backward"/> with P recomputed), rows in pairs so that
+/// the dK/dV updates touch each column block once per two rows. The dropout counter of
 /// element (b, h, i, j) is (((b·H + h)·T + i)·T + j) as in the saved-probabilities path, so both paths drop the same
 /// elements. One (batch, head) pair per parallel index: results do not depend on the thread count.
 /// </remarks>
