@@ -98,11 +98,7 @@ internal readonly partial struct CausalAttention
     private unsafe void ForwardHeadFlash(int bh, FlashScratch s, float[] output, float[]? lse)
     {
         int t = T, t8 = T8, hs = Hs, b = bh / H, h = bh % H;
-        var drop = DropoutP > 0f;
-        var dropScale = drop ? 1f / (1f - DropoutP) : 1f;
-        var th = Vector256.Create(DropoutMask.Threshold(DropoutP));
-        var k0 = Vector256.Create((uint)DropoutKey);
-        var k1 = Vector256.Create((uint)(DropoutKey >> 32));
+        var mask = new RowMask(this);
         var lane = Vector256.Create(0u, 1, 2, 3, 4, 5, 6, 7);
         var o = stackalloc float[hs];
         fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, row = s.P, pout = output)
@@ -121,14 +117,14 @@ internal readonly partial struct CausalAttention
                 {
                     var e = FastMath.Exp(Vector256.Load(row + jb * W8) - m);
                     vsum += e;
-                    if (drop) e &= DropoutMask.Keep(Vector256.Create(start + (uint)(jb * W8)) + lane, k0, k1, th);
+                    if (mask.Drop) e &= DropoutMask.Keep(Vector256.Create(start + (uint)(jb * W8)) + lane, mask.K0, mask.K1, mask.Th);
                     e.Store(row + jb * W8);
                 }
                 var l = Vector256.Sum(vsum);
                 if (lse is not null) lse[bh * t + i] = m[0] + MathF.Log(l);
                 RowDotRows(row, pv, t8, hs, nb, o);                // Σ_j mask·e_j v_j[e]
                 var oi = pout + (b * t + i) * D + h * hs;
-                var f = dropScale / l;
+                var f = mask.Scale[0] / l;
                 for (var e = 0; e < hs; e++) oi[e] = o[e] * f;
             }
         }
