@@ -38,6 +38,15 @@ public sealed class Args
         return x;
     }
 
+    /// <summary>A floating-point option, or <paramref name="fallback"/>.</summary>
+    public float Float(string name, float fallback)
+    {
+        if (!_values.TryGetValue(name, out var v)) return fallback;
+        if (v is null || !float.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) || !float.IsFinite(x))
+            throw new ArgumentException($"--{name} needs a number, got '{v}'.");
+        return x;
+    }
+
     /// <summary>A string option, or <paramref name="fallback"/>.</summary>
     public string Str(string name, string fallback)
     {

@@ -17,6 +17,11 @@ usage: Dicp.Benchmarks <command> [options]
   plan-step [--model ad|idt] [--envs 20] [--beam-k 10] [--samples 5] [--horizon 8] [--iters 5] [--warmup 2] [--naive]
                                                  median beam-search planning step of DICP-AD or DICP-IDT (shared prefix, or naive)
   plan-predict [--horizon 8] [--iters 20] [--warmup 3]  one beam-search step's world-model calls, shared prefix vs naive
+  long-context [--model ad-ml1|idt-ml1|ad-key-to-door] [--batch 8] [--steps 3] [--warmup 1] [--budget-mb 0] [--target-steps 50000] [--compare]
+                                                 peak memory and time of a long-context training step, and the estimate
+                                                 for the config's batch and steps (--compare: vs saved probabilities)
+  attention-compare [--batch 64] [--t 81] [--heads 4] [--hs 8] [--dropout 0.1] [--iters 20]
+                                                 attention fwd+bwd, saved probabilities vs recomputation, alternating
   all                                            ad-train 512 and 64, ad-infer 20 and 1000, alloc
 common: [--threads N] (re-runs itself with DOTNET_PROCESSOR_COUNT=N), [--verbose]
 ad-train and ad-infer warm up for at least 3 s as well as the given number of steps (tiered JIT)
@@ -39,6 +44,8 @@ var allowed = new Dictionary<string, string[]>
     ["parity"] = ["out", "batch"],
     ["plan-step"] = ["model", "envs", "beam-k", "samples", "horizon", "iters", "warmup", "naive"],
     ["plan-predict"] = ["horizon", "iters", "warmup"],
+    ["long-context"] = ["model", "batch", "steps", "warmup", "budget-mb", "target-steps", "compare"],
+    ["attention-compare"] = ["batch", "t", "heads", "hs", "dropout", "iters"],
 };
 Args opts;
 try
@@ -99,6 +106,14 @@ void Work()
             break;
         case "plan-predict":
             PlanPredictBench.Run(opts.Int("horizon", 8), opts.Int("iters", 20), opts.Int("warmup", 3));
+            break;
+        case "long-context":
+            LongContext.Run(opts.Str("model", "ad-ml1"), opts.Int("batch", 8), opts.Int("steps", 3), opts.Int("warmup", 1), opts.Int("budget-mb", 0),
+                opts.Int("target-steps", 50000), opts.Has("compare"), verbose);
+            break;
+        case "attention-compare":
+            LongContext.CompareAttention(opts.Int("batch", 64), opts.Int("t", 81), opts.Int("heads", 4), opts.Int("hs", 8),
+                opts.Float("dropout", 0.1f), opts.Int("iters", 20));
             break;
         case "all":
             Benchmarks.AdTrain(512, 10, 3, verbose);

@@ -48,6 +48,11 @@ internal static class DropoutMask
     public static Vector512<float> Keep(Vector512<uint> idx, Vector512<uint> k0, Vector512<uint> k1, Vector512<uint> th) =>
         Vector512.GreaterThanOrEqual(Hash(idx, k0, k1), th).AsSingle();
 
+    /// <summary>The 256-bit form of <see cref="Keep(Vector512{uint}, Vector512{uint}, Vector512{uint}, Vector512{uint})"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Keep(Vector256<uint> idx, Vector256<uint> k0, Vector256<uint> k1, Vector256<uint> th) =>
+        Vector256.GreaterThanOrEqual(Hash(idx, k0, k1), th).AsSingle();
+
     /// <summary>dst[i] = src[i]·scale where element (start + i) of the mask is kept, else 0. Also used for backward.</summary>
     public static void Apply(ulong key, uint start, float threshold01, float scale, ReadOnlySpan<float> src, Span<float> dst, bool accumulate)
     {

@@ -13,8 +13,47 @@ public static partial class Ops
     /// <c>y_i = Σ_{j≤i} dropout(softmax_j(rope(q_i)·rope(k_j) / √hs)) v_j</c>. Dropout uses a counter-based mask keyed by
     /// one draw from <paramref name="generator"/> (needed only when <paramref name="dropout"/> &gt; 0).
     /// Backward is the standard softmax-attention backward with the mask regenerated, followed by the inverse rotation.
+    /// The softmax probabilities are saved for backward when they fit in <see cref="AttentionProbabilityBudgetBytes"/>;
+    /// otherwise they are recomputed in backward from each row's log-sum-exp, so long contexts need no T² memory.
     /// </remarks>
-    public static Tensor CausalSelfAttention(Tensor qkv, int nHead, RotaryCache? rope, float dropout = 0f, Generator? generator = null)
+    public static Tensor CausalSelfAttention(Tensor qkv, int nHead, RotaryCache? rope, float dropout = 0f, Generator? generator = null) =>
+        CausalSelfAttentionWithBudget(qkv, nHead, rope, dropout, generator, AttentionProbabilityBudgetBytes);
+
+    /// <summary>
+    /// The most bytes one causal-attention call may keep as saved softmax probabilities (B·H·T·T, T rounded up to 16)
+    /// for its backward pass; above it, the call saves only each row's log-sum-exp (B·H·T) and backward recomputes the
+    /// probabilities row by row (flash-attention style: slower by the recomputation, but no T² memory). Default 256 MiB,
+    /// or the value in MiB of the environment variable <c>DICP_ATTENTION_BUDGET_MB</c> when the process starts. Process-wide;
+    /// set it before training (0 always recomputes). Both paths agree to float rounding (about 1e-6 relative), and
+    /// below the budget the result is bit-identical to earlier versions.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value set is negative.</exception>
+    /// <exception cref="InvalidOperationException">Read while <c>DICP_ATTENTION_BUDGET_MB</c> is not a whole number ≥ 0.</exception>
+    public static long AttentionProbabilityBudgetBytes
+    {
+        get
+        {
+            var v = Volatile.Read(ref _attentionBudget);
+            if (v < 0) Volatile.Write(ref _attentionBudget, v = DefaultAttentionBudget());
+            return v;
+        }
+        set => Volatile.Write(ref _attentionBudget, value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"Attention probability budget must be ≥ 0 bytes, got {value}."));
+    }
+
+    private static long _attentionBudget = -1; // −1: not read from the environment yet
+
+    private static long DefaultAttentionBudget()
+    {
+        const long Default = 256L << 20;
+        var env = Environment.GetEnvironmentVariable("DICP_ATTENTION_BUDGET_MB");
+        if (string.IsNullOrWhiteSpace(env)) return Default;
+        return long.TryParse(env, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mb) && mb <= long.MaxValue >> 20
+            ? mb << 20
+            : throw new InvalidOperationException($"DICP_ATTENTION_BUDGET_MB must be a whole number of MiB ≥ 0, got '{env}'.");
+    }
+
+    /// <summary><see cref="CausalSelfAttention(Tensor, int, RotaryCache?, float, Generator?)"/> with an explicit probability budget in bytes.</summary>
+    internal static Tensor CausalSelfAttentionWithBudget(Tensor qkv, int nHead, RotaryCache? rope, float dropout, Generator? generator, long probabilityBudgetBytes)
     {
         ArgumentNullException.ThrowIfNull(qkv);
         if (qkv.Rank != 3 || nHead <= 0 || qkv.Shape[2] % (3 * nHead) != 0)
@@ -44,9 +83,21 @@ public static partial class Ops
                 });
             return y;
         }
-        var saved = (long)b * nHead * t * kernel.Tp;
-        if (saved > Array.MaxLength) // e.g. the full Meta-World configuration: batch 512 × 8 heads × 1001 tokens
-            throw new ArgumentException($"Causal attention over a batch of {b} × {nHead} heads × {t} tokens would keep {saved:N0} softmax probabilities, more than one array holds ({Array.MaxLength:N0}); lower training.batch_size or model.n_transit.", nameof(qkv));
+        if (kernel.SavedProbabilityBytes > probabilityBudgetBytes || (long)b * nHead * t * kernel.Tp > Array.MaxLength)
+        {
+            // Flash path (e.g. the Meta-World configuration: batch 512 × 8 heads × 1001 tokens would keep 16 GB per layer):
+            // only the row log-sum-exp (B, H, T) is kept; backward recomputes the probabilities row by row.
+            var record = GradMode.ShouldRecord(qkv);
+            var lse = record ? BufferPool.Rent(kernel.LseLength, clear: false) : null;
+            kernel.ForwardFlash(qkv.Data, y.Data, lse);
+            if (record)
+                y.Record("causal_self_attention", [qkv], (qkv, kernel, lse: lse!), static (y, _, s) =>
+                {
+                    s.kernel.BackwardFlash(s.qkv.Data, s.lse, y.Grad!, s.qkv.EnsureGrad());
+                    BufferPool.Return(s.lse); // the node runs once: the graph is freed after backward
+                });
+            return y;
+        }
         var probs = BufferPool.Rent(kernel.ProbsLength, clear: false); // (B, H, T, Tp): every row is written in full
         kernel.Forward(qkv.Data, y.Data, probs);
         if (GradMode.ShouldRecord(qkv))

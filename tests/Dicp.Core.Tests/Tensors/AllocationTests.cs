@@ -28,8 +28,18 @@ public class AllocationTests
         return tokens;
     }
 
-    [Fact]
-    public void AWarmTrainingStepAllocatesNothing()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // the recomputing attention path (probability budget 0); this collection runs alone, so the process-wide setting is safe to change
+    public void AWarmTrainingStepAllocatesNothing(bool recomputeAttention)
+    {
+        var budget = O.AttentionProbabilityBudgetBytes;
+        if (recomputeAttention) O.AttentionProbabilityBudgetBytes = 0;
+        try { WarmTrainingStep(); }
+        finally { O.AttentionProbabilityBudgetBytes = budget; }
+    }
+
+    private static void WarmTrainingStep()
     {
         const int Batch = 32, T = 64;
         var model = NewModel();
