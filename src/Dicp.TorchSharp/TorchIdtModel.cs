@@ -74,13 +74,6 @@ public sealed class TorchIdtModel : TorchModel
     /// <summary>Decisions-to-Go (key <c>decisions_to_go</c>).</summary>
     public TorchDecisionsToGo ToGo { get; }
 
-    /// <inheritdoc/>
-    /// <remarks>c: IDT windows carry returns-to-go over segments of c steps.</remarks>
-    public override int ReturnConditionedSegment => Config.SegmentLength;
-
-    /// <inheritdoc/>
-    public override int WindowStartStride => Config.AlignedWindows ? Config.SegmentLength : 1;
-
     /// <summary>
     /// Runs the three modules (dropout in training mode) on a batch of windows. <paramref name="noise"/>: the ε of z,
     /// (B, K, c, dim_z) with <see cref="ModelConfig.LatentNoisePerStep"/> (or (B, K, dim_z), repeated over each
@@ -145,12 +138,12 @@ public sealed class TorchIdtModel : TorchModel
     internal TransformerConfig Backbone(int maxSeqLen) =>
         new(Config.EmbeddingDim, Config.Layers, Config.Heads, Config.Inner, Config.Dropout, MaxSeqLen: maxSeqLen);
 
-    internal TorchIdtInput StateInput(nn.Module owner, string name, Action<string, nn.Module> register) =>
-        TorchIdtInput.Register(owner, name, Layout.IsGrid ? Config.StateClasses : 0, Config.ObservationSize, Config.EmbeddingDim, Layout.CellIndex, register);
+    internal TorchIdtInput StateInput(string name, Action<string, nn.Module> register) =>
+        TorchIdtInput.Register(name, Layout.IsGrid ? Config.StateClasses : 0, Config.ObservationSize, Config.EmbeddingDim, Layout.CellIndex, register);
 
-    internal TorchIdtInput ActionInput(nn.Module owner, string name, Action<string, nn.Module> register) =>
-        TorchIdtInput.Register(owner, name, Config.ActionCount, Layout.ActionSize, Config.EmbeddingDim, v => Layout.ActionIndex(v[0]), register);
+    internal TorchIdtInput ActionInput(string name, Action<string, nn.Module> register) =>
+        TorchIdtInput.Register(name, Config.ActionCount, Layout.ActionSize, Config.EmbeddingDim, v => Layout.ActionIndex(v[0]), register);
 
-    internal TorchIdtInput RewardInput(nn.Module owner, string name, Action<string, nn.Module> register) =>
-        TorchIdtInput.Register(owner, name, Config.RewardClasses, 1, Config.EmbeddingDim, v => Layout.RewardClass(v[0], IdtModel.RewardRole), register);
+    internal TorchIdtInput RewardInput(string name, Action<string, nn.Module> register) =>
+        TorchIdtInput.Register(name, Config.RewardClasses, 1, Config.EmbeddingDim, v => Layout.RewardClass(v[0], IdtModel.RewardRole), register);
 }

@@ -17,8 +17,8 @@ internal sealed class TorchIdtInput
     private TorchIdtInput(Embedding? table, Linear? linear, Func<ReadOnlySpan<float>, int>? classOf, int width) =>
         (_table, _linear, _classOf, _width) = (table, linear, classOf, width);
 
-    /// <summary>Registers <c>name</c> on <paramref name="owner"/>: an Embedding(classes, d) read through <paramref name="classOf"/> on rows of <paramref name="width"/> floats, or (classes 0) a Linear(width, d).</summary>
-    public static TorchIdtInput Register(nn.Module owner, string name, int classes, int width, int d, Func<ReadOnlySpan<float>, int> classOf, Action<string, nn.Module> register)
+    /// <summary>Registers <c>name</c> through <paramref name="register"/>: an Embedding(classes, d) read through <paramref name="classOf"/> on rows of <paramref name="width"/> floats, or (classes 0) a Linear(width, d).</summary>
+    public static TorchIdtInput Register(string name, int classes, int width, int d, Func<ReadOnlySpan<float>, int> classOf, Action<string, nn.Module> register)
     {
         if (classes > 0)
         {
@@ -60,10 +60,10 @@ public sealed class TorchReviewingDecisions : nn.Module
     {
         var c = owner.Config;
         register_module("transformer", _transformer = new TorchTransformer(owner.Backbone(c.SegmentLength)));
-        _state = owner.StateInput(this, "embed_state", register_module);
-        _action = owner.ActionInput(this, "embed_action", register_module);
-        _reward = owner.RewardInput(this, "embed_reward", register_module);
-        _nextState = owner.StateInput(this, "embed_next_state", register_module);
+        _state = owner.StateInput("embed_state", register_module);
+        _action = owner.ActionInput("embed_action", register_module);
+        _reward = owner.RewardInput("embed_reward", register_module);
+        _nextState = owner.StateInput("embed_next_state", register_module);
         register_module("predict_z", _predictZ = nn.Linear(c.EmbeddingDim, 2 * c.LatentDim));
     }
 
@@ -92,7 +92,7 @@ public sealed class TorchMakingDecisions : nn.Module
         int d = c.EmbeddingDim;
         register_module("transformer", _transformer = new TorchTransformer(owner.Backbone(3 * owner.Layout.Segments)));
         register_module("embed_return", _embedReturn = nn.Linear(1, d));
-        _state = owner.StateInput(this, "embed_state", register_module);
+        _state = owner.StateInput("embed_state", register_module);
         register_module("embed_z", _embedZ = nn.Linear(2 * c.LatentDim, d));
         register_module("pred_z_dist", _predZDist = nn.Linear(d, 2 * c.LatentDim));
     }
@@ -123,9 +123,9 @@ public sealed class TorchDecisionsToGo : nn.Module
         int d = c.EmbeddingDim;
         register_module("transformer", _transformer = new TorchTransformer(owner.Backbone(8 * c.SegmentLength)));
         register_module("embed_z", _embedZ = nn.Linear(c.LatentDim, d));
-        _state = owner.StateInput(this, "embed_state", register_module);
-        _action = owner.ActionInput(this, "embed_action", register_module);
-        _reward = owner.RewardInput(this, "embed_reward", register_module);
+        _state = owner.StateInput("embed_state", register_module);
+        _action = owner.ActionInput("embed_action", register_module);
+        _reward = owner.RewardInput("embed_reward", register_module);
         register_module("pred_action", PredAction = nn.Linear(d, owner.Layout.ActionOutputs));
         if (c.Dynamics)
         {

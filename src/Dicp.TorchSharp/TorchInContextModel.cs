@@ -59,8 +59,7 @@ public sealed partial class TorchInContextModel : TorchModel, IInContextModel
             register_module(Layout.HeadKey("pred_next_state"), _predNextState = nn.Linear(d, Layout.NextStateOutputs));
             if (config.ReturnToGo) register_module(Layout.HeadKey("pred_return"), _predReturn = nn.Linear(d, 1));
         }
-        ActionSpace = Layout.DiscreteActions ? new DiscreteSpace(config.ActionCount)
-            : new BoxSpace(Enumerable.Repeat(-1f, config.ActionSize).ToArray(), Enumerable.Repeat(1f, config.ActionSize).ToArray());
+        ActionSpace = Layout.ActionSpace();
     }
 
     /// <summary>

@@ -57,10 +57,10 @@ public abstract class TorchModel : nn.Module
     public int SampleSteps => Config.NTransit;
 
     /// <summary>The return-to-go segment the window sampler computes (IDT: c; else 0, none).</summary>
-    public virtual int ReturnConditionedSegment => 0;
+    public int ReturnConditionedSegment => Layout.ReturnConditionedSegment;
 
     /// <summary>The stride of window starts (IDT with aligned windows: c; else 1).</summary>
-    public virtual int WindowStartStride => 1;
+    public int WindowStartStride => Layout.WindowStartStride;
 
     /// <summary>The training loss of a batch of windows (dropout in training mode) and its metrics, as Dicp's engine computes them.</summary>
     /// <exception cref="ArgumentException">The batch does not fit the model.</exception>

@@ -24,8 +24,8 @@ namespace Dicp.TorchSharp;
 /// <c>checkpoint.safetensors</c> in Dicp's checkpoint format (model, AdamW moments, step, sampler state) every
 /// <see cref="TrainerOptions.CheckpointInterval"/> steps, and <c>model.safetensors</c> with <c>model_config</c> at the
 /// end — which Dicp's engine, <c>dicp evaluate</c> and its KV-cached planners load unchanged.</para>
-/// <para>Resume: a run directory with a checkpoint is resumed from it (parameters, moments, sampler). Dropout masks come
-/// from libtorch's generator, re-seeded from <see cref="TrainerOptions.Seed"/> and the step at start and resume, so a
+/// <para>Resume: a run directory with a checkpoint is resumed from it (parameters, moments, sampler). Dropout masks (and
+/// IDT's ε) come from libtorch's generator, re-seeded from <see cref="TrainerOptions.Seed"/> and the step at start and resume, so a
 /// resumed run is deterministic on CPU but not bit-identical to an uninterrupted one (Dicp's engine is).
 /// In-context evaluation during training (<see cref="TrainerOptions.InContextEvalInterval"/>) is not run by this trainer.</para>
 /// </remarks>

@@ -39,10 +39,11 @@ internal static class Parity
         "dicp-dpt-grid" => Grid("dpt", dynamics: true),
         "dicp-ad-continuous" => Continuous(learnVariance: true),
         "ad-continuous-mse" => Continuous(learnVariance: false) with { Dynamics = false },
+        "dicp-ad-no-transition" => Continuous(learnVariance: true) with { LearnTransition = false }, // ML1's learn_transition: false
         _ => throw new ArgumentOutOfRangeException(nameof(variant), variant, null),
     };
 
-    public static readonly TheoryData<string> Variants = new() { "ad-grid", "dicp-ad-grid", "dpt-grid", "dicp-dpt-grid", "dicp-ad-continuous", "ad-continuous-mse" };
+    public static readonly TheoryData<string> Variants = new() { "ad-grid", "dicp-ad-grid", "dpt-grid", "dicp-dpt-grid", "dicp-ad-continuous", "ad-continuous-mse", "dicp-ad-no-transition" };
 
     private static ModelConfig Grid(string model, bool dynamics) => new(Model: model, Dynamics: dynamics, NTransit: 7, EmbeddingDim: 16,
         Layers: 2, Heads: 2, Inner: 32, Dropout: 0f);

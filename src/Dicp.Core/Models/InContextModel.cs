@@ -36,8 +36,7 @@ public abstract partial class InContextModel : Module, ITrainableInContextModel
         Config = config;
         var g = new Generator(seed);
         Layout = new ModelLayout(config);
-        ActionSpace = DiscreteActions ? new DiscreteSpace(config.ActionCount)
-            : new BoxSpace(Enumerable.Repeat(-1f, config.ActionSize).ToArray(), Enumerable.Repeat(1f, config.ActionSize).ToArray());
+        ActionSpace = Layout.ActionSpace();
         int d = config.EmbeddingDim, o = config.ObservationSize;
         BackboneConfig = new TransformerConfig(d, config.Layers, config.Heads, config.Inner, config.Dropout, MaxSeqLen: config.NTransit + 1);
 

@@ -84,6 +84,11 @@ internal sealed class ModelLayout
     /// <summary>The dynamics loss includes the next-observation term (the reference's <c>learn_transition</c>).</summary>
     public bool NextStateInLoss => Config.LearnTransition;
 
+    /// <summary>The models' action space: the discrete actions, or a box [−1, 1]^A.</summary>
+    public Dicp.Environments.Space ActionSpace() => DiscreteActions
+        ? new Dicp.Environments.DiscreteSpace(Config.ActionCount)
+        : new Dicp.Environments.BoxSpace(Enumerable.Repeat(-1f, Config.ActionSize).ToArray(), Enumerable.Repeat(1f, Config.ActionSize).ToArray());
+
     /// <summary>AD/DPT: the first token position and the count of positions whose outputs predict the action (AD: the query state; DPT: the n − 1 transition tokens).</summary>
     public (int Start, int Count) TrainingActionPositions(int steps) => QueryFirst ? (1, steps - 1) : (steps - 1, 1);
 
@@ -228,6 +233,12 @@ internal sealed class ModelLayout
         for (var i = 0; i < rows; i++) classes[i] = ActionIndex(actions[i]);
         return classes;
     }
+
+    /// <summary>The return-to-go segment of training windows: c for IDT (return-conditioned windows), else 0.</summary>
+    public int ReturnConditionedSegment => Config.Model == "idt" ? Config.SegmentLength : 0;
+
+    /// <summary>The stride of training window starts: c for IDT with <see cref="ModelConfig.AlignedWindows"/>, else 1.</summary>
+    public int WindowStartStride => Config.Model == "idt" && Config.AlignedWindows ? Config.SegmentLength : 1;
 
     /// <summary>IDT: K = n_transit / c, the segments of a training window.</summary>
     public int Segments => Config.NTransit / Config.SegmentLength;

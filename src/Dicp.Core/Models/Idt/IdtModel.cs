@@ -36,8 +36,7 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
         Seed = seed;
         Layout = new ModelLayout(config);
         Segments = config.NTransit / config.SegmentLength;
-        ActionSpace = DiscreteActions ? new DiscreteSpace(config.ActionCount)
-            : new BoxSpace(Enumerable.Repeat(-1f, config.ActionSize).ToArray(), Enumerable.Repeat(1f, config.ActionSize).ToArray());
+        ActionSpace = Layout.ActionSpace();
         var g = new Generator(seed);
         Reviewing = RegisterModule("reviewing_decisions", new ReviewingDecisions(this, g));
         Making = RegisterModule("h_decision_transformer", new MakingDecisions(this, g));
@@ -112,11 +111,11 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
 
     /// <inheritdoc/>
     /// <remarks>c: IDT windows are taken over return-sorted episodes and carry returns-to-go.</remarks>
-    public int ReturnConditionedSegment => Config.SegmentLength;
+    public int ReturnConditionedSegment => Layout.ReturnConditionedSegment;
 
     /// <inheritdoc/>
     /// <remarks>1 (windows start at any step, as the reference), or c with <see cref="ModelConfig.AlignedWindows"/>.</remarks>
-    public int WindowStartStride => Config.AlignedWindows ? Config.SegmentLength : 1;
+    public int WindowStartStride => Layout.WindowStartStride;
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentException"><see cref="SessionOptions.TargetReturns"/> is missing or has the wrong length.</exception>
