@@ -85,18 +85,8 @@ public sealed class IdtParityTests
         expected.Total.Backward();
         var actual = model.Loss(batch, eps);
         actual.Total.backward();
-        Assert.Equal(expected.Metrics.Keys.Order(), actual.Metrics.Keys.Order());
-        foreach (var (k, v) in expected.Metrics) Close([(float)v], [(float)actual.Metrics[k]], k);
-        var grads = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad);
-        var compared = 0;
-        foreach (var (name, p) in dicp.NamedParameters())
-        {
-            var g = grads[name];
-            if (p.Grad is null) { Assert.True(g is null || Values(g).All(x => x == 0f), $"{name}: gradient only on TorchSharp"); continue; }
-            Assert.NotNull(g);
-            Close(p.Grad.AsSpan(0, p.Size), Values(g!), "grad " + name);
-            compared++;
-        }
+        CompareMetrics(expected.Metrics, actual.Metrics);
+        var compared = CompareGradients(dicp, model);
         Assert.True(compared >= 3 * 9 * config.Layers, $"only {compared} gradients compared"); // every block of the three backbones
         Assert.Contains(dicp.NamedParameters(), p => p.Key.StartsWith("reviewing_decisions.", StringComparison.Ordinal) && p.Value.Grad is not null);
     }
@@ -120,34 +110,13 @@ public sealed class IdtParityTests
     [Theory]
     [InlineData("dicp-idt-grid")]
     [InlineData("dicp-idt-continuous")]
-    public void AdamWStepsWithTheSameNoiseMatchDicp(string variant)
+    public void TrainingStepsWithTheSameNoiseMatchDicp(string variant)
     {
         var config = IdtConfig(variant);
         var dicp = new IdtModel(config, seed: 5);
         using var model = TorchIdtModel.FromDicp(dicp);
-        var options = new AdamOptions(LearningRate: 1e-2f);
-        var parameters = dicp.Parameters().ToArray();
-        var adam = new AdamW(parameters, options);
-        var torchAdam = new TorchAdamW(model.parameters(), options);
-        var schedule = new CosineSchedule(1e-2f, TotalSteps: 4, WarmupSteps: 1);
-        for (var step = 0; step < 4; step++)
-        {
-            var batch = Batch(config, batchSize: 4, seed: 500 + step);
-            var eps = Noise(config, 4, seed: 600 + step);
-            adam.LearningRate = torchAdam.LearningRate = schedule.At(step);
-            adam.ZeroGrad();
-            var loss = dicp.Loss(batch, eps);
-            loss.Total.Backward();
-            var norm = GradClip.ClipGradNorm(parameters, 1f);
-            adam.Step();
-            torchAdam.ZeroGrad();
-            var torchLoss = model.Loss(batch, eps);
-            torchLoss.Total.backward();
-            var torchNorm = torchAdam.ClipGradNorm(1f);
-            torchAdam.Step();
-            Close([loss.Total.Item()], [(float)torchLoss.Metrics["loss"]], $"loss at step {step}", abs: 1e-4, rel: 1e-4);
-            Close([norm], [torchNorm], $"gradient norm at step {step}", abs: 1e-4, rel: 1e-3);
-        }
+        TrainSideBySide(dicp, model, steps: 4, step => dicp.Loss(Batch(config, batchSize: 4, seed: 500 + step), Noise(config, 4, seed: 600 + step)),
+            step => model.Loss(Batch(config, batchSize: 4, seed: 500 + step), Noise(config, 4, seed: 600 + step)));
         // Adam's √v amplifies float rounding in near-zero gradients (see ParityTests), so the weights agree to 1e-3 after 4 steps.
         var after = model.ToDicpStateDict();
         foreach (var (name, p) in dicp.NamedParameters()) Close(p.ToArray(), after[name].ToArray(), "parameter " + name, abs: 1e-3, rel: 1e-3);
