@@ -39,6 +39,9 @@ public abstract class TorchModel : nn.Module
     /// <summary>Floats per observation the network reads.</summary>
     public int ObservationSize => Config.ObservationSize;
 
+    /// <summary>Floats per observation of the environments and histories, of which the network reads the first <see cref="ObservationSize"/> (<see cref="ModelConfig.SourceObservationSize"/>).</summary>
+    public int InputObservationSize => Config.InputObservationSize;
+
     /// <summary>Token sizes, encodings and training targets, derived by Dicp's engine from <see cref="Config"/>.</summary>
     internal ModelLayout Layout { get; }
 

@@ -35,7 +35,6 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
         Config = config;
         Seed = seed;
         Layout = new ModelLayout(config);
-        Segments = config.NTransit / config.SegmentLength;
         ActionSpace = Layout.ActionSpace();
         var g = new Generator(seed);
         Reviewing = RegisterModule("reviewing_decisions", new ReviewingDecisions(this, g));
@@ -60,7 +59,7 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
     public DecisionsToGo ToGo { get; }
 
     /// <summary>K = n_transit / c: the segments of a training window and the high-level context's capacity.</summary>
-    public int Segments { get; }
+    public int Segments => Layout.Segments;
 
     /// <summary>Whether observations are grid cells.</summary>
     public bool IsGrid => Layout.IsGrid;
