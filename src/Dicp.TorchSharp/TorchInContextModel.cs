@@ -66,7 +66,7 @@ public sealed partial class TorchInContextModel : TorchModel, IInContextModel
     /// A freshly initialised model on the CPU whose initial weights are exactly those of Dicp's
     /// <c>InContextModels.Create(config, seed)</c>.
     /// </summary>
-    /// <exception cref="ArgumentException">The configuration is invalid, or names a family this backend lacks (IDT).</exception>
+    /// <exception cref="ArgumentException">The configuration is invalid, or is an IDT (build it with <see cref="TorchIdtModel.Create"/>).</exception>
     public static new TorchInContextModel Create(ModelConfig config, int seed)
     {
         ArgumentNullException.ThrowIfNull(config);
