@@ -2,6 +2,7 @@
 // the same machine load: the DICP-AD Darkroom training step (configs/dicp-ad-darkroom.yaml: n_transit 80, d 32,
 // 4 layers, 4 heads, SwiGLU 128, dropout 0.1; loss + backward + clip + AdamW) at batch 64 and 512, and the no-grad
 // forward of 20 and 1000 sequences of 81 tokens. Prints medians (ms), the ratio TorchSharp / Dicp and the load average.
+// Arguments: [threads (2)] [reps (5)] [bf16: also the training steps with TorchSharp in bf16 mixed precision].
 using System.Diagnostics;
 using System.Globalization;
 using Dicp.Models;
@@ -87,4 +88,10 @@ Compare("forward, 20 x 81 tokens", Batch(20), 3 * reps, DicpForward, TsForward);
 Compare("forward, 1000 x 81 tokens", Batch(1000), reps, DicpForward, TsForward);
 Compare("train step, batch 64", Batch(64), reps, DicpTrain, TsTrain);
 Compare("train step, batch 512", Batch(512), reps, DicpTrain, TsTrain);
+if (args.Length > 2 && args[2] == "bf16") // TorchSharp's bf16 mixed precision (TorchPrecision.BFloat16) against Dicp's float32
+{
+    ts.Precision = TorchPrecision.BFloat16;
+    Compare("train step, batch 64, bf16", Batch(64), reps, DicpTrain, TsTrain);
+    Compare("train step, batch 512, bf16", Batch(512), reps, DicpTrain, TsTrain);
+}
 Console.WriteLine($"load average after {Load()}");

@@ -18,8 +18,11 @@ internal static class TorchTrainCommand
     /// <summary>The <c>--backend</c> values.</summary>
     public static readonly string[] Backends = ["dicp", "torchsharp"];
 
+    /// <summary>The <c>--precision</c> values.</summary>
+    public static readonly string[] Precisions = ["fp32", "bf16"];
+
     /// <summary>Runs the command with the TorchSharp backend; returns the exit code (0 done, 2 bad input, 130 interrupted).</summary>
-    internal static int Run(string configPath, string dataDir, string runDir, int? steps, int? seed, string device, CancellationToken ct, string[]? sets = null)
+    internal static int Run(string configPath, string dataDir, string runDir, int? steps, int? seed, string device, CancellationToken ct, string[]? sets = null, string precision = "fp32")
     {
         try
         {
@@ -28,18 +31,22 @@ internal static class TorchTrainCommand
             config.Validate(configPath);
             var manifest = HistoryManifest.Read(dataDir);
             TrainCommand.CheckData(config, configPath, manifest, dataDir);
-            if (config.Model.Model is not ("ad" or "dpt"))
-                throw new ConfigException($"{configPath}: model.model '{config.Model.Model}' has no TorchSharp implementation yet (ad and dpt do); use --backend dicp.");
+            if (precision is not ("fp32" or "bf16")) throw new ConfigException($"--precision must be fp32 or bf16, got '{precision}'.");
             var dev = OpenDevice(device);
             using var train = HistoryDataset.Open(dataDir, HistorySplit.Train, config.Data.MaxTrainTasks, config.Data.Streams, config.Data.StepsPerStream, HistoryValueRules.For(config.Model));
             var collected = manifest.Tasks.Select(t => t.Index).ToHashSet();
             using var test = manifest.Split.Test.Any(collected.Contains)
                 ? HistoryDataset.Open(dataDir, HistorySplit.Test, config.Data.MaxTestTasks, config.Data.Streams, config.Data.StepsPerStream, HistoryValueRules.For(config.Model)) : null;
-            using var model = TorchInContextModel.Create(config.Model, config.Training.Seed);
+            using var model = TorchModel.Create(config.Model, config.Training.Seed);
             Directory.CreateDirectory(runDir);
+            foreach (var line in RunIdentity.Establish(runDir, config, train, test)) Console.Error.WriteLine(line); // the same model and data as the run's, as dicp train
             AtomicFile.WriteAllText(Path.Combine(runDir, RunConfig.FileName), config.ToJson() + "\n");
-            var trainer = new TorchTrainer(model, train, test, config.Training, runDir, dev, new ConsoleLogger<TorchTrainer>()) { RunConfigJson = config.ToJson() };
-            Console.Out.WriteLine($"{model.Name} on TorchSharp {dev.type.ToString().ToLowerInvariant()} ({torch.get_num_threads()} threads): {model.parameters().Sum(p => p.numel()):N0} parameters");
+            var trainer = new TorchTrainer(model, train, test, config.Training, runDir, dev, new ConsoleLogger<TorchTrainer>())
+            {
+                RunConfigJson = config.ToJson(),
+                Precision = precision == "bf16" ? TorchPrecision.BFloat16 : TorchPrecision.Float32,
+            };
+            Console.Out.WriteLine($"{model.Name} on TorchSharp {dev.type.ToString().ToLowerInvariant()}, {precision} ({torch.get_num_threads()} threads): {model.parameters().Sum(p => p.numel()):N0} parameters");
             var r = trainer.Run(new Progress<TrainingProgress>(p => CliOutput.Info($"step {p.Step}/{p.TotalSteps}  lr {p.LearningRate:E2}  loss {p.Metrics.GetValueOrDefault("loss"):F4}")), ct);
             Console.Out.WriteLine($"done: step {r.FinalStep} in {r.Elapsed.TotalSeconds:F1} s; run directory {runDir}");
             return 0;

@@ -9,7 +9,7 @@ using Dicp.Training;
 
 namespace Dicp.Cli;
 
-/// <summary><c>dicp train --config FILE --data DIR --out RUN [--steps N] [--seed S] [--backend dicp|torchsharp] [--device cpu|cuda]</c>; resumes when RUN holds a checkpoint.</summary>
+/// <summary><c>dicp train --config FILE --data DIR --out RUN [--steps N] [--seed S] [--backend dicp|torchsharp] [--device cpu|cuda] [--precision fp32|bf16]</c>; resumes when RUN holds a checkpoint.</summary>
 internal static class TrainCommand
 {
     public static Command Create()
@@ -23,11 +23,20 @@ internal static class TrainCommand
         var backend = new Option<string>("--backend") { Description = "dicp (Dicp's CPU engine) or torchsharp (docs/torchsharp.md).", DefaultValueFactory = _ => "dicp" };
         backend.AcceptOnlyFromAmong(TorchTrainCommand.Backends);
         var device = new Option<string>("--device") { Description = "TorchSharp device: cpu or cuda (with --backend torchsharp).", DefaultValueFactory = _ => "cpu" };
-        var cmd = new Command("train", "Train an in-context model on learning histories.") { config, data, output, steps, seed, set, backend, device };
+        var precision = new Option<string>("--precision") { Description = "TorchSharp compute precision: fp32, or bf16 (bfloat16 matrix products on float32 master weights; with --backend torchsharp).", DefaultValueFactory = _ => "fp32" };
+        precision.AcceptOnlyFromAmong(TorchTrainCommand.Precisions);
+        var cmd = new Command("train", "Train an in-context model on learning histories.") { config, data, output, steps, seed, set, backend, device, precision };
         cmd.SetAction((parse, ct) => Task.FromResult(parse.GetValue(backend) == "torchsharp"
-            ? TorchTrainCommand.Run(parse.GetValue(config)!, parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(device)!, ct, parse.GetValue(set))
+            ? TorchTrainCommand.Run(parse.GetValue(config)!, parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(device)!, ct, parse.GetValue(set), parse.GetValue(precision)!)
+            : parse.GetValue(precision) != "fp32" ? Fail("--precision bf16 needs --backend torchsharp (Dicp's engine computes in float32).")
             : Run(parse.GetValue(config)!, parse.GetValue(data)!, parse.GetValue(output)!, parse.GetValue(steps), parse.GetValue(seed), ct, sets: parse.GetValue(set))));
         return cmd;
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        return 2;
     }
 
     /// <summary>Applies the command-line overrides to a loaded configuration.</summary>

@@ -64,14 +64,14 @@ public sealed class TorchCausalSelfAttention : nn.Module<TorchTensor, TorchTenso
     {
         long b = x.shape[0], t = x.shape[1], d = x.shape[2], hs = d / NHead;
         using var scope = NewDisposeScope();
-        var qkv = _attn.forward(x).view(b, t, NHead, 3 * hs);   // (B, T, H, 3hs)
+        var qkv = TorchAutocast.Linear(_attn, x).view(b, t, NHead, 3 * hs); // (B, T, H, 3hs), bf16 under a bf16 scope
         var parts = qkv.split(hs, dim: -1);                     // 3 × (B, T, H, hs)
         var q = _rope.Apply(parts[0]).transpose(1, 2);          // (B, H, T, hs)
         var k = _rope.Apply(parts[1]).transpose(1, 2);          // (B, H, T, hs)
         var v = parts[2].transpose(1, 2);                       // (B, H, T, hs)
         var p = training ? Dropout : 0f;
         var y = nn.functional.scaled_dot_product_attention(q, k, v, p: p, is_casual: true); // (B, H, T, hs)
-        return _proj.forward(y.transpose(1, 2).reshape(b, t, d)).MoveToOuterDisposeScope(); // (B, T, D)
+        return TorchAutocast.Float(TorchAutocast.Linear(_proj, y.transpose(1, 2).reshape(b, t, d))).MoveToOuterDisposeScope(); // (B, T, D) float32
     }
 }
 
@@ -129,7 +129,8 @@ public sealed class TorchSwiGluMlp : nn.Module<TorchTensor, TorchTensor>
         public override TorchTensor forward(TorchTensor x)
         {
             using var scope = NewDisposeScope();
-            return _w3.forward(nn.functional.silu(_w1.forward(x)) * _w2.forward(x)).MoveToOuterDisposeScope();
+            var hidden = nn.functional.silu(TorchAutocast.Linear(_w1, x)) * TorchAutocast.Linear(_w2, x); // (…, hidden)
+            return TorchAutocast.Float(TorchAutocast.Linear(_w3, hidden)).MoveToOuterDisposeScope();      // (…, D) float32
         }
     }
 }

@@ -15,11 +15,6 @@ namespace Dicp.TorchSharp;
 /// <param name="Returns">(B, 1) the return-to-go head, or null.</param>
 public sealed record TorchModelOutputs(TorchTensor Actions, TorchTensor? Rewards, TorchTensor? NextStates, TorchTensor? Returns);
 
-/// <summary>The loss of one batch (a scalar tensor on the device) and its parts as numbers.</summary>
-/// <param name="Total">The scalar to differentiate.</param>
-/// <param name="Metrics">The same metrics as Dicp's models (<c>loss</c>, <c>action_loss</c>, <c>action_accuracy</c>, …).</param>
-public sealed record TorchTrainingLoss(TorchTensor Total, IReadOnlyDictionary<string, double> Metrics);
-
 /// <summary>
 /// AD and DPT (with or without DICP dynamics heads) as a TorchSharp module: the same token layouts, heads, losses and
 /// parameter names (the reference's PyTorch keys) as Dicp's <see cref="InContextModel"/>, so state dicts and
@@ -31,61 +26,62 @@ public sealed record TorchTrainingLoss(TorchTensor Total, IReadOnlyDictionary<st
 /// <see cref="IInContextModel"/>: <see cref="CreateSession"/> evaluates on the model's device by recomputing each
 /// candidate's whole window (the reference's way; Dicp's engine adds KV caching on CPU).
 /// </remarks>
-public sealed partial class TorchInContextModel : nn.Module, IInContextModel
+public sealed partial class TorchInContextModel : TorchModel, IInContextModel
 {
     private readonly TorchTransformer _transformer;
     private readonly Linear _embedContext, _predAction;
     private readonly Embedding? _queryStateTable, _queryActionTable;
     private readonly Linear? _queryStateLinear, _queryActionLinear, _predReward, _predNextState, _predReturn;
 
-    private TorchInContextModel(ModelConfig config) : base("TorchInContextModel")
+    internal TorchInContextModel(ModelConfig config) : base(config, "TorchInContextModel")
     {
-        InContextModels.Validate(config);
         if (config.Model is not ("ad" or "dpt"))
-            throw new ArgumentException($"ModelConfig.Model: the TorchSharp backend builds 'ad' and 'dpt', got '{config.Model}'.", nameof(config));
-        Config = config;
+            throw new ArgumentException($"ModelConfig.Model: TorchInContextModel builds 'ad' and 'dpt' (TorchIdtModel builds 'idt'), got '{config.Model}'.", nameof(config));
         IsDpt = config.Model == "dpt";
-        Encoder = new TransitionEncoder(config);
         int d = config.EmbeddingDim, o = config.ObservationSize;
         BackboneConfig = new TransformerConfig(d, config.Layers, config.Heads, config.Inner, config.Dropout, MaxSeqLen: config.NTransit + 1);
-        var plural = IsDpt || !Encoder.IsGrid;
-        string Key(string stem) => plural ? stem + "s" : stem;
         _transformer = new TorchTransformer(BackboneConfig);
         register_module("transformer", _transformer);
-        _embedContext = nn.Linear(Encoder.TransitionFeatures, d);
+        _embedContext = nn.Linear(Layout.TransitionFeatures, d);
         register_module("embed_context", _embedContext);
-        if (Encoder.IsGrid && !IsDpt) register_module("embed_query_state", _queryStateTable = nn.Embedding(config.StateClasses, d));
+        if (Layout.QueryStateTable) register_module("embed_query_state", _queryStateTable = nn.Embedding(config.StateClasses, d));
         else register_module("embed_query_state", _queryStateLinear = nn.Linear(o, d));
-        var actionOut = Encoder.DiscreteActions ? config.ActionCount : config.LearnVariance ? 2 * config.ActionSize : config.ActionSize;
-        _predAction = nn.Linear(d, actionOut);
-        register_module(Key("pred_action"), _predAction);
-        if (config.Dynamics || IsDpt)
+        _predAction = nn.Linear(d, Layout.ActionOutputs);
+        register_module(Layout.HeadKey("pred_action"), _predAction);
+        if (Layout.HasQueryActionEmbedding)
         {
-            if (Encoder.DiscreteActions) register_module("embed_query_action", _queryActionTable = nn.Embedding(config.ActionCount, d));
+            if (Layout.DiscreteActions) register_module("embed_query_action", _queryActionTable = nn.Embedding(config.ActionCount, d));
             else register_module("embed_query_action", _queryActionLinear = nn.Linear(config.ActionSize, d));
         }
         if (config.Dynamics)
         {
-            register_module(Key("pred_reward"), _predReward = nn.Linear(d, config.RewardClasses > 0 ? config.RewardClasses : 1));
-            register_module(Key("pred_next_state"), _predNextState = nn.Linear(d, Encoder.IsGrid ? config.StateClasses : o));
-            if (config.ReturnToGo) register_module(Key("pred_return"), _predReturn = nn.Linear(d, 1));
+            register_module(Layout.HeadKey("pred_reward"), _predReward = nn.Linear(d, Layout.RewardOutputs));
+            register_module(Layout.HeadKey("pred_next_state"), _predNextState = nn.Linear(d, Layout.NextStateOutputs));
+            if (config.ReturnToGo) register_module(Layout.HeadKey("pred_return"), _predReturn = nn.Linear(d, 1));
         }
-        ActionSpace = Encoder.DiscreteActions ? new DiscreteSpace(config.ActionCount)
-            : new BoxSpace(Enumerable.Repeat(-1f, config.ActionSize).ToArray(), Enumerable.Repeat(1f, config.ActionSize).ToArray());
+        ActionSpace = Layout.ActionSpace();
     }
 
     /// <summary>
     /// A freshly initialised model on the CPU whose initial weights are exactly those of Dicp's
     /// <c>InContextModels.Create(config, seed)</c>.
     /// </summary>
-    /// <exception cref="ArgumentException">The configuration is invalid, or names a family this backend lacks (IDT).</exception>
-    public static TorchInContextModel Create(ModelConfig config, int seed)
+    /// <exception cref="ArgumentException">The configuration is invalid, or is an IDT (build it with <see cref="TorchIdtModel.Create"/>).</exception>
+    public static new TorchInContextModel Create(ModelConfig config, int seed)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var model = new TorchInContextModel(config);
-        model.LoadDicpStateDict(InContextModels.Create(config, seed).Network.StateDict(), strict: true);
-        return model;
+        if (config.Model is not ("ad" or "dpt"))
+            throw new ArgumentException($"ModelConfig.Model: TorchInContextModel builds 'ad' and 'dpt' (TorchIdtModel builds 'idt'), got '{config.Model}'.", nameof(config));
+        return (TorchInContextModel)TorchModel.Create(config, seed);
     }
+
+    /// <summary>Loads an AD/DPT model written by Dicp's engine or by <see cref="TorchModel.Save"/> (see <see cref="TorchModel.Load"/>).</summary>
+    /// <exception cref="InvalidDataException">The file has no model configuration, its tensors do not fit it, or it holds an IDT.</exception>
+    public static new TorchInContextModel Load(string path) => TorchModel.Load(path) as TorchInContextModel
+        ?? throw new InvalidDataException($"'{path}': holds an IDT; load it with TorchIdtModel.Load or TorchModel.Load.");
+
+    /// <summary>A Dicp-engine model (CPU, KV-cached sessions and planners) with this model's configuration and weights.</summary>
+    public InContextModel ToDicp() => (InContextModel)ToDicpModel();
 
     /// <summary>A TorchSharp copy (CPU) of a Dicp AD/DPT model: its configuration and current weights.</summary>
     public static TorchInContextModel FromDicp(InContextModel model)
@@ -96,25 +92,11 @@ public sealed partial class TorchInContextModel : nn.Module, IInContextModel
         return torchModel;
     }
 
-    /// <summary>The configuration.</summary>
-    public ModelConfig Config { get; }
-
     /// <summary>The backbone's hyperparameters (MaxSeqLen = n_transit + 1).</summary>
     public TransformerConfig BackboneConfig { get; }
 
     /// <summary>Whether this is DPT (query state first, padded into <c>embed_context</c>).</summary>
     public bool IsDpt { get; }
-
-    internal TransitionEncoder Encoder { get; }
-
-    /// <summary>The device of the parameters.</summary>
-    public Device Device => _embedContext.weight!.device;
-
-    /// <inheritdoc/>
-    public string Name => (Config.Dynamics ? "dicp-" : "") + Config.Model;
-
-    /// <inheritdoc/>
-    public int ObservationSize => Config.ObservationSize;
 
     /// <inheritdoc/>
     public Space ActionSpace { get; }
@@ -143,12 +125,13 @@ public sealed partial class TorchInContextModel : nn.Module, IInContextModel
     /// <param name="withQueryAction">Whether the sequence ends with the query-action token.</param>
     internal TorchTensor Hidden(float[] features, int transitions, int batch, ReadOnlySpan<float> queryStates, ReadOnlySpan<float> queryActions, bool withQueryAction)
     {
+        using var autocast = TorchAutocast.Enter(Precision);
         var device = Device;
         var parts = new List<TorchTensor>(3);
         var q = EmbedQueryStates(queryStates, batch, device);                                 // (B, 1, d)
         if (IsDpt) parts.Add(q);
         if (transitions > 0)
-            parts.Add(_embedContext.forward(tensor(features, [batch, transitions, Encoder.TransitionFeatures]).to(device))); // (B, k, d)
+            parts.Add(TorchAutocast.Float(TorchAutocast.Linear(_embedContext, tensor(features, [batch, transitions, Layout.TransitionFeatures]).to(device)))); // (B, k, d)
         if (!IsDpt) parts.Add(q);
         if (withQueryAction) parts.Add(EmbedQueryActions(queryActions, batch, device));       // (B, 1, d)
         var x = parts.Count == 1 ? parts[0] : cat(parts, 1);                                   // (B, T, d)
@@ -160,18 +143,18 @@ public sealed partial class TorchInContextModel : nn.Module, IInContextModel
         int o = Config.ObservationSize;
         if (IsDpt)
         {
-            var f = Encoder.TransitionFeatures;
+            var f = Layout.TransitionFeatures;
             var padded = new float[batch * f];
             for (var b = 0; b < batch; b++) states.Slice(b * o, o).CopyTo(padded.AsSpan(b * f));
-            return _embedContext.forward(tensor(padded, [batch, 1, f]).to(device));
+            return TorchAutocast.Float(TorchAutocast.Linear(_embedContext, tensor(padded, [batch, 1, f]).to(device)));
         }
         if (_queryStateTable is not null)
         {
             var ids = new long[batch];
-            for (var b = 0; b < batch; b++) ids[b] = Encoder.CellIndex(Name, states.Slice(b * o, o));
+            for (var b = 0; b < batch; b++) ids[b] = Layout.CellIndex(states.Slice(b * o, o));
             return _queryStateTable.forward(tensor(ids, [batch, 1]).to(device));
         }
-        return _queryStateLinear!.forward(tensor(states[..(batch * o)].ToArray(), [batch, 1, o]).to(device));
+        return TorchAutocast.Float(TorchAutocast.Linear(_queryStateLinear!, tensor(states[..(batch * o)].ToArray(), [batch, 1, o]).to(device)));
     }
 
     private TorchTensor EmbedQueryActions(ReadOnlySpan<float> actions, int batch, Device device)
@@ -179,11 +162,11 @@ public sealed partial class TorchInContextModel : nn.Module, IInContextModel
         if (_queryActionTable is not null)
         {
             var ids = new long[batch];
-            for (var b = 0; b < batch; b++) ids[b] = Encoder.ActionIndex(Name, actions[b]);
+            for (var b = 0; b < batch; b++) ids[b] = Layout.ActionIndex(actions[b]);
             return _queryActionTable.forward(tensor(ids, [batch, 1]).to(device));
         }
         var a = Config.ActionSize;
-        return _queryActionLinear!.forward(tensor(actions[..(batch * a)].ToArray(), [batch, 1, a]).to(device));
+        return TorchAutocast.Float(TorchAutocast.Linear(_queryActionLinear!, tensor(actions[..(batch * a)].ToArray(), [batch, 1, a]).to(device)));
     }
 
     internal Linear PredAction => _predAction;

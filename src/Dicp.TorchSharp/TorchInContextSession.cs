@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Dicp.Models;
 using static TorchSharp.torch;
 using TorchTensor = TorchSharp.torch.Tensor;
@@ -14,7 +13,7 @@ namespace Dicp.TorchSharp;
 internal sealed class TorchInContextSession : IInContextSession
 {
     private readonly TorchInContextModel _model;
-    private readonly TransitionEncoder _enc;
+    private readonly ModelLayout _enc;
     private readonly float[][] _windows;   // per environment: (W, F) ring buffer
     private readonly int[] _count, _head;
     private readonly int _w, _f;
@@ -24,7 +23,7 @@ internal sealed class TorchInContextSession : IInContextSession
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(environments);
         ArgumentNullException.ThrowIfNull(options);
         _model = model;
-        _enc = model.Encoder;
+        _enc = model.Layout;
         Environments = environments;
         Options = options;
         _w = model.WindowTransitions;
@@ -62,7 +61,7 @@ internal sealed class TorchInContextSession : IInContextSession
         if (_w == 0) return;
         var encoded = new float[e * _f]; // validate every environment before any window changes
         for (var i = 0; i < e; i++)
-            _enc.Encode(_model.Name, states.Slice(i * o, o), actions.Slice(i * a, a), rewards[i], nextStates.Slice(i * o, o), encoded.AsSpan(i * _f, _f));
+            _enc.EncodeTransition(states.Slice(i * o, o), actions.Slice(i * a, a), rewards[i], nextStates.Slice(i * o, o), encoded.AsSpan(i * _f, _f));
         for (var i = 0; i < e; i++)
         {
             var slot = (_head[i] + _count[i]) % _w;
@@ -97,7 +96,7 @@ internal sealed class TorchInContextSession : IInContextSession
                 var h = _model.Hidden(features, k, n, qs, default, withQueryAction: false);       // (n, T, d)
                 var head = ReadRows(_model.PredAction.forward(h.narrow(1, h.shape[1] - 1, 1)), n); // the last token: AD s_q, DPT the last transition (or q)
                 var width = head.Length / n;
-                for (var j = 0; j < n; j++) WritePolicy(head.AsSpan(j * width, width), distribution.Slice(envs[j] * p, p));
+                for (var j = 0; j < n; j++) _enc.WritePolicy(head.AsSpan(j * width, width), distribution.Slice(envs[j] * p, p));
             }
         }
         finally { _model.train(wasTraining); }
@@ -111,18 +110,7 @@ internal sealed class TorchInContextSession : IInContextSession
         ArgumentNullException.ThrowIfNull(candidates);
         ArgumentNullException.ThrowIfNull(predictions);
         int n = candidates.Count, h = candidates.Depth, o = _model.ObservationSize, a = _enc.ActionSize, p = _enc.PolicySize;
-        if (n < 1 || n > Options.MaxCandidates)
-            throw new ArgumentException($"CandidateBatch.Count must be in [1, SessionOptions.MaxCandidates = {Options.MaxCandidates}], got {n}.", nameof(candidates));
-        if (h < 0) throw new ArgumentException($"CandidateBatch.Depth must be non-negative, got {h}.", nameof(candidates));
-        Need(candidates.ImaginedStates.Length, n * h * o, "CandidateBatch.ImaginedStates");
-        Need(candidates.ImaginedActions.Length, n * h * a, "CandidateBatch.ImaginedActions");
-        Need(candidates.ImaginedRewards.Length, n * h, "CandidateBatch.ImaginedRewards");
-        Need(candidates.ImaginedNextStates.Length, n * h * o, "CandidateBatch.ImaginedNextStates");
-        Need(candidates.QueryStates.Length, n * o, "CandidateBatch.QueryStates");
-        Need(candidates.QueryActions.Length, n * a, "CandidateBatch.QueryActions");
-        Need(predictions.Rewards.Length, n, "CandidatePredictions.Rewards");
-        Need(predictions.NextStates.Length, n * o, "CandidatePredictions.NextStates");
-        Need(predictions.Policy.Length, n * p, "CandidatePredictions.Policy");
+        ModelSupport.CheckCandidates(candidates, predictions, o, a, p, Options.MaxCandidates, _model.HasReturnToGo);
         var real = _count[environment];
         var kept = Math.Min(real + h, _w);        // the last W of real ++ imagined
         var fromReal = Math.Max(0, kept - h);      // real transitions kept (the newest)
@@ -135,7 +123,7 @@ internal sealed class TorchInContextSession : IInContextSession
             for (var j = 0; j < imagined; j++)
             {
                 var s = c * h + (h - imagined + j);
-                _enc.Encode(_model.Name, candidates.ImaginedStates.AsSpan(s * o, o), candidates.ImaginedActions.AsSpan(s * a, a),
+                _enc.EncodeTransition(candidates.ImaginedStates.AsSpan(s * o, o), candidates.ImaginedActions.AsSpan(s * a, a),
                     candidates.ImaginedRewards[s], candidates.ImaginedNextStates.AsSpan(s * o, o), dst.Slice((fromReal + j) * _f, _f));
             }
         }
@@ -155,18 +143,10 @@ internal sealed class TorchInContextSession : IInContextSession
             int pw = policy.Length / n, rw = rewards.Length / n, nw = next.Length / n;
             for (var c = 0; c < n; c++)
             {
-                WritePolicy(policy.AsSpan(c * pw, pw), predictions.Policy.AsSpan(c * p, p));
+                _enc.WritePolicy(policy.AsSpan(c * pw, pw), predictions.Policy.AsSpan(c * p, p));
                 var r = rewards.AsSpan(c * rw, rw);
                 predictions.Rewards[c] = ModelSupport.DecodeReward(_model.Config, r);
-                var s2 = next.AsSpan(c * nw, nw);
-                var dst = predictions.NextStates.AsSpan(c * o, o);
-                if (_enc.IsGrid)
-                {
-                    var cell = TensorPrimitives.IndexOfMax(s2);
-                    dst[0] = cell / _enc.GridSide;
-                    dst[1] = cell % _enc.GridSide;
-                }
-                else s2[..o].CopyTo(dst);
+                _enc.DecodeNextState(next.AsSpan(c * nw, nw), predictions.NextStates.AsSpan(c * o, o));
                 if (returns is not null && predictions.ReturnsToGo is not null) predictions.ReturnsToGo[c] = returns[c];
             }
         }
@@ -181,14 +161,6 @@ internal sealed class TorchInContextSession : IInContextSession
             var slot = (_head[environment] + first + j) % _w;
             _windows[environment].AsSpan(slot * _f, _f).CopyTo(destination.Slice(j * _f, _f));
         }
-    }
-
-    private void WritePolicy(ReadOnlySpan<float> head, Span<float> destination)
-    {
-        if (_enc.DiscreteActions || _model.Config.LearnVariance) { head[.._enc.PolicySize].CopyTo(destination); return; }
-        var a = _model.Config.ActionSize;
-        head[..a].CopyTo(destination);
-        destination.Slice(a, a).Clear();
     }
 
     private static float[] ReadRows(TorchTensor t, int rows) =>

@@ -14,7 +14,7 @@ using static TorchSharp.torch;
 namespace Dicp.TorchSharp;
 
 /// <summary>
-/// Trains a <see cref="TorchInContextModel"/> on a TorchSharp device (CPU or CUDA) with Dicp's recipe: the same
+/// Trains a <see cref="TorchModel"/> (AD, DPT or IDT, with or without DICP heads) on a TorchSharp device (CPU or CUDA) with Dicp's recipe: the same
 /// <see cref="WindowSampler"/> (same seed → same windows), the same losses, <see cref="TorchAdamW"/> (Dicp's AdamW
 /// update), Dicp's <see cref="CosineSchedule"/> and gradient-norm clipping, all from <see cref="TrainerOptions"/>.
 /// </summary>
@@ -24,14 +24,14 @@ namespace Dicp.TorchSharp;
 /// <c>checkpoint.safetensors</c> in Dicp's checkpoint format (model, AdamW moments, step, sampler state) every
 /// <see cref="TrainerOptions.CheckpointInterval"/> steps, and <c>model.safetensors</c> with <c>model_config</c> at the
 /// end — which Dicp's engine, <c>dicp evaluate</c> and its KV-cached planners load unchanged.</para>
-/// <para>Resume: a run directory with a checkpoint is resumed from it (parameters, moments, sampler). Dropout masks come
-/// from libtorch's generator, re-seeded from <see cref="TrainerOptions.Seed"/> and the step at start and resume, so a
+/// <para>Resume: a run directory with a checkpoint is resumed from it (parameters, moments, sampler). Dropout masks (and
+/// IDT's ε) come from libtorch's generator, re-seeded from <see cref="TrainerOptions.Seed"/> and the step at start and resume, so a
 /// resumed run is deterministic on CPU but not bit-identical to an uninterrupted one (Dicp's engine is).
 /// In-context evaluation during training (<see cref="TrainerOptions.InContextEvalInterval"/>) is not run by this trainer.</para>
 /// </remarks>
 public sealed class TorchTrainer
 {
-    private readonly TorchInContextModel _model;
+    private readonly TorchModel _model;
     private readonly WindowSampler _sampler;
     private readonly FixedWindowSet? _test;
     private readonly TorchAdamW _optimizer;
@@ -40,7 +40,7 @@ public sealed class TorchTrainer
 
     /// <summary>Prepares a run; the model is moved to <paramref name="device"/>.</summary>
     /// <exception cref="ArgumentException">The options are invalid or the data do not fit the model.</exception>
-    public TorchTrainer(TorchInContextModel model, HistoryDataset train, HistoryDataset? test, TrainerOptions options, string runDirectory,
+    public TorchTrainer(TorchModel model, HistoryDataset train, HistoryDataset? test, TrainerOptions options, string runDirectory,
         Device? device = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -48,15 +48,12 @@ public sealed class TorchTrainer
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(runDirectory);
         options.Validate();
-        if (train.ObservationSize != model.ObservationSize)
-            throw new ArgumentException($"The histories in '{train.Directory}' have {train.ObservationSize} floats per observation, the model expects {model.ObservationSize}.", nameof(train));
         (_model, Options, RunDirectory) = (model, options, runDirectory);
         _logger = logger ?? NullLogger.Instance;
         Device = device ?? CPU;
         _model.to(Device);
-        _sampler = new WindowSampler(train, model.Config.NTransit, options.BatchSize, options.Seed);
-        _test = test is null ? null : new FixedWindowSet(test, model.Config.NTransit, options.TestWindows, options.BatchSize, options.TestSeed,
-            _sampler.Batch.OptimalActions is not null);
+        (_sampler, _test) = Trainer.Windows(model.SampleSteps, model.ReturnConditionedSegment, model.WindowStartStride, model.ObservationSize,
+            model.Config.InputObservationSize, train, test, options);
         _optimizer = new TorchAdamW(model.parameters(), new AdamOptions(options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay));
         _schedule = new CosineSchedule(options.LearningRate, options.Steps, options.WarmupSteps, options.MinLearningRate);
     }
@@ -72,6 +69,17 @@ public sealed class TorchTrainer
 
     /// <summary>The optimizer (for inspection and tests).</summary>
     public TorchAdamW Optimizer => _optimizer;
+
+    /// <summary>
+    /// The compute precision of training and test passes (the model's <see cref="TorchModel.Precision"/>; default
+    /// float32). <see cref="TorchPrecision.BFloat16"/> is this backend's mixed precision (the reference trains with
+    /// bf16 autocast): bfloat16 matrix products on float32 master weights, float32 norms, losses and AdamW.
+    /// </summary>
+    public TorchPrecision Precision
+    {
+        get => _model.Precision;
+        init => _model.Precision = value;
+    }
 
     /// <summary>The caller's whole run configuration as JSON, stored in checkpoints (optional, opaque).</summary>
     public string? RunConfigJson { get; init; }

@@ -99,6 +99,14 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
         Directory.GetFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllBytes);
 
     [Fact]
+    public void Case8_Bf16PrecisionNeedsTheTorchSharpBackend()
+    {
+        AssertUserError(Dicp("train", "--config", Config("p.yaml", Yaml()), "--data", "data", "--out", "run", "--precision", "bf16"),
+            "--precision bf16", "--backend torchsharp");
+        Assert.False(Directory.Exists(Path.Combine(_root, "run")));
+    }
+
+    [Fact]
     public void Case1And5_ARerunWithAnotherModelIsRefusedAndWeightsLoadOnlyIntoTheirOwnConfig()
     {
         var config = Config("a.yaml", Yaml());

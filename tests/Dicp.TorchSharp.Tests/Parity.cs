@@ -39,10 +39,11 @@ internal static class Parity
         "dicp-dpt-grid" => Grid("dpt", dynamics: true),
         "dicp-ad-continuous" => Continuous(learnVariance: true),
         "ad-continuous-mse" => Continuous(learnVariance: false) with { Dynamics = false },
+        "dicp-ad-no-transition" => Continuous(learnVariance: true) with { LearnTransition = false }, // ML1's learn_transition: false
         _ => throw new ArgumentOutOfRangeException(nameof(variant), variant, null),
     };
 
-    public static readonly TheoryData<string> Variants = new() { "ad-grid", "dicp-ad-grid", "dpt-grid", "dicp-dpt-grid", "dicp-ad-continuous", "ad-continuous-mse" };
+    public static readonly TheoryData<string> Variants = new() { "ad-grid", "dicp-ad-grid", "dpt-grid", "dicp-dpt-grid", "dicp-ad-continuous", "ad-continuous-mse", "dicp-ad-no-transition" };
 
     private static ModelConfig Grid(string model, bool dynamics) => new(Model: model, Dynamics: dynamics, NTransit: 7, EmbeddingDim: 16,
         Layers: 2, Heads: 2, Inner: 32, Dropout: 0f);
@@ -85,4 +86,58 @@ internal static class Parity
     }
 
     public static void Close(DicpTensor expected, TorchTensor actual, string what) => Close(expected.ToArray(), Values(actual), what);
+
+    /// <summary>The same metric names, and every metric within 1e-5 (+1e-5 relative).</summary>
+    public static void CompareMetrics(IReadOnlyDictionary<string, double> expected, IReadOnlyDictionary<string, double> actual)
+    {
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (k, v) in expected) Close([(float)v], [(float)actual[k]], k);
+    }
+
+    /// <summary>Every parameter gradient of Dicp's model against the TorchSharp model's (a parameter without one in Dicp has none, or zeros, in TorchSharp).</summary>
+    /// <returns>The number of gradients compared.</returns>
+    public static int CompareGradients(Dicp.Nn.Module dicp, TorchModel model)
+    {
+        var grads = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad);
+        var compared = 0;
+        foreach (var (name, p) in dicp.NamedParameters())
+        {
+            var g = grads[name];
+            if (p.Grad is null) { Assert.True(g is null || Values(g).All(x => x == 0f), $"{name}: gradient only on TorchSharp"); continue; }
+            Assert.NotNull(g);
+            Close(p.Grad.AsSpan(0, p.Size), Values(g!), "grad " + name);
+            compared++;
+        }
+        return compared;
+    }
+
+    /// <summary>
+    /// Trains both backends side by side, each on its own gradients (AdamW lr 1e-2, one warm-up step then cosine, clipping
+    /// at 1): step t's losses (<paramref name="dicpLoss"/>, <paramref name="torchLoss"/>) and gradient norms agree within
+    /// 1e-4 (+1e-4 / 1e-3 relative).
+    /// </summary>
+    public static void TrainSideBySide(Dicp.Nn.Module dicp, TorchModel model, int steps, Func<int, TrainingLoss> dicpLoss, Func<int, TorchTrainingLoss> torchLoss)
+    {
+        var options = new Dicp.Optim.AdamOptions(LearningRate: 1e-2f);
+        var parameters = dicp.Parameters().ToArray();
+        var adam = new Dicp.Optim.AdamW(parameters, options);
+        var torchAdam = new TorchAdamW(model.parameters(), options);
+        var schedule = new Dicp.Optim.CosineSchedule(1e-2f, TotalSteps: steps, WarmupSteps: 1);
+        for (var step = 0; step < steps; step++)
+        {
+            adam.LearningRate = torchAdam.LearningRate = schedule.At(step);
+            adam.ZeroGrad();
+            var loss = dicpLoss(step);
+            loss.Total.Backward();
+            var norm = Dicp.Optim.GradClip.ClipGradNorm(parameters, 1f);
+            adam.Step();
+            torchAdam.ZeroGrad();
+            var torchResult = torchLoss(step);
+            torchResult.Total.backward();
+            var torchNorm = torchAdam.ClipGradNorm(1f);
+            torchAdam.Step();
+            Close([loss.Total.Item()], [(float)torchResult.Metrics["loss"]], $"loss at step {step}", abs: 1e-4, rel: 1e-4);
+            Close([norm], [torchNorm], $"gradient norm at step {step}", abs: 1e-4, rel: 1e-3);
+        }
+    }
 }

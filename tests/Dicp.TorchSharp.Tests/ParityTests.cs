@@ -55,18 +55,8 @@ public sealed class ParityTests
         expected.Total.Backward();
         var actual = model.Loss(batch);
         actual.Total.backward();
-        Assert.Equal(expected.Metrics.Keys.Order(), actual.Metrics.Keys.Order());
-        foreach (var (k, v) in expected.Metrics) Close([(float)v], [(float)actual.Metrics[k]], k);
-        var grads = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad);
-        var checkedGrads = 0;
-        foreach (var (name, p) in dicp.NamedParameters())
-        {
-            var g = grads[name];
-            if (p.Grad is null) { Assert.True(g is null || Values(g).All(x => x == 0f), $"{name}: gradient only on TorchSharp"); continue; }
-            Assert.NotNull(g);
-            Close(p.Grad.AsSpan(0, p.Size), Values(g!), "grad " + name);
-            checkedGrads++;
-        }
+        CompareMetrics(expected.Metrics, actual.Metrics);
+        var checkedGrads = CompareGradients(dicp, model);
         Assert.True(checkedGrads >= 9 * config.Layers + 3, $"only {checkedGrads} gradients compared");
     }
 
@@ -118,28 +108,8 @@ public sealed class ParityTests
         var config = Config(variant);
         var dicp = (InContextModel)InContextModels.Create(config, seed: 6);
         using var model = TorchInContextModel.FromDicp(dicp);
-        var options = new AdamOptions(LearningRate: 1e-2f);
-        var parameters = dicp.Parameters().ToArray();
-        var adam = new AdamW(parameters, options);
-        var torchAdam = new TorchAdamW(model.parameters(), options);
-        var schedule = new CosineSchedule(1e-2f, TotalSteps: 6);
-        for (var step = 0; step < 6; step++)
-        {
-            var batch = Batch(config, batchSize: 6, seed: 400 + step);
-            adam.LearningRate = torchAdam.LearningRate = schedule.At(step);
-            adam.ZeroGrad();
-            var loss = dicp.Loss(batch);
-            loss.Total.Backward();
-            var norm = GradClip.ClipGradNorm(parameters, 1f);
-            adam.Step();
-            torchAdam.ZeroGrad();
-            var torchLoss = model.Loss(batch);
-            torchLoss.Total.backward();
-            var torchNorm = torchAdam.ClipGradNorm(1f);
-            torchAdam.Step();
-            Close([loss.Total.Item()], [(float)torchLoss.Metrics["loss"]], $"loss at step {step}", abs: 1e-4, rel: 1e-4);
-            Close([norm], [torchNorm], $"gradient norm at step {step}", abs: 1e-4, rel: 1e-3);
-        }
+        TrainSideBySide(dicp, model, steps: 6, step => dicp.Loss(Batch(config, batchSize: 6, seed: 400 + step)),
+            step => model.Loss(Batch(config, batchSize: 6, seed: 400 + step)));
     }
 
     [Fact]

@@ -15,14 +15,8 @@ public sealed class AdModel : InContextModel
 {
     /// <summary>Creates a freshly initialised model (<c>config.Model</c> should be <c>"ad"</c>).</summary>
     /// <exception cref="ArgumentException">The configuration is invalid.</exception>
-    public AdModel(ModelConfig config, int seed) : base(config, seed, isDpt: false)
+    public AdModel(ModelConfig config, int seed) : base(config, seed)
     {
         if (config.Model != "ad") throw new ArgumentException($"ModelConfig.Model must be 'ad' for AdModel, got '{config.Model}'.", nameof(config));
     }
-
-    internal override bool QueryFirst => false;
-
-    internal override (int Start, int Count) TrainingActionPositions(int steps) => (steps - 1, 1);
-
-    internal override int ActionTarget(WindowBatch batch, int b) => ActionIndex(batch.Actions[b * batch.Steps + batch.Steps - 1]);
 }

@@ -25,22 +25,9 @@ public sealed class DptModel : InContextModel
 {
     /// <summary>Creates a freshly initialised model (<c>config.Model</c> should be <c>"dpt"</c>).</summary>
     /// <exception cref="ArgumentException">The configuration is invalid.</exception>
-    public DptModel(ModelConfig config, int seed) : base(config, seed, isDpt: true)
+    public DptModel(ModelConfig config, int seed) : base(config, seed)
     {
         if (config.Model != "dpt") throw new ArgumentException($"ModelConfig.Model must be 'dpt' for DptModel, got '{config.Model}'.", nameof(config));
-    }
-
-    internal override bool QueryFirst => true;
-
-    internal override (int Start, int Count) TrainingActionPositions(int steps) => (1, steps - 1);
-
-    internal override int ActionTarget(WindowBatch batch, int b)
-    {
-        var labels = batch.OptimalActions ?? throw new ArgumentException($"{Name}: DPT needs WindowBatch.OptimalActions.", nameof(batch));
-        var y = labels[b * batch.Steps + batch.Steps - 1];
-        if ((uint)y >= (uint)Config.ActionCount)
-            throw new ArgumentException($"{Name}: optimal action {y} of window {b} is outside [0, {Config.ActionCount}).", nameof(batch));
-        return y;
     }
 
     /// <summary>Query states padded to transitions and embedded by <c>embed_context</c>: (B, O) → (B, 1, d).</summary>

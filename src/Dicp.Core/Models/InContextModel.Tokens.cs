@@ -6,28 +6,16 @@ public abstract partial class InContextModel
 {
     /// <summary>Writes a transition's features <c>[s, a (one-hot or raw), r, s']</c> into <paramref name="destination"/> (F floats).</summary>
     /// <exception cref="ArgumentException">A discrete action is not an integer in [0, ActionCount).</exception>
-    public void EncodeTransition(ReadOnlySpan<float> state, ReadOnlySpan<float> action, float reward, ReadOnlySpan<float> nextState, Span<float> destination)
-    {
-        int o = ObservationSize, af = ActionFeatures;
-        state[..o].CopyTo(destination);
-        var a = destination.Slice(o, af);
-        if (DiscreteActions)
-        {
-            a.Clear();
-            a[ActionIndex(action[0])] = 1f;
-        }
-        else action[..af].CopyTo(a);
-        destination[o + af] = reward;
-        nextState[..o].CopyTo(destination.Slice(o + af + 1, o));
-    }
+    public void EncodeTransition(ReadOnlySpan<float> state, ReadOnlySpan<float> action, float reward, ReadOnlySpan<float> nextState, Span<float> destination) =>
+        Layout.EncodeTransition(state, action, reward, nextState, destination);
 
     /// <summary>The index of a discrete action stored as a float.</summary>
     /// <exception cref="ArgumentException">The value is not an integer in [0, ActionCount).</exception>
-    public int ActionIndex(float action) => ModelSupport.ActionIndex(Name, Config.ActionCount, action);
+    public int ActionIndex(float action) => Layout.ActionIndex(action);
 
     /// <summary>The grid cell <c>x·side + y</c> of an (x, y) observation.</summary>
     /// <exception cref="ArgumentException">The observation is not a cell of the grid.</exception>
-    public int CellIndex(ReadOnlySpan<float> state) => ModelSupport.CellIndex(Name, GridSide, state);
+    public int CellIndex(ReadOnlySpan<float> state) => Layout.CellIndex(state);
 
     /// <summary>Embeds transitions: features (B, k, F) → (B, k, d) through <c>embed_context</c>.</summary>
     internal Tensor EmbedTransitions(float[] features, int batch, int count) =>
@@ -96,26 +84,12 @@ public abstract partial class InContextModel
         return new Tensor(y, [n, d]);
     }
 
-    /// <summary>Writes the policy distribution of one row of <c>pred_action</c> output (logits, or mean then log-variance; log-variance 0 without <c>LearnVariance</c>).</summary>
-    internal void WritePolicy(ReadOnlySpan<float> head, Span<float> destination)
-    {
-        if (DiscreteActions || Config.LearnVariance) { head[..PolicySize].CopyTo(destination); return; }
-        head[..Config.ActionSize].CopyTo(destination);
-        destination.Slice(Config.ActionSize, Config.ActionSize).Clear();
-    }
+    /// <summary>Writes the policy distribution of one row of <c>pred_action</c> output (<see cref="ModelLayout.WritePolicy"/>).</summary>
+    internal void WritePolicy(ReadOnlySpan<float> head, Span<float> destination) => Layout.WritePolicy(head, destination);
 
     /// <summary>Decodes one row of <c>pred_reward</c> output (<see cref="ModelSupport.DecodeReward"/>).</summary>
     internal float DecodeReward(ReadOnlySpan<float> head) => ModelSupport.DecodeReward(Config, head);
 
     /// <summary>Decodes one row of <c>pred_next_state</c> output: the argmax cell as (x, y), or the regression.</summary>
-    internal void DecodeNextState(ReadOnlySpan<float> head, Span<float> destination)
-    {
-        if (IsGrid)
-        {
-            var cell = TensorPrimitives.IndexOfMax(head[..Config.StateClasses]);
-            destination[0] = cell / GridSide;
-            destination[1] = cell % GridSide;
-        }
-        else head[..ObservationSize].CopyTo(destination);
-    }
+    internal void DecodeNextState(ReadOnlySpan<float> head, Span<float> destination) => Layout.DecodeNextState(head, destination);
 }

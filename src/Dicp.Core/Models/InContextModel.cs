@@ -29,44 +29,34 @@ public abstract partial class InContextModel : Module, ITrainableInContextModel
     /// <summary>Builds the modules; every initial value comes from <paramref name="seed"/>.</summary>
     /// <param name="config">The configuration (validated).</param>
     /// <param name="seed">Seeds the initialisation and the dropout generator.</param>
-    /// <param name="isDpt">DPT's layout and key names (the query state padded to a transition, plural head names).</param>
     /// <exception cref="ArgumentException">The configuration is invalid.</exception>
-    protected InContextModel(ModelConfig config, int seed, bool isDpt)
+    protected InContextModel(ModelConfig config, int seed)
     {
         InContextModels.Validate(config);
         Config = config;
         var g = new Generator(seed);
-        IsGrid = config.StateClasses > 0;
-        GridSide = IsGrid ? (int)Math.Round(Math.Sqrt(config.StateClasses)) : 0;
-        DiscreteActions = config.ActionCount > 0;
-        ActionSize = DiscreteActions ? 1 : config.ActionSize;
-        ActionFeatures = DiscreteActions ? config.ActionCount : config.ActionSize;
-        TransitionFeatures = 2 * config.ObservationSize + ActionFeatures + 1;
-        PolicySize = DiscreteActions ? config.ActionCount : 2 * config.ActionSize;
-        ActionSpace = DiscreteActions ? new DiscreteSpace(config.ActionCount)
-            : new BoxSpace(Enumerable.Repeat(-1f, config.ActionSize).ToArray(), Enumerable.Repeat(1f, config.ActionSize).ToArray());
+        Layout = new ModelLayout(config);
+        ActionSpace = Layout.ActionSpace();
         int d = config.EmbeddingDim, o = config.ObservationSize;
         BackboneConfig = new TransformerConfig(d, config.Layers, config.Heads, config.Inner, config.Dropout, MaxSeqLen: config.NTransit + 1);
 
         // Registration order and names follow the reference: embed_context, embed_query_state, pred_action(s),
         // embed_query_action, pred_reward(s), pred_next_state(s) (singular for grid AD, plural for continuous AD and DPT).
-        var plural = isDpt || !IsGrid;
-        string Key(string stem) => plural ? stem + "s" : stem;
+        string Key(string stem) => Layout.HeadKey(stem);
         Transformer = RegisterModule("transformer", new Transformer(BackboneConfig, g));
         EmbedContext = RegisterModule("embed_context", new Linear(TransitionFeatures, d, bias: true, g));
-        if (IsGrid && !isDpt) _queryStateTable = RegisterModule("embed_query_state", new Embedding(config.StateClasses, d, g));
+        if (Layout.QueryStateTable) _queryStateTable = RegisterModule("embed_query_state", new Embedding(config.StateClasses, d, g));
         else _queryStateLinear = RegisterModule("embed_query_state", new Linear(o, d, bias: true, g)); // DPT: registered, unused (as the reference)
-        var actionOut = DiscreteActions ? config.ActionCount : config.LearnVariance ? 2 * config.ActionSize : config.ActionSize;
-        PredAction = RegisterModule(Key("pred_action"), new Linear(d, actionOut, bias: true, g));
-        if (config.Dynamics || isDpt) // DPT registers it even without dynamics, as the reference
+        PredAction = RegisterModule(Key("pred_action"), new Linear(d, Layout.ActionOutputs, bias: true, g));
+        if (Layout.HasQueryActionEmbedding) // DPT registers it even without dynamics, as the reference
         {
             if (DiscreteActions) _queryActionTable = RegisterModule("embed_query_action", new Embedding(config.ActionCount, d, g));
             else _queryActionLinear = RegisterModule("embed_query_action", new Linear(config.ActionSize, d, bias: true, g));
         }
         if (config.Dynamics)
         {
-            PredReward = RegisterModule(Key("pred_reward"), new Linear(d, config.RewardClasses > 0 ? config.RewardClasses : 1, bias: true, g));
-            PredNextState = RegisterModule(Key("pred_next_state"), new Linear(d, IsGrid ? config.StateClasses : o, bias: true, g));
+            PredReward = RegisterModule(Key("pred_reward"), new Linear(d, Layout.RewardOutputs, bias: true, g));
+            PredNextState = RegisterModule(Key("pred_next_state"), new Linear(d, Layout.NextStateOutputs, bias: true, g));
             if (config.ReturnToGo) PredReturn = RegisterModule(Key("pred_return"), new Linear(d, 1, bias: true, g));
         }
         DropoutGenerator = g.Derive(0xD1C9);
@@ -104,31 +94,34 @@ public abstract partial class InContextModel : Module, ITrainableInContextModel
     public Linear? PredReturn { get; }
 
     /// <summary>Whether observations are grid cells (categorical state embedding and next-state head).</summary>
-    public bool IsGrid { get; }
+    public bool IsGrid => Layout.IsGrid;
 
     /// <summary>The grid's side (√StateClasses), or 0.</summary>
-    public int GridSide { get; }
+    public int GridSide => Layout.GridSide;
 
     /// <summary>Whether actions are discrete.</summary>
-    public bool DiscreteActions { get; }
+    public bool DiscreteActions => Layout.DiscreteActions;
 
     /// <summary>A: the floats per action in buffers (1 for discrete actions).</summary>
-    public int ActionSize { get; }
+    public int ActionSize => Layout.ActionSize;
 
     /// <summary>The floats an action takes inside a transition's features (one-hot size, or A).</summary>
-    public int ActionFeatures { get; }
+    public int ActionFeatures => Layout.ActionFeatures;
 
     /// <summary>F = 2·O + ActionFeatures + 1: the width of a transition's features.</summary>
-    public int TransitionFeatures { get; }
+    public int TransitionFeatures => Layout.TransitionFeatures;
 
     /// <summary>P: the floats of a policy distribution (logits, or mean then log-variance).</summary>
-    public int PolicySize { get; }
+    public int PolicySize => Layout.PolicySize;
 
     /// <summary>Whether the query-state token comes first (DPT) or after the transitions (AD).</summary>
-    internal abstract bool QueryFirst { get; }
+    internal bool QueryFirst => Layout.QueryFirst;
+
+    /// <summary>Sizes, encodings and training targets derived from <see cref="Config"/> (shared with the TorchSharp backend).</summary>
+    internal ModelLayout Layout { get; }
 
     /// <inheritdoc/>
-    public string Name => (Config.Dynamics ? "dicp-" : "") + Config.Model;
+    public string Name => Layout.Name;
 
     /// <inheritdoc/>
     public int ObservationSize => Config.ObservationSize;

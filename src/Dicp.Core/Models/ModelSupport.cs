@@ -60,40 +60,28 @@ internal static class ModelSupport
         config.RewardClasses > 0 ? TensorPrimitives.IndexOfMax(head[..config.RewardClasses]) : Math.Clamp(head[0], config.RewardMin, config.RewardMax);
 
     /// <summary>
-    /// The DICP dynamics losses of <paramref name="rows"/> predictions against targets the caller gathered (row r: reward
-    /// <c>rewards[r]</c>, next observation <c>nextStates[r·O …]</c>): cross-entropy with label smoothing over reward classes
-    /// and grid cells, else MSE of the reward clamped to [RewardMin, RewardMax] and of the next observation (targets take
-    /// the outputs' shapes). Adds <c>reward_accuracy</c> and <c>next_state_accuracy</c> (categorical heads), then
-    /// <c>reward_loss</c> and <c>next_state_loss</c> to <paramref name="metrics"/>. <paramref name="model"/> (its name) and
-    /// <paramref name="rewardRole"/> word the error for a reward that is not a class.
+    /// The DICP dynamics losses of predictions against <paramref name="targets"/> (<see cref="ModelLayout.DynamicsTargets"/>):
+    /// cross-entropy with label smoothing over reward classes and grid cells, else MSE of the reward clamped to
+    /// [RewardMin, RewardMax] and of the next observation (targets take the outputs' shapes). Adds
+    /// <c>reward_accuracy</c> and <c>next_state_accuracy</c> (categorical heads), then <c>reward_loss</c> and
+    /// <c>next_state_loss</c> to <paramref name="metrics"/>.
     /// </summary>
-    public static (Tensor Reward, Tensor NextState) DynamicsLosses(string model, string rewardRole, ModelConfig config,
-        Tensor rewardOutput, Tensor nextStateOutput, ReadOnlySpan<float> rewards, ReadOnlySpan<float> nextStates, int rows,
-        Dictionary<string, double> metrics)
+    public static (Tensor Reward, Tensor NextState) DynamicsLosses(ModelConfig config, Tensor rewardOutput, Tensor nextStateOutput,
+        DynamicsTargets targets, Dictionary<string, double> metrics)
     {
-        int o = config.ObservationSize;
         Tensor rewardLoss, nextLoss;
-        if (config.RewardClasses > 0)
+        if (targets.RewardClasses is { } rc)
         {
-            var rt = new int[rows];
-            for (var i = 0; i < rows; i++) rt[i] = RewardClass(model, config.RewardClasses, rewards[i], rewardRole);
-            rewardLoss = Ops.CrossEntropy(rewardOutput, rt, config.LabelSmoothing);
-            metrics["reward_accuracy"] = Accuracy(rewardOutput, rt);
+            rewardLoss = Ops.CrossEntropy(rewardOutput, rc, config.LabelSmoothing);
+            metrics["reward_accuracy"] = Accuracy(rewardOutput, rc);
         }
-        else
+        else rewardLoss = Ops.MseLoss(ClampReward(rewardOutput, config.RewardMin, config.RewardMax), new Tensor(targets.Rewards, rewardOutput.Shape));
+        if (targets.NextStateCells is { } cells)
         {
-            var clipped = ClampReward(rewardOutput, config.RewardMin, config.RewardMax);
-            rewardLoss = Ops.MseLoss(clipped, new Tensor(rewards[..rows].ToArray(), rewardOutput.Shape));
+            nextLoss = Ops.CrossEntropy(nextStateOutput, cells, config.LabelSmoothing);
+            metrics["next_state_accuracy"] = Accuracy(nextStateOutput, cells);
         }
-        if (config.StateClasses > 0)
-        {
-            var side = (int)Math.Round(Math.Sqrt(config.StateClasses));
-            var st = new int[rows];
-            for (var i = 0; i < rows; i++) st[i] = CellIndex(model, side, nextStates.Slice(i * o, o));
-            nextLoss = Ops.CrossEntropy(nextStateOutput, st, config.LabelSmoothing);
-            metrics["next_state_accuracy"] = Accuracy(nextStateOutput, st);
-        }
-        else nextLoss = Ops.MseLoss(nextStateOutput, new Tensor(nextStates[..(rows * o)].ToArray(), nextStateOutput.Shape));
+        else nextLoss = Ops.MseLoss(nextStateOutput, new Tensor(targets.NextStates, nextStateOutput.Shape));
         metrics["reward_loss"] = rewardLoss.Item();
         metrics["next_state_loss"] = nextLoss.Item();
         return (rewardLoss, nextLoss);
@@ -111,17 +99,17 @@ internal static class ModelSupport
 
     /// <summary>Throws unless the batch's window length and sizes are the model's.</summary>
     /// <exception cref="ArgumentException">The message names the model and the mismatch.</exception>
-    public static void CheckShape(ITrainableInContextModel model, ModelConfig config, WindowBatch batch)
+    public static void CheckShape(ModelLayout layout, WindowBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var name = model.Name;
+        var name = layout.Name;
+        var config = layout.Config;
         if (batch.Steps != config.NTransit)
             throw new ArgumentException($"{name}: the batch has windows of {batch.Steps} steps; the model needs n_transit = {config.NTransit}.", nameof(batch));
-        if (batch.ObservationSize != model.ObservationSize)
-            throw new ArgumentException($"{name}: the batch has observations of {batch.ObservationSize} floats; the model needs {model.ObservationSize}.", nameof(batch));
-        var actionSize = model.ActionSpace.Size;
-        if (batch.ActionSize != actionSize)
-            throw new ArgumentException($"{name}: the batch has actions of {batch.ActionSize} floats; the model needs {actionSize}.", nameof(batch));
+        if (batch.ObservationSize != config.ObservationSize)
+            throw new ArgumentException($"{name}: the batch has observations of {batch.ObservationSize} floats; the model needs {config.ObservationSize}.", nameof(batch));
+        if (batch.ActionSize != layout.ActionSize)
+            throw new ArgumentException($"{name}: the batch has actions of {batch.ActionSize} floats; the model needs {layout.ActionSize}.", nameof(batch));
     }
 
     /// <summary>Throws unless a candidate batch and its prediction buffers fit the model and the session's limit.</summary>

@@ -61,18 +61,10 @@ public sealed partial class Trainer
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(runDirectory);
         options.Validate();
-        if (train.ObservationSize != model.InputObservationSize)
-            throw new ArgumentException(model.InputObservationSize == model.ObservationSize
-                ? $"The histories in '{train.Directory}' have {train.ObservationSize} floats per observation, the model expects {model.ObservationSize} (model.observation_size; set model.source_observation_size: {train.ObservationSize} to read the first {model.ObservationSize})."
-                : $"The histories in '{train.Directory}' have {train.ObservationSize} floats per observation, but the model selects the first {model.ObservationSize} of {model.InputObservationSize} (model.source_observation_size: {model.InputObservationSize}).", nameof(train));
-        if (test is not null && test.ObservationSize != train.ObservationSize)
-            throw new ArgumentException($"The test histories in '{test.Directory}' have {test.ObservationSize} floats per observation, the train histories {train.ObservationSize}.", nameof(test));
         (_model, Options, RunDirectory) = (model, options, runDirectory);
         _logger = logger ?? NullLogger<Trainer>.Instance;
-        _sampler = new WindowSampler(train, model.SampleSteps, options.BatchSize, options.Seed, returnsToGoSegment: model.ReturnConditionedSegment,
-            startStride: model.WindowStartStride, observationSize: model.ObservationSize);
-        _test = test is null ? null : new FixedWindowSet(test, model.SampleSteps, options.TestWindows, options.BatchSize, options.TestSeed,
-            _sampler.Batch.OptimalActions is not null, model.ReturnConditionedSegment, model.WindowStartStride, model.ObservationSize);
+        (_sampler, _test) = Windows(model.SampleSteps, model.ReturnConditionedSegment, model.WindowStartStride, model.ObservationSize,
+            model.InputObservationSize, train, test, options);
         _dropout = new Generator(options.Seed).Derive(1);
         model.Network.SetGenerator(_dropout);
         _parameters = [.. model.Network.Parameters()];
@@ -269,5 +261,27 @@ public sealed partial class Trainer
         public required MetricSums Pending { get; set; }
 
         public IReadOnlyList<string>? Columns { get; set; }
+    }
+
+    /// <summary>
+    /// The training window sampler and the fixed test windows of a model (its window length, return-to-go segment, start
+    /// stride and observation selection), after checking that the histories' observations fit it. The TorchSharp trainer
+    /// uses the same, so both backends train on the same windows.
+    /// </summary>
+    /// <exception cref="ArgumentException">The histories' observation size does not fit the model.</exception>
+    internal static (WindowSampler Sampler, FixedWindowSet? Test) Windows(int sampleSteps, int returnsToGoSegment, int startStride,
+        int observationSize, int inputObservationSize, HistoryDataset train, HistoryDataset? test, TrainerOptions options)
+    {
+        if (train.ObservationSize != inputObservationSize)
+            throw new ArgumentException(inputObservationSize == observationSize
+                ? $"The histories in '{train.Directory}' have {train.ObservationSize} floats per observation, the model expects {observationSize} (model.observation_size; set model.source_observation_size: {train.ObservationSize} to read the first {observationSize})."
+                : $"The histories in '{train.Directory}' have {train.ObservationSize} floats per observation, but the model selects the first {observationSize} of {inputObservationSize} (model.source_observation_size: {inputObservationSize}).", nameof(train));
+        if (test is not null && test.ObservationSize != train.ObservationSize)
+            throw new ArgumentException($"The test histories in '{test.Directory}' have {test.ObservationSize} floats per observation, the train histories {train.ObservationSize}.", nameof(test));
+        var sampler = new WindowSampler(train, sampleSteps, options.BatchSize, options.Seed, returnsToGoSegment: returnsToGoSegment,
+            startStride: startStride, observationSize: observationSize);
+        var fixedSet = test is null ? null : new FixedWindowSet(test, sampleSteps, options.TestWindows, options.BatchSize, options.TestSeed,
+            sampler.Batch.OptimalActions is not null, returnsToGoSegment, startStride, observationSize);
+        return (sampler, fixedSet);
     }
 }

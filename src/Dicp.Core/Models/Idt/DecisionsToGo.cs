@@ -26,12 +26,11 @@ public sealed class DecisionsToGo : Module
         State = owner.StateInput("embed_state", g, RegisterModule);
         Action = owner.ActionInput("embed_action", g, RegisterModule);
         Reward = owner.RewardInput("embed_reward", g, RegisterModule);
-        var actionOut = owner.DiscreteActions ? c.ActionCount : c.LearnVariance ? 2 * c.ActionSize : c.ActionSize;
-        PredAction = RegisterModule("pred_action", new Linear(d, actionOut, bias: true, g));
+        PredAction = RegisterModule("pred_action", new Linear(d, owner.Layout.ActionOutputs, bias: true, g));
         if (c.Dynamics)
         {
-            PredNextState = RegisterModule("pred_next_state", new Linear(d, owner.IsGrid ? c.StateClasses : c.ObservationSize, bias: true, g));
-            PredReward = RegisterModule("pred_reward", new Linear(d, c.RewardClasses > 0 ? c.RewardClasses : 1, bias: true, g));
+            PredNextState = RegisterModule("pred_next_state", new Linear(d, owner.Layout.NextStateOutputs, bias: true, g));
+            PredReward = RegisterModule("pred_reward", new Linear(d, owner.Layout.RewardOutputs, bias: true, g));
         }
     }
 

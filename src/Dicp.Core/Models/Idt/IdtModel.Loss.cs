@@ -23,33 +23,19 @@ public sealed partial class IdtModel
     public IdtOutputs Forward(WindowBatch batch, ReadOnlySpan<float> noise = default)
     {
         CheckBatch(batch);
-        int bsz = batch.BatchSize, n = batch.Steps, c = Config.SegmentLength, k = Segments, o = ObservationSize, a = ActionSize;
+        int bsz = batch.BatchSize, n = batch.Steps, c = Config.SegmentLength, k = Segments;
         int dz = Config.LatentDim, d = Config.EmbeddingDim;
         var reviewed = Ops.Reshape(Reviewing.Forward(batch.States, batch.Actions, batch.Rewards, batch.NextStates, bsz * k, c, inference: false),
             bsz, k, 2 * dz);                                                                                    // (B, K, 2dz)
-        var returns = new float[bsz * k];
-        var first = new float[bsz * k * o];
-        for (var b = 0; b < bsz; b++)
-            for (var j = 0; j < k; j++)
-            {
-                var t = b * n + j * c;
-                returns[b * k + j] = batch.ReturnsToGo![t];
-                batch.States.AsSpan(t * o, o).CopyTo(first.AsSpan((b * k + j) * o));
-            }
+        var (returns, first) = Layout.SegmentStarts(batch);
         var predicted = Making.Forward(returns, first, reviewed, bsz, k, inference: false);                     // (B, K, 2dz)
         var perStep = Config.LatentNoisePerStep;
-        var draws = perStep ? bsz * n : bsz * k; // one ε per low-level step (the reference) or per segment
-        float[] eps;
-        if (noise.IsEmpty)
+        var eps = Layout.LatentNoise(noise, bsz);
+        if (eps is null)
         {
-            eps = new float[draws * dz];
+            eps = new float[Layout.LatentDraws(bsz) * dz];
             for (var i = 0; i < eps.Length; i++) eps[i] = (float)Generator.NextNormal();
         }
-        else if (noise.Length == draws * dz) eps = noise.ToArray();
-        else if (perStep && noise.Length == bsz * k * dz) eps = RepeatPerStep(noise, bsz * k, c, dz); // one ε per segment given
-        else throw new ArgumentException($"{Name}: noise holds {noise.Length} floats; " + (perStep
-            ? $"(B {bsz}, K {k}, c {c}, dim_z {dz}) needs {bsz * n * dz} (or {bsz * k * dz}, one ε per segment)."
-            : $"(B {bsz}, K {k}, dim_z {dz}) needs {bsz * k * dz}."), nameof(noise));
         var z = perStep ? SamplePerStep(predicted, eps, bsz, k, c) : Sample(predicted, eps, bsz, k);         // (B, K, c, dz) or (B, K, dz)
         var zRows = perStep ? Ops.Reshape(z, bsz * k, c, dz) : Ops.Reshape(z, bsz * k, dz);                  // (B·K, c, dz) or (B·K, dz)
         var h = ToGo.Forward(zRows, batch.States, batch.Actions, batch.Rewards, bsz * k, c, 4, inference: false); // (B·K, 4c, d)
@@ -70,15 +56,6 @@ public sealed partial class IdtModel
         var mean = Ops.IndexSelect(Ops.Reshape(Ops.Slice(distributions, 2, 0, dz), batch, segments, 1, dz), 2, rows);                          // (B, K, c, dz)
         var std = Ops.IndexSelect(Ops.Reshape(Ops.Exp(Ops.Scale(Ops.Slice(distributions, 2, dz, dz), 0.5f)), batch, segments, 1, dz), 2, rows); // (B, K, c, dz)
         return Ops.Add(mean, Ops.Mul(std, new Tensor(eps, [batch, segments, c, dz])));
-    }
-
-    /// <summary>One ε per segment (G·dim_z floats) repeated over its c steps: (G, c, dim_z).</summary>
-    private static float[] RepeatPerStep(ReadOnlySpan<float> noise, int groups, int c, int dz)
-    {
-        var eps = new float[groups * c * dz];
-        for (var g = 0; g < groups; g++)
-            for (var t = 0; t < c; t++) noise.Slice(g * dz, dz).CopyTo(eps.AsSpan((g * c + t) * dz, dz));
-        return eps;
     }
 
     /// <summary><c>z = mean + ε ⊙ exp(log-variance / 2)</c> for distributions (B, K, 2·dim_z) and ε (B·K·dim_z).</summary>
@@ -108,8 +85,7 @@ public sealed partial class IdtModel
         Tensor actionLoss;
         if (DiscreteActions)
         {
-            var targets = new int[rows];
-            for (var i = 0; i < rows; i++) targets[i] = ActionIndex(batch.Actions[i]);
+            var targets = Layout.ActionClasses(batch.Actions, rows);
             var logits = Ops.Reshape(outputs.Actions, rows, Config.ActionCount);
             actionLoss = Ops.CrossEntropy(logits, targets, Config.LabelSmoothing);
             metrics["action_accuracy"] = Accuracy(logits, targets);
@@ -123,9 +99,9 @@ public sealed partial class IdtModel
         var total = actionLoss;
         if (Config.Dynamics)
         {
-            var (rewardLoss, nextLoss) = ModelSupport.DynamicsLosses(Name, RewardRole, Config, outputs.Rewards!, outputs.NextStates!,
-                batch.Rewards, batch.NextStates, rows, metrics);
-            var dyn = Config.LearnTransition ? Ops.Add(rewardLoss, nextLoss) : rewardLoss; // learn_transition off: reward only
+            var targets = Layout.DynamicsTargets(batch.Rewards, batch.NextStates, rows, RewardRole);
+            var (rewardLoss, nextLoss) = ModelSupport.DynamicsLosses(Config, outputs.Rewards!, outputs.NextStates!, targets, metrics);
+            var dyn = Layout.NextStateInLoss ? Ops.Add(rewardLoss, nextLoss) : rewardLoss; // learn_transition off: reward only
             total = Ops.Add(total, Ops.Scale(dyn, Config.DynamicsCoefficient));
         }
         metrics["loss"] = total.Item();
@@ -136,7 +112,7 @@ public sealed partial class IdtModel
 
     private void CheckBatch(WindowBatch batch)
     {
-        ModelSupport.CheckShape(this, Config, batch);
+        ModelSupport.CheckShape(Layout, batch);
         if (batch.ReturnsToGo is null)
             throw new ArgumentException($"{Name}: IDT needs WindowBatch.ReturnsToGo (sample windows with returnsToGoSegment = c).", nameof(batch));
     }

@@ -34,14 +34,8 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
         if (config.Model != "idt") throw new ArgumentException($"ModelConfig.Model must be 'idt' for IdtModel, got '{config.Model}'.", nameof(config));
         Config = config;
         Seed = seed;
-        IsGrid = config.StateClasses > 0;
-        GridSide = IsGrid ? (int)Math.Round(Math.Sqrt(config.StateClasses)) : 0;
-        DiscreteActions = config.ActionCount > 0;
-        ActionSize = DiscreteActions ? 1 : config.ActionSize;
-        PolicySize = DiscreteActions ? config.ActionCount : 2 * config.ActionSize;
-        Segments = config.NTransit / config.SegmentLength;
-        ActionSpace = DiscreteActions ? new DiscreteSpace(config.ActionCount)
-            : new BoxSpace(Enumerable.Repeat(-1f, config.ActionSize).ToArray(), Enumerable.Repeat(1f, config.ActionSize).ToArray());
+        Layout = new ModelLayout(config);
+        ActionSpace = Layout.ActionSpace();
         var g = new Generator(seed);
         Reviewing = RegisterModule("reviewing_decisions", new ReviewingDecisions(this, g));
         Making = RegisterModule("h_decision_transformer", new MakingDecisions(this, g));
@@ -65,25 +59,28 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
     public DecisionsToGo ToGo { get; }
 
     /// <summary>K = n_transit / c: the segments of a training window and the high-level context's capacity.</summary>
-    public int Segments { get; }
+    public int Segments => Layout.Segments;
 
     /// <summary>Whether observations are grid cells.</summary>
-    public bool IsGrid { get; }
+    public bool IsGrid => Layout.IsGrid;
 
     /// <summary>The grid's side (√StateClasses), or 0.</summary>
-    public int GridSide { get; }
+    public int GridSide => Layout.GridSide;
 
     /// <summary>Whether actions are discrete.</summary>
-    public bool DiscreteActions { get; }
+    public bool DiscreteActions => Layout.DiscreteActions;
 
     /// <summary>A: floats per action in buffers (1 for discrete actions).</summary>
-    public int ActionSize { get; }
+    public int ActionSize => Layout.ActionSize;
 
     /// <summary>P: floats of a policy distribution (logits, or mean then log-variance).</summary>
-    public int PolicySize { get; }
+    public int PolicySize => Layout.PolicySize;
+
+    /// <summary>Sizes, encodings and training targets derived from <see cref="Config"/> (shared with the TorchSharp backend).</summary>
+    internal ModelLayout Layout { get; }
 
     /// <inheritdoc/>
-    public string Name => (Config.Dynamics ? "dicp-" : "") + "idt";
+    public string Name => Layout.Name;
 
     /// <inheritdoc/>
     public int ObservationSize => Config.ObservationSize;
@@ -113,11 +110,11 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
 
     /// <inheritdoc/>
     /// <remarks>c: IDT windows are taken over return-sorted episodes and carry returns-to-go.</remarks>
-    public int ReturnConditionedSegment => Config.SegmentLength;
+    public int ReturnConditionedSegment => Layout.ReturnConditionedSegment;
 
     /// <inheritdoc/>
     /// <remarks>1 (windows start at any step, as the reference), or c with <see cref="ModelConfig.AlignedWindows"/>.</remarks>
-    public int WindowStartStride => Config.AlignedWindows ? Config.SegmentLength : 1;
+    public int WindowStartStride => Layout.WindowStartStride;
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentException"><see cref="SessionOptions.TargetReturns"/> is missing or has the wrong length.</exception>
@@ -145,15 +142,15 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
 
     /// <summary>The grid cell <c>x·side + y</c> of an (x, y) observation.</summary>
     /// <exception cref="ArgumentException">The observation is not a cell of the grid.</exception>
-    public int CellIndex(ReadOnlySpan<float> state) => ModelSupport.CellIndex(Name, GridSide, state);
+    public int CellIndex(ReadOnlySpan<float> state) => Layout.CellIndex(state);
 
     /// <summary>The index of a discrete action stored as a float.</summary>
     /// <exception cref="ArgumentException">The value is not an integer in [0, ActionCount).</exception>
-    public int ActionIndex(float action) => ModelSupport.ActionIndex(Name, Config.ActionCount, action);
+    public int ActionIndex(float action) => Layout.ActionIndex(action);
 
     /// <summary>The class of a categorical reward (its value).</summary>
     /// <exception cref="ArgumentException">The reward is not an integer in [0, RewardClasses).</exception>
-    public int RewardClass(float reward) => ModelSupport.RewardClass(Name, Config.RewardClasses, reward, RewardRole);
+    public int RewardClass(float reward) => Layout.RewardClass(reward, RewardRole);
 
-    private const string RewardRole = "reward input";
+    internal const string RewardRole = "reward input";
 }

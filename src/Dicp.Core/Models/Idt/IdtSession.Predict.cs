@@ -101,16 +101,9 @@ public sealed partial class IdtSession
         int kp = _model.ToGo.PredAction.OutFeatures, kr = _model.ToGo.PredReward.OutFeatures, ks = _model.ToGo.PredNextState.OutFeatures;
         for (var i = 0; i < n; i++)
         {
-            WritePolicy(policy.Slice(i * kp, kp), predictions.Policy.AsSpan(i * p, p));
+            _model.Layout.WritePolicy(policy.Slice(i * kp, kp), predictions.Policy.AsSpan(i * p, p));
             predictions.Rewards[i] = ModelSupport.DecodeReward(_model.Config, reward.Slice(i * kr, kr));
-            var s = next.Slice(i * ks, ks);
-            if (_model.IsGrid)
-            {
-                var cell = TensorPrimitives.IndexOfMax(s);
-                predictions.NextStates[i * o] = cell / _model.GridSide;
-                predictions.NextStates[i * o + 1] = cell % _model.GridSide;
-            }
-            else s[..o].CopyTo(predictions.NextStates.AsSpan(i * o, o));
+            _model.Layout.DecodeNextState(next.Slice(i * ks, ks), predictions.NextStates.AsSpan(i * o, o));
         }
     }
 

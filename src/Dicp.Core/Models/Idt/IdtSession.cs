@@ -164,18 +164,8 @@ public sealed partial class IdtSession : IInContextSession
             for (var i = 0; i < g; i++) h.Data.AsSpan((i * (4 * k - 2) + 4 * k - 3) * d, d).CopyTo(rows.AsSpan(i * d));
             var head = _model.ToGo.PredAction.Forward(new Tensor(rows, [g, d])).Span;
             var width = _model.ToGo.PredAction.OutFeatures;
-            for (var i = 0; i < g; i++) WritePolicy(head.Slice(i * width, width), distribution.Slice(members[i] * p, p));
+            for (var i = 0; i < g; i++) _model.Layout.WritePolicy(head.Slice(i * width, width), distribution.Slice(members[i] * p, p));
         }
-    }
-
-    /// <summary>Writes one row of <c>pred_action</c> output as a policy distribution (log-variance 0 without learned variance).</summary>
-    private void WritePolicy(ReadOnlySpan<float> head, Span<float> destination)
-    {
-        var p = _model.PolicySize;
-        if (_model.DiscreteActions || _model.Config.LearnVariance) { head[..p].CopyTo(destination); return; }
-        var a = _model.Config.ActionSize;
-        head[..a].CopyTo(destination);
-        destination.Slice(a, a).Clear();
     }
 
     /// <summary>Draws z for every environment whose segment has none yet (its first state: the observation, or the segment's first step).</summary>
