@@ -193,25 +193,16 @@ internal static class EvaluateCommand
     }
 
     /// <summary>
-    /// Loads the final model, or the latest checkpoint's parameters when training has not finished, after checking that
-    /// the file was written for <paramref name="config"/>.
+    /// Loads the final model, or the latest checkpoint's parameters when training has not finished (the library's
+    /// <see cref="ModelFile.LoadInto"/>, which checks that the file was written for <paramref name="config"/>); returns
+    /// what was loaded, for the results file.
     /// </summary>
     private static string LoadWeights(ITrainableInContextModel model, ModelConfig config, string runDir)
     {
-        var final = Path.Combine(runDir, Trainer.ModelFileName);
-        foreach (var f in new[] { final, TrainingCheckpoint.PathIn(runDir) })
-            if (Directory.Exists(f)) throw new ConfigException($"{f}: a directory where the run's file belongs.");
-        if (File.Exists(final))
-        {
-            ModelFile.LoadInto(model, config, final);
-            return Trainer.ModelFileName;
-        }
-        var checkpoint = TrainingCheckpoint.PathIn(runDir);
-        if (!File.Exists(checkpoint)) throw new FileNotFoundException($"'{runDir}' holds neither {Trainer.ModelFileName} nor {TrainingCheckpoint.FileName}; train first.", final);
-        var c = TrainingCheckpoint.Read(checkpoint);
-        if (c.ModelConfigJson is not null) ModelFile.CheckSame(ModelFile.ParseConfig(c.ModelConfigJson, checkpoint), config, checkpoint);
-        model.Network.LoadStateDict(c.Model, strict: true);
-        return $"checkpoint at step {c.Step}";
+        var file = ModelFile.Locate(runDir);
+        ModelFile.LoadInto(model, config, file);
+        return Path.GetFileName(file) == Trainer.ModelFileName ? Trainer.ModelFileName
+            : $"checkpoint at step {SafeTensorsFile.Read(file).Metadata.GetValueOrDefault("step", "?")}";
     }
 
     /// <summary>The planner named by <paramref name="config"/>, with its settings.</summary>

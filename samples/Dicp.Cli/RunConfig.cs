@@ -59,7 +59,13 @@ internal sealed record PlannerConfig(string Name = "none", int BeamK = 10, int B
 internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOptions Training, EvaluationConfig Evaluation, PlannerConfig Planner)
 {
     /// <summary>The snake_case JSON of run directories (<c>run-config.json</c>).</summary>
-    public static JsonSerializerOptions Json { get; } = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+    /// <remarks>The model section is written and read in the library's one model-configuration form (<see cref="ModelConfigJson"/>).</remarks>
+    public static JsonSerializerOptions Json { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        Converters = { ModelConfigJson.Converter },
+    };
 
     /// <summary>The file a run directory keeps its configuration in.</summary>
     public const string FileName = "run-config.json";

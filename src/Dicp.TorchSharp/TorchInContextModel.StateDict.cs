@@ -62,7 +62,7 @@ public sealed partial class TorchInContextModel
         var meta = new Dictionary<string, string>
         {
             ["model"] = Name,
-            ["model_config"] = JsonSerializer.Serialize(Config, TrainingCheckpoint.Json),
+            ["model_config"] = ModelFile.ConfigJson(Config),
             ["backend"] = "torchsharp",
         };
         SafeTensors.Save(path, ToDicpStateDict(), meta);
