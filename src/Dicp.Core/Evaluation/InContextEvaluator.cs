@@ -31,7 +31,7 @@ public static class InContextEvaluator
     /// <summary>Evaluates <paramref name="model"/> on <paramref name="environments"/> (one per task, distinct instances).</summary>
     /// <param name="model">The in-context model.</param>
     /// <param name="environments">One environment per task.</param>
-    /// <param name="planner">Chooses the actions (<see cref="PolicyPlanner"/> for the plain policy).</param>
+    /// <param name="planner">Chooses the actions (the Dicp.Planning package's policy planner for the plain policy).</param>
     /// <param name="options">Episodes and seed.</param>
     /// <param name="progress">Receives one report per completed episode index.</param>
     /// <param name="cancellationToken">Stops between steps.</param>
