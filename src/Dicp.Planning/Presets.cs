@@ -16,7 +16,7 @@ namespace Dicp;
 /// </code></remarks>
 public static class Presets
 {
-    /// <summary>AD Darkroom-Permuted: reference configuration (spec §4 Configurations: n_transit 200, lr 1.0e-2, batch 512, 50000 steps). (<c>ad-darkroom-permuted</c>).</summary>
+    /// <summary>AD Darkroom-Permuted: reference configuration: the configuration <c>ad-darkroom-permuted</c>.</summary>
     public static RunPreset AdDarkroomPermuted { get; } = new("ad-darkroom-permuted",
         new ModelConfig(Model: "ad", Dynamics: false, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 200, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "darkroom-permuted", SplitSeed: 4, TrainRatio: 0.9, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -24,7 +24,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 50, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 16, Samples: 10, StartStep: 0));
 
-    /// <summary>AD Darkroom, small preset: trains in a few minutes on 2 cores and improves in context on the 8 held-out goals (<c>ad-darkroom-small</c>).</summary>
+    /// <summary>AD Darkroom, small preset: trains in a few minutes on 2 cores and improves in context on the 8 held-out goals: the configuration <c>ad-darkroom-small</c>.</summary>
     public static RunPreset AdDarkroomSmall { get; } = new("ad-darkroom-small",
         new ModelConfig(Model: "ad", Dynamics: false, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 40, EmbeddingDim: 32, Layers: 2, Heads: 4, Inner: 64, Dropout: 0.0f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "darkroom", SplitSeed: 0, TrainRatio: 0.9, Streams: 20, StepsPerStream: 1000, CollectSeed: 0),
@@ -32,7 +32,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 30, Greedy: false, Seed: 0, DuringTrainingEpisodes: 10),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 8, Samples: 10, StartStep: 0));
 
-    /// <summary>AD Darkroom: reference configuration (spec §4 Configurations: n_transit 80, lr 1.0e-2, batch 512, 50000 steps). (<c>ad-darkroom</c>).</summary>
+    /// <summary>AD Darkroom: reference configuration: the configuration <c>ad-darkroom</c>.</summary>
     public static RunPreset AdDarkroom { get; } = new("ad-darkroom",
         new ModelConfig(Model: "ad", Dynamics: false, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 80, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "darkroom", SplitSeed: 0, TrainRatio: 0.9, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -40,7 +40,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 50, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 8, Samples: 10, StartStep: 0));
 
-    /// <summary>AD Dark Key-to-Door: reference configuration (spec §4 Configurations: n_transit 200, lr 1.0e-2, batch 4096, 50000 steps). (<c>ad-key-to-door</c>).</summary>
+    /// <summary>AD Dark Key-to-Door: reference configuration: the configuration <c>ad-key-to-door</c>.</summary>
     public static RunPreset AdKeyToDoor { get; } = new("ad-key-to-door",
         new ModelConfig(Model: "ad", Dynamics: false, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 200, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "dark-key-to-door", SplitSeed: 4, TrainRatio: 0.95, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -48,7 +48,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 50, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 16, Samples: 10, StartStep: 0));
 
-    /// <summary>AD Meta-World ML1 (reach by default; set data.environment to another ML1 task): spec §4 (n_transit 1000, lr 1.0e-2, batch 512, 50000 steps). (<c>ad-metaworld-ml1</c>).</summary>
+    /// <summary>AD Meta-World ML1 (reach by default; set data.environment to another ML1 task): the configuration <c>ad-metaworld-ml1</c>.</summary>
     public static RunPreset AdMetaworldMl1 { get; } = new("ad-metaworld-ml1",
         new ModelConfig(Model: "ad", Dynamics: false, ReturnToGo: false, ObservationSize: 11, SourceObservationSize: 39, StateClasses: 0, ActionCount: 0, ActionSize: 4, RewardClasses: 0, RewardMax: 10.0f, NTransit: 1000, EmbeddingDim: 64, Layers: 4, Heads: 8, Inner: 256, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LearnVariance: true, LearnTransition: false),
         new DataConfig(Environment: "metaworld-ml1-reach", SplitSeed: 0, TrainRatio: 0.5, Streams: 100, StepsPerStream: 10000, CollectSeed: 0),
@@ -56,7 +56,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 1, Samples: 10, StartStep: 51));
 
-    /// <summary>DICP-AD Darkroom-Permuted: reference configuration (spec §4 Configurations: n_transit 200, lr 1.0e-2, batch 512, 50000 steps). (<c>dicp-ad-darkroom-permuted</c>).</summary>
+    /// <summary>DICP-AD Darkroom-Permuted: reference configuration: the configuration <c>dicp-ad-darkroom-permuted</c>.</summary>
     public static RunPreset DicpAdDarkroomPermuted { get; } = new("dicp-ad-darkroom-permuted",
         new ModelConfig(Model: "ad", Dynamics: true, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 200, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "darkroom-permuted", SplitSeed: 4, TrainRatio: 0.9, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -64,7 +64,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "beam", BeamK: 10, BeamL: 5, Horizon: 16, Samples: 10, StartStep: 0));
 
-    /// <summary>DICP-AD Darkroom, small preset: trains in a few minutes on 2 cores and improves in context on the 8 held-out goals (<c>dicp-ad-darkroom-small</c>).</summary>
+    /// <summary>DICP-AD Darkroom, small preset: trains in a few minutes on 2 cores and improves in context on the 8 held-out goals: the configuration <c>dicp-ad-darkroom-small</c>.</summary>
     public static RunPreset DicpAdDarkroomSmall { get; } = new("dicp-ad-darkroom-small",
         new ModelConfig(Model: "ad", Dynamics: true, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 40, EmbeddingDim: 32, Layers: 2, Heads: 4, Inner: 64, Dropout: 0.0f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "darkroom", SplitSeed: 0, TrainRatio: 0.9, Streams: 20, StepsPerStream: 1000, CollectSeed: 0),
@@ -72,7 +72,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 30, Greedy: false, Seed: 0, DuringTrainingEpisodes: 10),
         new PlannerConfig(Name: "beam", BeamK: 10, BeamL: 5, Horizon: 8, Samples: 10, StartStep: 0));
 
-    /// <summary>DICP-AD Darkroom: reference configuration (spec §4 Configurations: n_transit 80, lr 1.0e-2, batch 512, 50000 steps). (<c>dicp-ad-darkroom</c>).</summary>
+    /// <summary>DICP-AD Darkroom: reference configuration: the configuration <c>dicp-ad-darkroom</c>.</summary>
     public static RunPreset DicpAdDarkroom { get; } = new("dicp-ad-darkroom",
         new ModelConfig(Model: "ad", Dynamics: true, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 80, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "darkroom", SplitSeed: 0, TrainRatio: 0.9, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -80,7 +80,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "beam", BeamK: 10, BeamL: 5, Horizon: 8, Samples: 10, StartStep: 0));
 
-    /// <summary>DICP-AD Dark Key-to-Door: reference configuration (spec §4 Configurations: n_transit 200, lr 1.0e-2, batch 4096, 50000 steps). (<c>dicp-ad-key-to-door</c>).</summary>
+    /// <summary>DICP-AD Dark Key-to-Door: reference configuration: the configuration <c>dicp-ad-key-to-door</c>.</summary>
     public static RunPreset DicpAdKeyToDoor { get; } = new("dicp-ad-key-to-door",
         new ModelConfig(Model: "ad", Dynamics: true, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 200, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "dark-key-to-door", SplitSeed: 4, TrainRatio: 0.95, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -88,7 +88,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "beam", BeamK: 10, BeamL: 5, Horizon: 16, Samples: 10, StartStep: 0));
 
-    /// <summary>DICP-AD Meta-World ML1 (reach by default; set data.environment to another ML1 task): spec §4 (n_transit 1000, lr 1.0e-2, batch 512, 50000 steps). (<c>dicp-ad-metaworld-ml1</c>).</summary>
+    /// <summary>DICP-AD Meta-World ML1 (reach by default; set data.environment to another ML1 task): the configuration <c>dicp-ad-metaworld-ml1</c>.</summary>
     public static RunPreset DicpAdMetaworldMl1 { get; } = new("dicp-ad-metaworld-ml1",
         new ModelConfig(Model: "ad", Dynamics: true, ReturnToGo: false, ObservationSize: 11, SourceObservationSize: 39, StateClasses: 0, ActionCount: 0, ActionSize: 4, RewardClasses: 0, RewardMax: 10.0f, NTransit: 1000, EmbeddingDim: 64, Layers: 4, Heads: 8, Inner: 256, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LearnVariance: true, LearnTransition: false),
         new DataConfig(Environment: "metaworld-ml1-reach", SplitSeed: 0, TrainRatio: 0.5, Streams: 100, StepsPerStream: 10000, CollectSeed: 0),
@@ -96,7 +96,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "sampling", BeamK: 10, BeamL: 5, Horizon: 1, Samples: 10, StartStep: 51));
 
-    /// <summary>DICP-DPT Darkroom-Permuted: reference configuration (spec §4 Configurations: n_transit 200, lr 1.0e-2, batch 512, 50000 steps). (<c>dicp-dpt-darkroom-permuted</c>).</summary>
+    /// <summary>DICP-DPT Darkroom-Permuted: reference configuration: the configuration <c>dicp-dpt-darkroom-permuted</c>.</summary>
     public static RunPreset DicpDptDarkroomPermuted { get; } = new("dicp-dpt-darkroom-permuted",
         new ModelConfig(Model: "dpt", Dynamics: true, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 200, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "darkroom-permuted", SplitSeed: 4, TrainRatio: 0.9, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -104,7 +104,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "beam", BeamK: 10, BeamL: 5, Horizon: 16, Samples: 10, StartStep: 0));
 
-    /// <summary>DICP-DPT Darkroom: reference configuration (spec §4 Configurations: n_transit 80, lr 1.0e-2, batch 512, 50000 steps). (<c>dicp-dpt-darkroom</c>).</summary>
+    /// <summary>DICP-DPT Darkroom: reference configuration: the configuration <c>dicp-dpt-darkroom</c>.</summary>
     public static RunPreset DicpDptDarkroom { get; } = new("dicp-dpt-darkroom",
         new ModelConfig(Model: "dpt", Dynamics: true, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 80, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "darkroom", SplitSeed: 0, TrainRatio: 0.9, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -112,7 +112,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "beam", BeamK: 10, BeamL: 5, Horizon: 8, Samples: 10, StartStep: 0));
 
-    /// <summary>DICP-DPT Dark Key-to-Door: reference configuration (spec §4 Configurations: n_transit 200, lr 1.0e-2, batch 4096, 50000 steps). (<c>dicp-dpt-key-to-door</c>).</summary>
+    /// <summary>DICP-DPT Dark Key-to-Door: reference configuration: the configuration <c>dicp-dpt-key-to-door</c>.</summary>
     public static RunPreset DicpDptKeyToDoor { get; } = new("dicp-dpt-key-to-door",
         new ModelConfig(Model: "dpt", Dynamics: true, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 200, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 200, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "dark-key-to-door", SplitSeed: 4, TrainRatio: 0.95, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -120,7 +120,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "beam", BeamK: 10, BeamL: 5, Horizon: 16, Samples: 10, StartStep: 0));
 
-    /// <summary>DICP-IDT Darkroom-Permuted: reference configuration (spec §4 Configurations: n_transit 200, lr 1.0e-3, batch 512, 50000 steps). (<c>dicp-idt-darkroom-permuted</c>).</summary>
+    /// <summary>DICP-IDT Darkroom-Permuted: reference configuration: the configuration <c>dicp-idt-darkroom-permuted</c>.</summary>
     public static RunPreset DicpIdtDarkroomPermuted { get; } = new("dicp-idt-darkroom-permuted",
         new ModelConfig(Model: "idt", Dynamics: true, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 200, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "darkroom-permuted", SplitSeed: 4, TrainRatio: 0.9, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -128,7 +128,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "beam", BeamK: 10, BeamL: 5, Horizon: 10, Samples: 10, StartStep: 0));
 
-    /// <summary>DICP-IDT Darkroom, small preset: trains on 2 cores in about 6 minutes and improves in context on held-out goals. (<c>dicp-idt-darkroom-small</c>).</summary>
+    /// <summary>DICP-IDT Darkroom, small preset: trains on 2 cores in about 6 minutes and improves in context on held-out goals: the configuration <c>dicp-idt-darkroom-small</c>.</summary>
     public static RunPreset DicpIdtDarkroomSmall { get; } = new("dicp-idt-darkroom-small",
         new ModelConfig(Model: "idt", Dynamics: true, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 40, EmbeddingDim: 32, Layers: 2, Heads: 4, Inner: 64, Dropout: 0.0f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "darkroom", SplitSeed: 0, TrainRatio: 0.9, Streams: 20, StepsPerStream: 1000, CollectSeed: 0),
@@ -136,7 +136,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 30, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "beam", BeamK: 10, BeamL: 5, Horizon: 10, Samples: 10, StartStep: 0));
 
-    /// <summary>DICP-IDT Darkroom: reference configuration (spec §4 Configurations: n_transit 80, lr 1.0e-2, batch 1024, 50000 steps). (<c>dicp-idt-darkroom</c>).</summary>
+    /// <summary>DICP-IDT Darkroom: reference configuration: the configuration <c>dicp-idt-darkroom</c>.</summary>
     public static RunPreset DicpIdtDarkroom { get; } = new("dicp-idt-darkroom",
         new ModelConfig(Model: "idt", Dynamics: true, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 80, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "darkroom", SplitSeed: 0, TrainRatio: 0.9, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -144,7 +144,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "beam", BeamK: 10, BeamL: 5, Horizon: 10, Samples: 10, StartStep: 0));
 
-    /// <summary>DICP-IDT Dark Key-to-Door, small preset (2 cores): the first 100 train tasks and the first 8 test tasks of split seed 4. (<c>dicp-idt-key-to-door-small</c>).</summary>
+    /// <summary>DICP-IDT Dark Key-to-Door, small preset (2 cores): the first 100 train tasks and the first 8 test tasks of split seed 4: the configuration <c>dicp-idt-key-to-door-small</c>.</summary>
     public static RunPreset DicpIdtKeyToDoorSmall { get; } = new("dicp-idt-key-to-door-small",
         new ModelConfig(Model: "idt", Dynamics: true, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 100, EmbeddingDim: 32, Layers: 2, Heads: 4, Inner: 64, Dropout: 0.0f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "dark-key-to-door", SplitSeed: 4, TrainRatio: 0.95, Streams: 20, StepsPerStream: 1000, CollectSeed: 0, MaxTrainTasks: 100),
@@ -152,7 +152,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 30, MaxTasks: 8, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "beam", BeamK: 10, BeamL: 5, Horizon: 10, Samples: 10, StartStep: 0));
 
-    /// <summary>DICP-IDT Dark Key-to-Door: reference configuration (spec §4 Configurations: n_transit 200, lr 1.0e-3, batch 2048, 100000 steps). (<c>dicp-idt-key-to-door</c>).</summary>
+    /// <summary>DICP-IDT Dark Key-to-Door: reference configuration: the configuration <c>dicp-idt-key-to-door</c>.</summary>
     public static RunPreset DicpIdtKeyToDoor { get; } = new("dicp-idt-key-to-door",
         new ModelConfig(Model: "idt", Dynamics: true, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 200, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "dark-key-to-door", SplitSeed: 4, TrainRatio: 0.95, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -160,7 +160,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "beam", BeamK: 10, BeamL: 5, Horizon: 10, Samples: 10, StartStep: 0));
 
-    /// <summary>DICP-IDT Meta-World ML1 (reach by default; set data.environment to another ML1 task): spec §4 (n_transit 1000, lr 1.0e-3, batch 512, 50000 steps). (<c>dicp-idt-metaworld-ml1</c>).</summary>
+    /// <summary>DICP-IDT Meta-World ML1 (reach by default; set data.environment to another ML1 task): the configuration <c>dicp-idt-metaworld-ml1</c>.</summary>
     public static RunPreset DicpIdtMetaworldMl1 { get; } = new("dicp-idt-metaworld-ml1",
         new ModelConfig(Model: "idt", Dynamics: true, ReturnToGo: false, ObservationSize: 11, SourceObservationSize: 39, StateClasses: 0, ActionCount: 0, ActionSize: 4, RewardClasses: 0, RewardMax: 10.0f, NTransit: 1000, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LearnVariance: true, LearnTransition: false, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "metaworld-ml1-reach", SplitSeed: 0, TrainRatio: 0.5, Streams: 100, StepsPerStream: 10000, CollectSeed: 0),
@@ -168,7 +168,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "sampling", BeamK: 10, BeamL: 5, Horizon: 1, Samples: 10, StartStep: 60));
 
-    /// <summary>DICP-IDT Meta-World ML10 (train on the 10 train tasks × 50 variations, test on the 5 test tasks × 50): the ML1 IDT settings (spec §4; paper: 500K steps). (<c>dicp-idt-metaworld-ml10</c>).</summary>
+    /// <summary>DICP-IDT Meta-World ML10 (train on the 10 train tasks × 50 variations, test on the 5 test tasks × 50): the ML1 IDT settings: the configuration <c>dicp-idt-metaworld-ml10</c>.</summary>
     public static RunPreset DicpIdtMetaworldMl10 { get; } = new("dicp-idt-metaworld-ml10",
         new ModelConfig(Model: "idt", Dynamics: true, ReturnToGo: false, ObservationSize: 11, SourceObservationSize: 39, StateClasses: 0, ActionCount: 0, ActionSize: 4, RewardClasses: 0, RewardMax: 10.0f, NTransit: 1000, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LearnVariance: true, LearnTransition: false, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "metaworld-ml10", SplitSeed: 0, TrainRatio: 0.6666666666666666, Streams: 100, StepsPerStream: 10000, CollectSeed: 0),
@@ -176,7 +176,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 200, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "sampling", BeamK: 10, BeamL: 5, Horizon: 1, Samples: 10, StartStep: 60));
 
-    /// <summary>DPT Darkroom-Permuted: reference configuration (spec §4 Configurations: n_transit 200, lr 1.0e-2, batch 512, 50000 steps). (<c>dpt-darkroom-permuted</c>).</summary>
+    /// <summary>DPT Darkroom-Permuted: reference configuration: the configuration <c>dpt-darkroom-permuted</c>.</summary>
     public static RunPreset DptDarkroomPermuted { get; } = new("dpt-darkroom-permuted",
         new ModelConfig(Model: "dpt", Dynamics: false, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 200, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "darkroom-permuted", SplitSeed: 4, TrainRatio: 0.9, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -184,7 +184,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 50, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 16, Samples: 10, StartStep: 0));
 
-    /// <summary>DPT Darkroom: reference configuration (spec §4 Configurations: n_transit 80, lr 1.0e-2, batch 512, 50000 steps). (<c>dpt-darkroom</c>).</summary>
+    /// <summary>DPT Darkroom: reference configuration: the configuration <c>dpt-darkroom</c>.</summary>
     public static RunPreset DptDarkroom { get; } = new("dpt-darkroom",
         new ModelConfig(Model: "dpt", Dynamics: false, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 80, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "darkroom", SplitSeed: 0, TrainRatio: 0.9, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -192,7 +192,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 50, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 8, Samples: 10, StartStep: 0));
 
-    /// <summary>DPT Dark Key-to-Door: reference configuration (spec §4 Configurations: n_transit 200, lr 1.0e-2, batch 4096, 50000 steps). (<c>dpt-key-to-door</c>).</summary>
+    /// <summary>DPT Dark Key-to-Door: reference configuration: the configuration <c>dpt-key-to-door</c>.</summary>
     public static RunPreset DptKeyToDoor { get; } = new("dpt-key-to-door",
         new ModelConfig(Model: "dpt", Dynamics: false, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 200, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 200, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f),
         new DataConfig(Environment: "dark-key-to-door", SplitSeed: 4, TrainRatio: 0.95, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -200,7 +200,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 50, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 16, Samples: 10, StartStep: 0));
 
-    /// <summary>IDT Darkroom-Permuted: reference configuration (spec §4 Configurations: n_transit 200, lr 1.0e-3, batch 512, 50000 steps). (<c>idt-darkroom-permuted</c>).</summary>
+    /// <summary>IDT Darkroom-Permuted: reference configuration: the configuration <c>idt-darkroom-permuted</c>.</summary>
     public static RunPreset IdtDarkroomPermuted { get; } = new("idt-darkroom-permuted",
         new ModelConfig(Model: "idt", Dynamics: false, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 200, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "darkroom-permuted", SplitSeed: 4, TrainRatio: 0.9, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -208,7 +208,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 50, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 16, Samples: 10, StartStep: 0));
 
-    /// <summary>IDT Darkroom, small preset: trains on 2 cores in about 6 minutes and improves in context on held-out goals. (<c>idt-darkroom-small</c>).</summary>
+    /// <summary>IDT Darkroom, small preset: trains on 2 cores in about 6 minutes and improves in context on held-out goals: the configuration <c>idt-darkroom-small</c>.</summary>
     public static RunPreset IdtDarkroomSmall { get; } = new("idt-darkroom-small",
         new ModelConfig(Model: "idt", Dynamics: false, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 40, EmbeddingDim: 32, Layers: 2, Heads: 4, Inner: 64, Dropout: 0.0f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "darkroom", SplitSeed: 0, TrainRatio: 0.9, Streams: 20, StepsPerStream: 1000, CollectSeed: 0),
@@ -216,7 +216,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 30, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 8, Samples: 10, StartStep: 0));
 
-    /// <summary>IDT Darkroom: reference configuration (spec §4 Configurations: n_transit 80, lr 1.0e-2, batch 1024, 50000 steps). (<c>idt-darkroom</c>).</summary>
+    /// <summary>IDT Darkroom: reference configuration: the configuration <c>idt-darkroom</c>.</summary>
     public static RunPreset IdtDarkroom { get; } = new("idt-darkroom",
         new ModelConfig(Model: "idt", Dynamics: false, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 80, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "darkroom", SplitSeed: 0, TrainRatio: 0.9, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -224,7 +224,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 50, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 8, Samples: 10, StartStep: 0));
 
-    /// <summary>IDT Dark Key-to-Door, small preset (2 cores): the first 100 train tasks and the first 8 test tasks of split seed 4. (<c>idt-key-to-door-small</c>).</summary>
+    /// <summary>IDT Dark Key-to-Door, small preset (2 cores): the first 100 train tasks and the first 8 test tasks of split seed 4: the configuration <c>idt-key-to-door-small</c>.</summary>
     public static RunPreset IdtKeyToDoorSmall { get; } = new("idt-key-to-door-small",
         new ModelConfig(Model: "idt", Dynamics: false, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 100, EmbeddingDim: 32, Layers: 2, Heads: 4, Inner: 64, Dropout: 0.0f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "dark-key-to-door", SplitSeed: 4, TrainRatio: 0.95, Streams: 20, StepsPerStream: 1000, CollectSeed: 0, MaxTrainTasks: 100),
@@ -232,7 +232,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 30, MaxTasks: 8, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 16, Samples: 10, StartStep: 0));
 
-    /// <summary>IDT Dark Key-to-Door: reference configuration (spec §4 Configurations: n_transit 200, lr 1.0e-3, batch 2048, 100000 steps). (<c>idt-key-to-door</c>).</summary>
+    /// <summary>IDT Dark Key-to-Door: reference configuration: the configuration <c>idt-key-to-door</c>.</summary>
     public static RunPreset IdtKeyToDoor { get; } = new("idt-key-to-door",
         new ModelConfig(Model: "idt", Dynamics: false, ReturnToGo: false, ObservationSize: 2, StateClasses: 81, ActionCount: 5, RewardClasses: 2, NTransit: 200, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LabelSmoothing: 0.0f, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "dark-key-to-door", SplitSeed: 4, TrainRatio: 0.95, Streams: 100, StepsPerStream: 1000, CollectSeed: 0),
@@ -240,7 +240,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 50, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 16, Samples: 10, StartStep: 0));
 
-    /// <summary>IDT Meta-World ML1 (reach by default; set data.environment to another ML1 task): spec §4 (n_transit 1000, lr 1.0e-3, batch 512, 50000 steps). (<c>idt-metaworld-ml1</c>).</summary>
+    /// <summary>IDT Meta-World ML1 (reach by default; set data.environment to another ML1 task): the configuration <c>idt-metaworld-ml1</c>.</summary>
     public static RunPreset IdtMetaworldMl1 { get; } = new("idt-metaworld-ml1",
         new ModelConfig(Model: "idt", Dynamics: false, ReturnToGo: false, ObservationSize: 11, SourceObservationSize: 39, StateClasses: 0, ActionCount: 0, ActionSize: 4, RewardClasses: 0, RewardMax: 10.0f, NTransit: 1000, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LearnVariance: true, LearnTransition: false, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "metaworld-ml1-reach", SplitSeed: 0, TrainRatio: 0.5, Streams: 100, StepsPerStream: 10000, CollectSeed: 0),
@@ -248,7 +248,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 100, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 1, Samples: 10, StartStep: 60));
 
-    /// <summary>IDT Meta-World ML10 (train on the 10 train tasks × 50 variations, test on the 5 test tasks × 50): the ML1 IDT settings (spec §4; paper: 500K steps). (<c>idt-metaworld-ml10</c>).</summary>
+    /// <summary>IDT Meta-World ML10 (train on the 10 train tasks × 50 variations, test on the 5 test tasks × 50): the ML1 IDT settings: the configuration <c>idt-metaworld-ml10</c>.</summary>
     public static RunPreset IdtMetaworldMl10 { get; } = new("idt-metaworld-ml10",
         new ModelConfig(Model: "idt", Dynamics: false, ReturnToGo: false, ObservationSize: 11, SourceObservationSize: 39, StateClasses: 0, ActionCount: 0, ActionSize: 4, RewardClasses: 0, RewardMax: 10.0f, NTransit: 1000, EmbeddingDim: 32, Layers: 4, Heads: 4, Inner: 128, Dropout: 0.1f, DynamicsCoefficient: 1.0f, LearnVariance: true, LearnTransition: false, SegmentLength: 10, LatentDim: 8),
         new DataConfig(Environment: "metaworld-ml10", SplitSeed: 0, TrainRatio: 0.6666666666666666, Streams: 100, StepsPerStream: 10000, CollectSeed: 0),
@@ -256,7 +256,7 @@ public static class Presets
         new EvaluationConfig(Episodes: 200, Greedy: false, Seed: 0, DuringTrainingEpisodes: 0),
         new PlannerConfig(Name: "none", BeamK: 10, BeamL: 5, Horizon: 1, Samples: 10, StartStep: 60));
 
-    /// <summary>Every preset by its name (the configuration file's name without <c>.yaml</c>).</summary>
+    /// <summary>Every preset by its name (the name of its configuration file, without the extension).</summary>
     public static IReadOnlyDictionary<string, RunPreset> All { get; } = new Dictionary<string, RunPreset>(StringComparer.Ordinal)
     {
         ["ad-darkroom-permuted"] = AdDarkroomPermuted,
