@@ -23,7 +23,7 @@ internal static class CollectCommand
             var v = r.GetValueOrDefault<string>();
             if (!TaskSetResolver.IsKnown(v)) r.AddError($"Unknown environment '{v}'; expected {TaskSetResolver.Description}.");
         });
-        var algorithm = new Option<string>("--algorithm") { Description = "Source algorithm: ppo (default) or sac (box actions only).", DefaultValueFactory = _ => "ppo" };
+        var algorithm = new Option<string>("--algorithm") { Description = $"Source algorithm: ppo or sac (box actions only); default {LibraryDefaults.Algorithm}.", DefaultValueFactory = _ => LibraryDefaults.Algorithm };
         algorithm.AcceptOnlyFromAmong([.. HistoryCollectionOptions.Algorithms]);
         var assets = new Option<string?>("--metaworld-assets") { Description = $"Meta-World's assets_v2 folder (default: ${TaskSetResolver.AssetsVariable})." };
         var output = new Option<string>("--out") { Description = "Output directory (resumes if it holds part of the collection).", Required = true };

@@ -63,5 +63,6 @@ public sealed class LibraryDefaultsTests
         var library = new HistoryCollectionOptions("");
         Assert.Equal((library.Streams, library.StepsPerStream, library.Seed, library.MaxParallelism),
             (parse.GetValue<int>("--streams"), parse.GetValue<int>("--steps-per-stream"), parse.GetValue<int>("--seed"), parse.GetValue<int>("--parallel")));
+        Assert.Equal(library.Algorithm, parse.GetValue<string>("--algorithm"));
     }
 }
