@@ -19,8 +19,8 @@ public static class Planners
     /// <param name="model">The model the planner will drive (checked by <see cref="CheckCompatible"/>).</param>
     /// <param name="seed">The planner's seed.</param>
     /// <param name="deterministic">Beam search takes the L most probable first actions; sampling and CEM start from the
-    /// policy mean without noise where they can; the policy planner acts greedily.</param>
-    /// <param name="greedy">The policy planner (<c>none</c>) takes the most likely action (also implied by <paramref name="deterministic"/>).</param>
+    /// policy mean without noise where they can (the policy planner follows <paramref name="greedy"/>).</param>
+    /// <param name="greedy">The policy planner (<c>none</c>) takes the most likely action instead of sampling.</param>
     /// <exception cref="ArgumentException">Unknown name, a setting out of range, or a model that cannot drive the planner (the message says which and why).</exception>
     public static IPlanner Create(PlannerConfig config, IInContextModel model, int seed = 0, bool deterministic = false, bool greedy = false)
     {
@@ -33,7 +33,7 @@ public static class Planners
         {
             return c.Name switch
             {
-                "none" => new PolicyPlanner(new PolicyPlannerOptions(greedy || deterministic, seed)),
+                "none" => new PolicyPlanner(new PolicyPlannerOptions(greedy, seed)),
                 "beam" => new BeamSearchPlanner(new BeamSearchOptions() with
                 {
                     BeamWidth = c.BeamK!.Value, FirstActions = c.BeamL!.Value, Horizon = horizon, Deterministic = deterministic, Start = c.Start, Seed = seed,
