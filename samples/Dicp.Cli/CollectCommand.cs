@@ -12,6 +12,9 @@ namespace Dicp.Cli;
 /// </summary>
 internal static class CollectCommand
 {
+    /// <summary>The library's collection defaults, which the command's options take (never restated here).</summary>
+    private static readonly HistoryCollectionOptions LibraryDefaults = new("");
+
     public static Command Create()
     {
         var env = new Option<string>("--env") { Description = TaskSetResolver.Description + ".", Required = true };
@@ -20,15 +23,15 @@ internal static class CollectCommand
             var v = r.GetValueOrDefault<string>();
             if (!TaskSetResolver.IsKnown(v)) r.AddError($"Unknown environment '{v}'; expected {TaskSetResolver.Description}.");
         });
-        var algorithm = new Option<string>("--algorithm") { Description = "Source algorithm: ppo (default) or sac (box actions only).", DefaultValueFactory = _ => "ppo" };
+        var algorithm = new Option<string>("--algorithm") { Description = $"Source algorithm: ppo or sac (box actions only); default {LibraryDefaults.Algorithm}.", DefaultValueFactory = _ => LibraryDefaults.Algorithm };
         algorithm.AcceptOnlyFromAmong([.. HistoryCollectionOptions.Algorithms]);
         var assets = new Option<string?>("--metaworld-assets") { Description = $"Meta-World's assets_v2 folder (default: ${TaskSetResolver.AssetsVariable})." };
         var output = new Option<string>("--out") { Description = "Output directory (resumes if it holds part of the collection).", Required = true };
         var tasksOpt = new Option<string?>("--tasks") { Description = "Task indices, e.g. 0-80 or 3,38,40 (default: all; Meta-World: the train variations and the first 10 test variations, as the reference)." };
-        var streams = new Option<int>("--streams") { Description = "Streams per task.", DefaultValueFactory = _ => 100 };
-        var steps = new Option<int>("--steps-per-stream") { Description = "Environment steps per stream.", DefaultValueFactory = _ => 1000 };
-        var seed = new Option<int>("--seed") { Description = "Base seed (task i uses seed + i).", DefaultValueFactory = _ => 0 };
-        var parallel = new Option<int>("--parallel") { Description = "Tasks at once (0: all cores).", DefaultValueFactory = _ => 0 };
+        var streams = new Option<int>("--streams") { Description = "Streams per task.", DefaultValueFactory = _ => LibraryDefaults.Streams };
+        var steps = new Option<int>("--steps-per-stream") { Description = "Environment steps per stream.", DefaultValueFactory = _ => LibraryDefaults.StepsPerStream };
+        var seed = new Option<int>("--seed") { Description = "Base seed (task i uses seed + i).", DefaultValueFactory = _ => LibraryDefaults.Seed };
+        var parallel = new Option<int>("--parallel") { Description = "Tasks at once (0: all cores).", DefaultValueFactory = _ => LibraryDefaults.MaxParallelism };
         Positive(streams, 1);
         Positive(steps, 1);
         Positive(parallel, 0);

@@ -13,8 +13,8 @@ namespace Dicp.Cli;
 /// [--planner none|beam|sampling|cem] [--beam-k K] [--samples L] [--horizon H] [--start-step S] [--deterministic] [--label TEXT]</c>.
 /// </summary>
 /// <remarks>
-/// Planner settings not given on the command line come from the run's <c>planner</c> section (spec §5 defaults when the
-/// configuration has none). <c>--samples</c> is beam search's L (first actions), the sampling planner's candidates and
+/// Planner settings not given on the command line come from the run's <c>planner</c> section, and those it does not give
+/// from the library's defaults (<see cref="PlannerConfig.Resolved"/>; the command states none of its own). <c>--samples</c> is beam search's L (first actions), the sampling planner's candidates and
 /// CEM's population.
 /// </remarks>
 internal static class EvaluateCommand
@@ -29,11 +29,12 @@ internal static class EvaluateCommand
         var greedy = new Option<bool>("--greedy") { Description = "Act greedily (argmax / mean) instead of sampling." };
         var seed = new Option<int?>("--seed") { Description = "Seed of environments and sampling (default: evaluation.seed)." };
         var planner = new Option<string?>("--planner") { Description = "none, beam, sampling or cem (default: planner.name of the configuration)." };
-        planner.AcceptOnlyFromAmong(PlannerNames);
-        var beamK = new Option<int?>("--beam-k") { Description = "Beam search: paths kept per depth K (default: planner.beam_k, 10)." };
-        var samples = new Option<int?>("--samples") { Description = "Beam search: first actions L (planner.beam_l, 5); sampling: candidates (planner.samples, 10); cem: population (32)." };
-        var horizon = new Option<int?>("--horizon") { Description = "Planning depth for beam and cem (default: planner.horizon, 8)." };
-        var startStep = new Option<int?>("--start-step") { Description = "Sampling and cem: plan only from this step of an episode on (default: planner.start_step)." };
+        planner.AcceptOnlyFromAmong([.. Planners.Names]);
+        var (beamDefaults, samplingDefaults, cemDefaults) = (new BeamSearchOptions(), new SamplingOptions(), new CemOptions());
+        var beamK = new Option<int?>("--beam-k") { Description = $"Beam search: paths kept per depth K (default: planner.beam_k, {beamDefaults.BeamWidth})." };
+        var samples = new Option<int?>("--samples") { Description = $"Beam search: first actions L (planner.beam_l, {beamDefaults.FirstActions}); sampling: candidates (planner.samples, {samplingDefaults.Candidates}); cem: population ({cemDefaults.Population})." };
+        var horizon = new Option<int?>("--horizon") { Description = $"Planning depth for beam and cem (default: planner.horizon, beam {beamDefaults.Horizon}, cem {cemDefaults.Horizon})." };
+        var startStep = new Option<int?>("--start-step") { Description = $"Sampling and cem: plan only from this step of an episode on (default: planner.start_step, sampling {samplingDefaults.StartStep}, cem {cemDefaults.StartStep})." };
         var deterministic = new Option<bool>("--deterministic") { Description = "Planners: take the most probable first actions / the policy mean instead of sampling." };
         var early = new Option<bool>("--plan-before-full-window") { Description = "Planners: plan from the first step instead of waiting for n_transit steps of context (planner.planning_start: first_step)." };
         var label = new Option<string?>("--label") { Description = "Label of the curve in dicp plot (default: model + planner, e.g. \"DICP-AD + beam\")." };
@@ -47,9 +48,6 @@ internal static class EvaluateCommand
             parse.GetValue(label), ct, expect: parse.GetValue(expect))));
         return cmd;
     }
-
-    /// <summary>The planner names <c>--planner</c> accepts.</summary>
-    internal static readonly string[] PlannerNames = ["none", "beam", "sampling", "cem"];
 
     /// <summary>Runs the command with only a planner name overridden (tests and older callers).</summary>
     internal static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, string? plannerName, CancellationToken ct,
@@ -91,9 +89,8 @@ internal static class EvaluateCommand
             var indices = (split == "train" ? trainTasks : testTasks).Take(config.Evaluation.MaxTasks ?? int.MaxValue).ToArray();
             var options = new EvaluationOptions(episodes ?? config.Evaluation.Episodes, seed ?? config.Evaluation.Seed,
                 ReportSuccess: config.Data.Environment == "point-robot" || config.Data.Environment.StartsWith("metaworld", StringComparison.Ordinal));
-            var plannerConfig = overrides.Apply(config.Planner);
-            CheckPlanner(plannerConfig.Name, model);
-            var planner = CreatePlanner(plannerConfig, greedy || config.Evaluation.Greedy, overrides.Deterministic, options.Seed);
+            var plannerConfig = overrides.Apply(config.Planner).Resolved();
+            var planner = Planners.Create(plannerConfig, model, options.Seed, overrides.Deterministic, greedy || config.Evaluation.Greedy);
             var curve = label ?? Label(model.Name, planner.Name);
             var environments = indices.Select(tasks.Create).ToArray();
             var stepsPerEpisode = environments[0].MaxEpisodeSteps;
@@ -178,13 +175,14 @@ internal static class EvaluateCommand
     {
         if (planner.Name == "none") return null;
         var total = episodes * stepsPerEpisode;
+        planner = planner.Resolved();
         var from = planner.Start switch // the first step (0-based) at which the planner may plan
         {
             Planning.PlanningStart.NTransit => windowTransitions + 1, // n_transit real transitions seen
             Planning.PlanningStart.WindowFull => windowTransitions,
             _ => 0,
         };
-        var startStep = planner.Name is "sampling" or "cem" ? planner.StartStep : 0;
+        var startStep = planner.Name is "sampling" or "cem" ? planner.StartStep!.Value : 0;
         var planned = 0;
         var first = -1;
         for (var t = from; t < total; t++)
@@ -203,54 +201,16 @@ internal static class EvaluateCommand
     }
 
     /// <summary>
-    /// Loads the final model, or the latest checkpoint's parameters when training has not finished, after checking that
-    /// the file was written for <paramref name="config"/>.
+    /// Loads the final model, or the latest checkpoint's parameters when training has not finished (the library's
+    /// <see cref="ModelFile.LoadInto"/>, which checks that the file was written for <paramref name="config"/>); returns
+    /// what was loaded, for the results file.
     /// </summary>
     private static string LoadWeights(ITrainableInContextModel model, ModelConfig config, string runDir)
     {
-        var final = Path.Combine(runDir, Trainer.ModelFileName);
-        foreach (var f in new[] { final, TrainingCheckpoint.PathIn(runDir) })
-            if (Directory.Exists(f)) throw new ConfigException($"{f}: a directory where the run's file belongs.");
-        if (File.Exists(final))
-        {
-            ModelFile.LoadInto(model, config, final);
-            return Trainer.ModelFileName;
-        }
-        var checkpoint = TrainingCheckpoint.PathIn(runDir);
-        if (!File.Exists(checkpoint)) throw new FileNotFoundException($"'{runDir}' holds neither {Trainer.ModelFileName} nor {TrainingCheckpoint.FileName}; train first.", final);
-        var c = TrainingCheckpoint.Read(checkpoint);
-        if (c.ModelConfigJson is not null) ModelFile.CheckSame(ModelFile.ParseConfig(c.ModelConfigJson, checkpoint), config, checkpoint);
-        model.Network.LoadStateDict(c.Model, strict: true);
-        return $"checkpoint at step {c.Step}";
-    }
-
-    /// <summary>The planner named by <paramref name="config"/>, with its settings.</summary>
-    /// <param name="config">Name and settings (the run's <c>planner</c> section with the command line's overrides).</param>
-    /// <param name="greedy">The "none" planner acts greedily (argmax / mean).</param>
-    /// <param name="deterministic">Beam search takes the L most probable first actions; sampling and CEM start from the policy mean without noise where they can.</param>
-    /// <param name="seed">The planner's seed.</param>
-    /// <exception cref="ArgumentException">Unknown planner name or an out-of-range setting.</exception>
-    public static IPlanner CreatePlanner(PlannerConfig config, bool greedy, bool deterministic, int seed) => config.Name switch
-    {
-        "none" => new PolicyPlanner(new PolicyPlannerOptions(greedy, seed)),
-        "beam" => new BeamSearchPlanner(new BeamSearchOptions(config.BeamK, config.BeamL, config.Horizon, deterministic,
-            Start: config.Start, Seed: seed)),
-        "sampling" => new SamplingPlanner(new SamplingOptions(config.Samples, config.StartStep, config.Start, Deterministic: deterministic, Seed: seed)),
-        "cem" => new CemPlanner(new CemOptions(config.Horizon, Population: config.Population, Elites: Math.Min(config.Elites, config.Population),
-            StartStep: config.StartStep, Start: config.Start, Deterministic: deterministic, Seed: seed)),
-        _ => throw new ArgumentException($"Unknown planner '{config.Name}'; expected one of {string.Join(", ", PlannerNames)}."),
-    };
-
-    /// <summary>Rejects a planner the model cannot drive: planning needs dynamics heads; beam search discrete actions, sampling and CEM continuous ones.</summary>
-    /// <exception cref="ArgumentException">The combination does not work (the message says why).</exception>
-    internal static void CheckPlanner(string name, IInContextModel model)
-    {
-        if (name == "none") return;
-        if (!model.HasDynamics)
-            throw new ArgumentException($"Planner '{name}' needs a model with dynamics heads; '{model.Name}' has none (train a dicp-* configuration or use --planner none).");
-        var discrete = model.ActionSpace is DiscreteSpace;
-        if (name == "beam" && !discrete) throw new ArgumentException($"Planner 'beam' needs discrete actions; '{model.Name}' has continuous ones (use sampling or cem).");
-        if (name is "sampling" or "cem" && discrete) throw new ArgumentException($"Planner '{name}' needs continuous actions; '{model.Name}' has discrete ones (use beam).");
+        var file = ModelFile.Locate(runDir);
+        ModelFile.LoadInto(model, config, file);
+        return Path.GetFileName(file) == Trainer.ModelFileName ? Trainer.ModelFileName
+            : $"checkpoint at step {SafeTensorsFile.Read(file).Metadata.GetValueOrDefault("step", "?")}";
     }
 
     /// <summary>The default curve label: "AD", "DICP-AD", … plus " + planner" when one plans.</summary>

@@ -169,7 +169,7 @@ internal static class QuickstartCommand
         var step = 3;
         foreach (var plannerName in new[] { "none", config.Planner.Name == "none" ? "beam" : config.Planner.Name })
         {
-            var planner = EvaluateCommand.CreatePlanner(config.Planner with { Name = plannerName }, config.Evaluation.Greedy, deterministic: false, config.Evaluation.Seed);
+            var planner = Planners.Create(config.Planner with { Name = plannerName }, model, config.Evaluation.Seed, greedy: config.Evaluation.Greedy);
             var label = plannerName == "none" ? "DICP-AD (policy)" : $"DICP-AD + {plannerName} search";
             var stage = plannerName == "none" ? "evaluation, policy" : $"evaluation, {plannerName} search";
             var path = Path.Combine(o.Output, $"results-{plannerName}.json");

@@ -19,7 +19,7 @@ internal sealed class QuickstartDisplay(bool quiet, TextWriter? plain = null)
         if (quiet) return;
         var head = $"Dicp quickstart: DICP-AD on Darkroom, {trainTasks} train goals, {testTasks} held-out goals";
         var model = $"model: {c.Model.Layers} layers, d {c.Model.EmbeddingDim}, n_transit {c.Model.NTransit}; "
-            + $"planner: {c.Planner.Name} (k {c.Planner.BeamK}, l {c.Planner.BeamL}, horizon {c.Planner.Horizon})";
+            + $"planner: {c.Planner.Name} (k {c.Planner.Resolved().BeamK}, l {c.Planner.Resolved().BeamL}, horizon {c.Planner.Resolved().Horizon})";
         var dir = $"output: {Path.GetFullPath(output)}";
         if (_bars)
         {

@@ -2,64 +2,24 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using Dicp.Models;
+using Dicp.Planning;
 using Dicp.Training;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Dicp.Cli;
 
-/// <summary>The <c>data</c> section: which histories to train on and how they were (or are to be) collected.</summary>
-/// <param name="Environment">The task family: darkroom, darkroom-permuted, dark-key-to-door, point-robot, metaworld-ml1-…</param>
-/// <param name="SplitSeed">The train/test split seed (reference: Darkroom 0, the others 4).</param>
-/// <param name="TrainRatio">The train fraction of the split.</param>
-/// <param name="Streams">Streams per task used for training (the first ones).</param>
-/// <param name="StepsPerStream">Steps per stream used for training (the first ones).</param>
-/// <param name="MaxTrainTasks">Use only the first this many train tasks of the split (null: all collected).</param>
-/// <param name="MaxTestTasks">Use only the first this many test tasks for the test loss (null: all collected).</param>
-/// <param name="CollectSeed">The base seed for <c>dicp collect</c>.</param>
-internal sealed record DataConfig(
-    string Environment = "darkroom",
-    int SplitSeed = 0,
-    double TrainRatio = 0.9,
-    int Streams = 100,
-    int StepsPerStream = 1000,
-    int? MaxTrainTasks = null,
-    int? MaxTestTasks = null,
-    int CollectSeed = 0);
-
-/// <summary>The <c>evaluation</c> section.</summary>
-/// <param name="Episodes">Episodes per test task, back to back (reference: 50; 100 with planning).</param>
-/// <param name="Greedy">Act greedily instead of sampling from the policy.</param>
-/// <param name="Seed">Seeds environments and action sampling.</param>
-/// <param name="MaxTasks">Evaluate only the first this many tasks of the split (null: all).</param>
-/// <param name="DuringTrainingEpisodes">Episodes of the in-context evaluation during training (0: none).</param>
-internal sealed record EvaluationConfig(int Episodes = 50, bool Greedy = false, int Seed = 0, int? MaxTasks = null, int DuringTrainingEpisodes = 0);
-
-/// <summary>The <c>planner</c> section (defaults of spec §5).</summary>
-/// <param name="Name"><c>none</c> (the policy), <c>beam</c> (discrete), <c>sampling</c> or <c>cem</c> (continuous).</param>
-/// <param name="BeamK">Beam search: paths kept per depth (10).</param>
-/// <param name="BeamL">Beam search: first actions sampled from the policy without replacement (5).</param>
-/// <param name="Horizon">Planning depth (Darkroom 8, Key-to-Door and Permuted 16).</param>
-/// <param name="Samples">Sampling planner: candidates, the policy mean plus samples (10).</param>
-/// <param name="StartStep">Sampling and CEM: plan only from this step of an episode on (reference continuous: 50).</param>
-/// <param name="Population">CEM: action sequences per iteration (32).</param>
-/// <param name="Elites">CEM: the best sequences the distribution is refitted to (4).</param>
-/// <param name="PlanningStart">When planning starts: <c>n_transit</c> (once n_transit steps are in context, as the reference),
-/// <c>window_full</c> (one step earlier, when the window of n_transit − 1 transitions fills) or <c>first_step</c>.</param>
-internal sealed record PlannerConfig(string Name = "none", int BeamK = 10, int BeamL = 5, int Horizon = 8, int Samples = 10, int StartStep = 0,
-    int Population = 32, int Elites = 4, string PlanningStart = "n_transit")
-{
-    /// <summary><see cref="PlanningStart"/> parsed (validated by <see cref="RunConfig.Validate"/>).</summary>
-    [System.Text.Json.Serialization.JsonIgnore]
-    public Planning.PlanningStart Start => Planning.PlanningStartNames.TryParse(PlanningStart, out var s) ? s
-        : throw new ArgumentException($"planner.planning_start: '{PlanningStart}' is not one of {string.Join(", ", Planning.PlanningStartNames.All)}.");
-}
-
 /// <summary>A whole run configuration (<c>configs/*.yaml</c>): sections <c>model</c>, <c>data</c>, <c>training</c>, <c>evaluation</c>, <c>planner</c>.</summary>
 internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOptions Training, EvaluationConfig Evaluation, PlannerConfig Planner)
 {
     /// <summary>The snake_case JSON of run directories (<c>run-config.json</c>).</summary>
-    public static JsonSerializerOptions Json { get; } = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+    /// <remarks>The model section is written and read in the library's one model-configuration form (<see cref="ModelConfigJson"/>).</remarks>
+    public static JsonSerializerOptions Json { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        Converters = { ModelConfigJson.Converter },
+    };
 
     /// <summary>The file a run directory keeps its configuration in.</summary>
     public const string FileName = "run-config.json";
@@ -151,16 +111,18 @@ internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOpti
         Check(Data.StepsPerStream >= Model.NTransit, "data.steps_per_stream", $"must be at least model.n_transit ({Model.NTransit}), got {Data.StepsPerStream}.");
         Check(Data.TrainRatio is > 0 and <= 1, "data.train_ratio", $"must be in (0, 1], got {Data.TrainRatio}.");
         Check(Evaluation.Episodes > 0, "evaluation.episodes", $"must be positive, got {Evaluation.Episodes}.");
-        Check(Planner.Name is "none" or "beam" or "sampling" or "cem", "planner.name", $"'{Planner.Name}' is not one of none, beam, sampling, cem.");
+        Check(Planners.Names.Contains(Planner.Name), "planner.name", $"'{Planner.Name}' is not one of {string.Join(", ", Planners.Names)}.");
         Check(Planner.Name == "none" || Model.Dynamics, "planner.name", $"planner '{Planner.Name}' needs a model with dynamics (model.dynamics: true).");
-        Check(Planner.BeamK > 0 && Planner.BeamL > 0 && Planner.Horizon > 0 && Planner.Samples > 0 && Planner.Population > 1 && Planner.Elites > 0,
-            "planner", "beam_k, beam_l, horizon, samples and elites must be positive, population at least 2.");
-        Check(Planner.StartStep >= 0, "planner.start_step", $"must not be negative, got {Planner.StartStep}.");
-        Check(Planning.PlanningStartNames.TryParse(Planner.PlanningStart, out _), "planner.planning_start",
-            $"'{Planner.PlanningStart}' is not one of {string.Join(", ", Planning.PlanningStartNames.All)}.");
-        Check(Model.Model != "idt" || Model.SlidingImagination || Planner.Name is not ("beam" or "cem") || Planner.Horizon <= Model.SegmentLength,
+        foreach (var (key, value, least) in new (string, int?, int)[]
+            { ("beam_k", Planner.BeamK, 1), ("beam_l", Planner.BeamL, 1), ("horizon", Planner.Horizon, 1), ("samples", Planner.Samples, 1),
+              ("population", Planner.Population, 2), ("elites", Planner.Elites, 1), ("start_step", Planner.StartStep, 0) })
+            Check(value is null || value >= least, "planner." + key, $"must be at least {least}, got {value}.");
+        Check(Planner.PlanningStart is null || PlanningStartNames.TryParse(Planner.PlanningStart, out _), "planner.planning_start",
+            $"'{Planner.PlanningStart}' is not one of {string.Join(", ", PlanningStartNames.All)}.");
+        var horizon = Planner.Resolved().Horizon;
+        Check(Model.Model != "idt" || Model.SlidingImagination || Planner.Name is not ("beam" or "cem") || horizon <= Model.SegmentLength,
             "planner.horizon", $"must be at most model.segment_length ({Model.SegmentLength}) for IDT, whose plans imagine inside the segment " +
-            $"(the reference imagines c steps); got {Planner.Horizon} (or set model.sliding_imagination: true).");
+            $"(the reference imagines c steps); got {horizon} (or set model.sliding_imagination: true).");
     }
 
     /// <summary>Builds a record from a mapping through its primary constructor: snake_case keys, defaults for absent keys.</summary>

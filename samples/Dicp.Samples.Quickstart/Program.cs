@@ -1,6 +1,7 @@
 // The Darkroom pipeline of `dicp quickstart` through Dicp's public API: PPO learning histories → DICP-AD → in-context
 // evaluation on held-out goals, with and without beam-search planning.
 // Usage: dotnet run -c Release --project samples/Dicp.Samples.Quickstart -- [output directory] [--tiny]
+using Dicp;
 using Dicp.Data;
 using Dicp.Environments;
 using Dicp.Evaluation;
@@ -20,20 +21,19 @@ await new HistoryCollector(tasks, new HistoryCollectionOptions(data, [.. train, 
     StepsPerStream: tiny ? 200 : 1000)).RunAsync();
 
 // 2. DICP-AD: Algorithm Distillation with world-model heads (reward, next state), trained on the train goals.
-var config = new ModelConfig(Model: "ad", Dynamics: true, NTransit: 40, Layers: 2, Inner: 64, Dropout: 0f); // configs/dicp-ad-darkroom-small.yaml
-var model = InContextModels.Create(config, seed: 0);
+var model = InContextModels.Create(Presets.DicpAdDarkroomSmall.Model, seed: 0); // n_transit 40, 2 layers, SwiGLU 64, no dropout
 using (var histories = HistoryDataset.Open(data, train))
 {
     var options = new TrainerOptions(Steps: tiny ? 40 : 6000, BatchSize: 64, LearningRate: 1e-2f, LogInterval: 500, CheckpointInterval: 1000);
-    new Trainer(model, histories, test: null, options, Path.Combine(dir, "run")) { ModelConfig = config }.Run();
+    new Trainer(model, histories, test: null, options, Path.Combine(dir, "run")).Run(); // writes run/model.safetensors
 }
-model.Network.Eval();
+model = InContextModels.Load(Path.Combine(dir, "run")); // the trained model, as another program would load it
 
 // 3. In context on the held-out goals: the policy alone, then beam search with the in-context world model.
 var evaluation = new EvaluationOptions(Episodes: tiny ? 3 : 30);
-IPlanner[] planners = [new PolicyPlanner(new PolicyPlannerOptions()), new BeamSearchPlanner(new BeamSearchOptions(BeamWidth: 10, FirstActions: 5, Horizon: 8))];
-foreach (var planner in planners)
+foreach (var name in new[] { "none", "beam" }) // beam: K 10, L 5, horizon 8 (the library's defaults, the reference's)
 {
+    var planner = Planners.Create(new PlannerConfig(name), model);
     var result = InContextEvaluator.Run(model, test.Select(tasks.Create).ToArray(), planner, evaluation);
     result.Save(Path.Combine(dir, $"results-{planner.Name}.json"));
     var m = result.MeanReturnPerEpisode;

@@ -127,7 +127,7 @@ public abstract class TorchModel : nn.Module
         var meta = new Dictionary<string, string>
         {
             ["model"] = Name,
-            ["model_config"] = JsonSerializer.Serialize(Config, TrainingCheckpoint.Json),
+            ["model_config"] = ModelFile.ConfigJson(Config),
             ["backend"] = "torchsharp",
         };
         SafeTensors.Save(path, ToDicpStateDict(), meta);

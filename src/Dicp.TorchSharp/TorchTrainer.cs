@@ -204,7 +204,7 @@ public sealed class TorchTrainer
             Pending = MetricSums.Empty(),
             Columns = columns,
             TrainerOptionsJson = JsonSerializer.Serialize(Options, TrainingCheckpoint.Json),
-            ModelConfigJson = JsonSerializer.Serialize(_model.Config, TrainingCheckpoint.Json),
+            ModelConfigJson = Dicp.Models.ModelFile.ConfigJson(_model.Config),
             RunConfigJson = RunConfigJson,
         }.Save(TrainingCheckpoint.PathIn(RunDirectory));
     }

@@ -2,7 +2,6 @@ using System.Globalization;
 using Dicp.Data;
 using Dicp.Environments;
 using Dicp.Evaluation;
-using Dicp.IO;
 using Dicp.Models;
 using Dicp.Planning;
 using Dicp.Training;
@@ -81,9 +80,8 @@ public sealed class IdtPointRobotSmokeTests(ITestOutputHelper output) : IDisposa
         double Loss(string line) => double.Parse(line.Split(',')[lossColumn], CultureInfo.InvariantCulture);
         Assert.True(Loss(lines[^1]) < Loss(lines[1]), "the training loss must decrease");
 
-        var model = (IdtModel)InContextModels.Create(RunConfig.ReadRun(run).Model, 0);
-        model.LoadStateDict(SafeTensors.Load(Path.Combine(run, Trainer.ModelFileName)), strict: true);
-        model.Eval();
+        var model = Assert.IsType<IdtModel>(InContextModels.Load(run));
+        Assert.Equal(RunConfig.ReadRun(run).Model, model.Config);
         var envs = test.Take(2).Select(tasks.Create).ToArray();
         var result = InContextEvaluator.Run(model, envs, new SamplingPlanner(new SamplingOptions(StartStep: 0, Seed: 1)), new EvaluationOptions(Episodes: 3, ReportSuccess: true));
         var means = Enumerable.Range(0, 3).Select(e => result.Returns.Average(r => r[e])).ToArray();

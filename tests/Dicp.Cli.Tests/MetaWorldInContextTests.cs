@@ -70,7 +70,7 @@ public sealed class MetaWorldInContextTests : IDisposable
                 // The reference's Meta-World settings: the first 11 of 39 floats, no next-state loss in ML1, planning from step 51 (IDT: segments from 60).
                 Assert.Equal((11, 39), (c.Model.ObservationSize, c.Model.SourceObservationSize));
                 Assert.False(c.Model.LearnTransition);
-                Assert.Equal(c.Model.Model == "idt" ? 60 : 51, c.Planner.StartStep);
+                Assert.Equal(c.Model.Model == "idt" ? 60 : 51, c.Planner.Resolved().StartStep);
                 Assert.Equal(c.Data.Environment == "metaworld-ml1-reach" ? 100 : 200, c.Evaluation.Episodes);
             }
         }

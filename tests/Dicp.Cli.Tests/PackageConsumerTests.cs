@@ -90,8 +90,10 @@ public sealed partial class PackageConsumerTests(ITestOutputHelper output) : IDi
         var dll = Path.Combine(consumer, "bin", "Release", "net10.0", "Dicp.Samples.PackageConsumer.dll");
         var stdout = Run(consumer, packages, dll);
         Assert.Contains("Dicp.Core 0.1.0", stdout); // the assembly built by the test run, packed as is (--no-build)
-        Assert.Contains("planner beam", stdout);
-        Assert.Contains("returns on goal 38:", stdout);
+        // collect → train → save → load → evaluate ran through (the loaded model kept the trained configuration).
+        Assert.Contains("dicp-ad with", stdout);
+        Assert.Contains("(n_transit 8), planner beam", stdout);
+        Assert.Matches(@"returns on goal 38: -?\d+(\.\d+)?, -?\d+(\.\d+)?", stdout);
 
         // The dicp tool installs from the same feed and runs without the SDK's build.
         var tools = Path.Combine(_root, "tools");
@@ -103,6 +105,17 @@ public sealed partial class PackageConsumerTests(ITestOutputHelper output) : IDi
         if (globalFolder is not null)
             foreach (var id in Packages)
                 Assert.False(Directory.Exists(Path.Combine(globalFolder, id.ToLowerInvariant(), version)), $"{id} {version} leaked into {globalFolder}");
+    }
+
+    /// <summary>The sample shows the whole workflow (collect, train, save, load, evaluate with a planner) in at most 25 lines of code.</summary>
+    [Fact]
+    public void TheSampleIsAtMost25LinesOfCode()
+    {
+        var code = File.ReadAllLines(Path.Combine(RepositoryRoot(), "samples", "Dicp.Samples.PackageConsumer", "Program.cs"))
+            .Where(l => l.Trim() is { Length: > 0 } t && !t.StartsWith("//", StringComparison.Ordinal) && !t.StartsWith("using ", StringComparison.Ordinal)).ToArray();
+        Assert.InRange(code.Length, 1, 25);
+        foreach (var step in new[] { "new HistoryCollector(", "new Trainer(", ".Save(", "InContextModels.Load(", "Planners.Create(", "InContextEvaluator.Run(" })
+            Assert.Contains(code, l => l.Contains(step, StringComparison.Ordinal));
     }
 
     /// <summary>Description, readme (Meta-World, scene files), license, and XML docs that cite no file the package lacks.</summary>

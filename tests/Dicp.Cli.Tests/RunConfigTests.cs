@@ -31,7 +31,7 @@ public sealed class RunConfigTests
         Assert.Equal(c.Model.Dynamics ? (c.Model.ActionCount > 0 ? "beam" : "sampling") : "none", c.Planner.Name);
         Assert.StartsWith(c.Model.Model + "-", file.Replace("dicp-", "", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.Equal((0.9f, 0.99f, 0.01f, 1f, 0), (c.Training.Beta1, c.Training.Beta2, c.Training.WeightDecay, c.Training.GradClip, c.Training.WarmupSteps));
-        Assert.Equal((10, 5, 10), (c.Planner.BeamK, c.Planner.BeamL, c.Planner.Samples));
+        Assert.Equal((10, 5, 10), (c.Planner.Resolved().BeamK, c.Planner.Resolved().BeamL, c.Planner.Resolved().Samples));
     }
 
     [Theory]
@@ -53,7 +53,7 @@ public sealed class RunConfigTests
     public void ReferenceRowsMatchTheSpec(string file, int nTransit, float lr, int batch, int steps, int horizon)
     {
         var c = Load(file);
-        Assert.Equal((nTransit, lr, batch, steps, horizon), (c.Model.NTransit, c.Training.LearningRate, c.Training.BatchSize, c.Training.Steps, c.Planner.Horizon));
+        Assert.Equal((nTransit, lr, batch, steps, horizon), (c.Model.NTransit, c.Training.LearningRate, c.Training.BatchSize, c.Training.Steps, c.Planner.Resolved().Horizon));
         var metaWorld = file.Contains("metaworld", StringComparison.Ordinal);
         var expectedWidth = metaWorld && c.Model.Model == "ad" ? (64, 8, 256)
             : c.Model.Model == "dpt" && file.Contains("key-to-door", StringComparison.Ordinal) ? (32, 4, 200) // the reference's dpt_dktd.yaml
@@ -63,7 +63,7 @@ public sealed class RunConfigTests
         Assert.Equal(metaWorld ? 10_000 : 1000, c.Data.StepsPerStream);
         Assert.Equal(100, c.Data.Streams);
         Assert.Equal(c.Model.Dynamics || metaWorld ? 100 : 50, c.Evaluation.Episodes); // Meta-World reach: 100 episodes
-        Assert.Equal("n_transit", c.Planner.PlanningStart); // plans from step n_transit, as the reference
+        Assert.Equal("n_transit", c.Planner.Resolved().PlanningStart); // plans from step n_transit, as the reference
         Assert.Equal((true, false, false), (c.Model.LatentNoisePerStep, c.Model.AlignedWindows, c.Model.SlidingImagination));
     }
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Dicp.IO;
 using Dicp.Models;
 using Dicp.Optim;
@@ -36,10 +35,7 @@ public sealed class CrossBackendEvaluationTests
             var path = Path.Combine(dir, Trainer.ModelFileName);
             model.Save(path);
             // Dicp's own loading path: the configuration from the file's metadata, then a strict state-dict load.
-            var file = SafeTensorsFile.Read(path);
-            var dicpConfig = JsonSerializer.Deserialize<ModelConfig>(file.Metadata["model_config"], TrainingCheckpoint.Json)!;
-            var dicp = InContextModels.Create(dicpConfig, seed: 0);
-            dicp.Network.LoadStateDict(file.Names.ToDictionary(n => n, file.GetTensor), strict: true);
+            var dicp = InContextModels.Load(path);
             CompareSessions(dicp, model, config, seed: 3);
         }
         finally { Directory.Delete(dir, recursive: true); }
@@ -68,7 +64,7 @@ public sealed class CrossBackendEvaluationTests
             var path = Path.Combine(dir, Trainer.ModelFileName);
             SafeTensors.Save(path, dicp.StateDict(), new Dictionary<string, string>
             {
-                ["model"] = dicp.Name, ["model_config"] = JsonSerializer.Serialize(config, TrainingCheckpoint.Json), // as Dicp's Trainer writes it
+                ["model"] = dicp.Name, ["model_config"] = ModelFile.ConfigJson(config), // as Dicp's Trainer writes it
             });
             using var model = TorchInContextModel.Load(path);
             CompareSessions(dicp, model, config, seed: 4);

@@ -31,7 +31,7 @@ public static class InContextEvaluator
     /// <summary>Evaluates <paramref name="model"/> on <paramref name="environments"/> (one per task, distinct instances).</summary>
     /// <param name="model">The in-context model.</param>
     /// <param name="environments">One environment per task.</param>
-    /// <param name="planner">Chooses the actions (<see cref="PolicyPlanner"/> for the plain policy).</param>
+    /// <param name="planner">Chooses the actions (the Dicp.Planning package's policy planner for the plain policy).</param>
     /// <param name="options">Episodes and seed.</param>
     /// <param name="progress">Receives one report per completed episode index.</param>
     /// <param name="cancellationToken">Stops between steps.</param>
@@ -48,15 +48,12 @@ public static class InContextEvaluator
         CheckCompatible(model, environments);
         // Return-conditioned models (IDT) start each episode at the task's max return, or 10 × horizon without one.
         var targets = environments.Select(env => env is IHasMaxReturn m ? m.MaxReturn : 10f * env.MaxEpisodeSteps).ToArray();
-        // Observation selection (ModelConfig.SourceObservationSize): contexts and planner queries see the model's floats.
-        if (model.InputObservationSize != model.ObservationSize)
-            environments = [.. environments.Select(env => (IEnvironment)new ObservationPrefixEnvironment(env, model.ObservationSize))];
         var vec = new VectorEnvironment(environments);
         int n = vec.Count, o = vec.ObservationSize, a = vec.ActionSize, episodes = options.Episodes;
         float[] obs = new float[n * o], next = new float[n * o], final = new float[n * o], actions = new float[n * a], rewards = new float[n];
         var dones = new bool[n];
         var results = new StepResult[n];
-        int[] episodeSteps = new int[n], stepsLeft = new int[n], completed = new int[n];
+        var completed = new int[n];
         var running = new float[n];
         var succeeded = new bool[n];
         var returns = new float[n][];
@@ -68,23 +65,22 @@ public static class InContextEvaluator
         }
 
         vec.Reset(options.Seed, obs);
-        var session = model.CreateSession(n, SessionOptions.Default with { TargetReturns = targets, Seed = options.Seed });
-        var request = new PlanRequest(obs, episodeSteps, stepsLeft);
+        // The agent keeps the contexts, hands the model its observation floats (ModelConfig.SourceObservationSize) and
+        // limits the planning depth by each episode's steps left.
+        var agent = new InContextAgent(model, planner, n, new AgentOptions([.. environments.Select(env => env.MaxEpisodeSteps)], targets, options.Seed));
         var reported = 0;
         long steps = 0;
         while (reported < episodes)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            for (var i = 0; i < n; i++) stepsLeft[i] = Math.Max(1, environments[i].MaxEpisodeSteps - episodeSteps[i]);
-            planner.Plan(session, request, actions);
+            agent.Act(obs, actions);
             vec.Step(actions, next, rewards, dones, final, results);
-            session.Append(obs, actions, rewards, final, dones);
+            agent.Observe(rewards, final, dones);
             steps++;
             for (var i = 0; i < n; i++)
             {
                 running[i] += rewards[i];
                 succeeded[i] |= results[i].Success;
-                episodeSteps[i]++;
                 if (!dones[i]) continue;
                 if (completed[i] < episodes)
                 {
@@ -92,7 +88,7 @@ public static class InContextEvaluator
                     if (successes is not null) successes[i][completed[i]] = succeeded[i];
                 }
                 completed[i]++;
-                (running[i], succeeded[i], episodeSteps[i]) = (0f, false, 0);
+                (running[i], succeeded[i]) = (0f, false);
             }
             next.AsSpan().CopyTo(obs);
             var all = Math.Min(episodes, completed.Min());

@@ -13,6 +13,12 @@ public interface ITrainableInContextModel : IInContextModel
     int SampleSteps { get; }
 
     /// <summary>
+    /// The configuration the model was built from (null for models built otherwise): what <see cref="InContextModels.Save"/>
+    /// stores and what a <see cref="Training.Trainer"/> writes into checkpoints.
+    /// </summary>
+    ModelConfig? Config => null;
+
+    /// <summary>
     /// Runs the network on a batch of windows and returns the training loss (imitation + λ · dynamics) with its parts.
     /// Builds the autodiff graph unless gradients are disabled.
     /// </summary>

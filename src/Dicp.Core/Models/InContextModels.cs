@@ -1,14 +1,48 @@
 namespace Dicp.Models;
 
-/// <summary>Builds in-context models from a <see cref="ModelConfig"/>.</summary>
+/// <summary>Builds in-context models from a <see cref="ModelConfig"/>, saves them and loads them back.</summary>
+/// <remarks>
+/// <code>
+/// var model = InContextModels.Create(config, seed: 0);
+/// // … train it …
+/// model.Save("model.safetensors");
+/// var again = InContextModels.Load("model.safetensors"); // the configuration comes from the file
+/// </code>
+/// </remarks>
 public static class InContextModels
 {
+    /// <summary>
+    /// Loads a model saved by <see cref="Save"/> or written by a trainer: a model file, a trainer's checkpoint, or a run
+    /// directory (its <c>model.safetensors</c>, else its checkpoint). The model is built from the configuration stored in
+    /// the file, validated first, and returned in evaluation mode.
+    /// </summary>
+    /// <param name="path">The file or run directory.</param>
+    /// <param name="seed">Seeds the model's own generator (its parameters come from the file).</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is malformed, carries no or an invalid configuration, or its tensors
+    /// do not fit that configuration (the message names the file and the key or value).</exception>
+    public static ITrainableInContextModel Load(string path, int seed = 0) => ModelFile.Load(path, seed);
+
+    /// <summary>
+    /// Saves the model's parameters (reference key names) and its configuration to one safetensors file, atomically;
+    /// <see cref="Load"/> reads it back.
+    /// </summary>
+    /// <param name="model">A model built by <see cref="Create"/> (it knows its configuration).</param>
+    /// <param name="path">The file (created or replaced).</param>
+    /// <exception cref="InvalidOperationException">The model does not know its configuration (<see cref="ITrainableInContextModel.Config"/> is null).</exception>
+    public static void Save(this ITrainableInContextModel model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var config = model.Config ?? throw new InvalidOperationException($"Model '{model.Name}' does not know its configuration; use ModelFile.Save with the configuration it was built from.");
+        ModelFile.Save(path, model, config);
+    }
+
     /// <summary>Creates a freshly initialised model.</summary>
     /// <param name="config">The model's configuration.</param>
     /// <param name="seed">Seeds the initialisation and the model's dropout generator.</param>
     /// <returns>An <see cref="AdModel"/> for <c>"ad"</c>, a <see cref="DptModel"/> for <c>"dpt"</c>, an <see cref="IdtModel"/> for <c>"idt"</c>.</returns>
     /// <exception cref="ArgumentException">The configuration is invalid (the message names the field).</exception>
-    public static ITrainableInContextModel Create(ModelConfig config, int seed)
+    public static ITrainableInContextModel Create(ModelConfig config, int seed = 0)
     {
         Validate(config);
         return config.Model switch

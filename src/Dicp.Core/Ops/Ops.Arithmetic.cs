@@ -48,6 +48,41 @@ public static partial class Ops
         return y;
     }
 
+    /// <summary>Element-wise minimum (PyTorch's <c>torch.minimum</c>; shapes equal). NaN in either operand gives NaN.</summary>
+    /// <remarks>Backward: dy goes to the smaller operand; on a tie it is split equally (½·dy each), as PyTorch does.</remarks>
+    public static Tensor Min(Tensor a, Tensor b) => Pick(a, b, nameof(Min), "min", larger: false);
+
+    /// <summary>Element-wise maximum (PyTorch's <c>torch.maximum</c>; shapes equal). NaN in either operand gives NaN.</summary>
+    /// <remarks>Backward: dy goes to the larger operand; on a tie it is split equally (½·dy each), as PyTorch does.</remarks>
+    public static Tensor Max(Tensor a, Tensor b) => Pick(a, b, nameof(Max), "max", larger: true);
+
+    /// <summary>Forward and backward of <see cref="Min(Tensor, Tensor)"/> and <see cref="Max(Tensor, Tensor)"/>.</summary>
+    private static Tensor Pick(Tensor a, Tensor b, string name, string op, bool larger)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ShapeUtil.CheckSame(a, b, name);
+        var y = Tensor.Uninitialized(a.Shape);
+        if (larger) TensorPrimitives.Max(a.Span, b.Span, y.Span);
+        else TensorPrimitives.Min(a.Span, b.Span, y.Span);
+        if (GradMode.ShouldRecord(a, b))
+            y.Record(op, [a, b], (a, b, larger), static (y, _, s) =>
+            {
+                var (a, b, larger) = s;
+                ReadOnlySpan<float> x1 = a.Span, x2 = b.Span, gy = y.Grad!.AsSpan(0, y.Size);
+                var ga = a.RequiresGrad ? a.GradSpan : default;
+                var gb = b.RequiresGrad ? b.GradSpan : default;
+                for (var i = 0; i < gy.Length; i++)
+                {
+                    // the share of dy that goes to a: 1 where a is picked, ½ on a tie, 0 where b is (or either is NaN: b)
+                    var share = x1[i] == x2[i] ? 0.5f : (larger ? x1[i] > x2[i] : x1[i] < x2[i]) ? 1f : 0f;
+                    if (!ga.IsEmpty) ga[i] += share * gy[i];
+                    if (!gb.IsEmpty) gb[i] += (1f - share) * gy[i];
+                }
+            });
+        return y;
+    }
+
     /// <summary>Element-wise product <c>a ⊙ b</c>, with the broadcasting rule of <see cref="Add"/>.</summary>
     /// <remarks>Backward: da = dy ⊙ b; db = Σ_broadcast dy ⊙ a.</remarks>
     public static Tensor Mul(Tensor a, Tensor b) => Broadcast(a, b, nameof(Mul), "mul", static (a, b, y) =>

@@ -328,7 +328,7 @@ public sealed class Ppo : ISourceAlgorithm
         if (!_minibatches.TryGetValue(b, out var mb)) _minibatches[b] = mb = new Minibatch(b, ObservationSize, _dims, Policy.Continuous);
         var obsSize = ObservationSize;
         var obs = mb.Obs.Span;
-        var adv = mb.Advantages;
+        var adv = mb.Advantages.Span;
         var ret = mb.Returns.Span;
         for (var r = 0; r < b; r++)
         {
@@ -336,7 +336,7 @@ public sealed class Ppo : ISourceAlgorithm
             _obs.AsSpan(k * obsSize, obsSize).CopyTo(obs.Slice(r * obsSize, obsSize));
             if (Policy.Continuous) _actRaw.AsSpan(k * _dims, _dims).CopyTo(mb.Actions!.Span.Slice(r * _dims, _dims));
             else mb.ActionIndex[r] = _actIdx[k];
-            mb.OldLogp[r] = _logp[k];
+            mb.OldLogp.Span[r] = _logp[k];
             adv[r] = _adv[k];
             ret[r] = _returns[k];
         }
@@ -345,8 +345,8 @@ public sealed class Ppo : ISourceAlgorithm
         using (TensorScope.Begin())
         {
             var head = Policy.Policy.Forward(mb.Obs);
-            Tensor policyLoss;
-            Tensor? logp = null, logSoftmax = null, sq = null;
+            Tensor logp; // (B, 1) log π(a|s)
+            Tensor? logSoftmax = null;
             float entropy;
             if (!Policy.Continuous)
             {
@@ -356,43 +356,29 @@ public sealed class Ppo : ISourceAlgorithm
             }
             else
             {
+                // log N(a; μ, σ) = −½ Σ_j ((a_j − μ_j)/σ_j)² − Σ_j log σ_j − d·½log 2π
                 var logStd = Policy.LogStd!;
-                var z = Ops.Mul(Ops.Sub(mb.Actions!, head), Ops.Exp(Ops.Scale(logStd, -1f)));
-                sq = Ops.Mul(z, z); // per-row log-probabilities are formed below from sq and log_std
-                float sumLogStd = 0f;
-                foreach (var v in logStd.Span) sumLogStd += v;
-                entropy = sumLogStd + _dims * (0.5f + HalfLog2Pi);
-                var sqv = sq.Span;
-                for (var r = 0; r < b; r++)
-                {
-                    float s = 0f;
-                    for (var j = 0; j < _dims; j++) s += sqv[r * _dims + j];
-                    mb.NewLogp[r] = -0.5f * s - sumLogStd - _dims * HalfLog2Pi;
-                }
+                var z = Ops.Mul(Ops.Sub(mb.Actions!, head), Ops.Exp(Ops.Scale(logStd, -1f))); // (B, d)
+                var sumLogStd = Ops.Sum(logStd);
+                logp = Ops.AddScalar(Ops.Add(Ops.Scale(Ops.Sum(Ops.Mul(z, z), axis: 1, keepDim: true), -0.5f), Ops.Scale(sumLogStd, -1f)), -_dims * HalfLog2Pi);
+                entropy = sumLogStd.Item() + _dims * (0.5f + HalfLog2Pi);
             }
-            ReadOnlySpan<float> newLogp = Policy.Continuous ? mb.NewLogp : logp!.Span;
 
-            // Clipped surrogate: its gradient w.r.t. log π(a|s) is −(1/B)·c·r with r = π/π_old and c = A where the
-            // unclipped term is the minimum (always inside the clip range), 0 where the clipped constant is.
+            // The clipped surrogate as cleanrl writes it: ratio = exp(log π − log π_old),
+            // pg_loss = max(−A·ratio, −A·clamp(ratio, 1 − ε, 1 + ε)).mean()
+            var logRatio = Ops.Sub(logp, mb.OldLogp);
+            var ratio = Ops.Exp(logRatio);
+            var negAdv = Ops.Scale(mb.Advantages, -1f);
+            var policyLoss = Ops.Mean(Ops.Max(Ops.Mul(negAdv, ratio), Ops.Mul(negAdv, Ops.Clamp(ratio, 1f - _o.ClipRange, 1f + _o.ClipRange))));
+            var pl = policyLoss.Item();
             float lo = 1f - _o.ClipRange, hi = 1f + _o.ClipRange, invB = 1f / b;
-            double pl = 0, kl = 0, clipped = 0, sumG = 0;
-            var w = mb.Weights.Span;
-            for (var r = 0; r < b; r++)
+            double kl = 0, clipped = 0;
+            ReadOnlySpan<float> r = ratio.Span, lr = logRatio.Span;
+            for (var i = 0; i < b; i++)
             {
-                var logRatio = newLogp[r] - mb.OldLogp[r];
-                var ratio = MathF.Exp(logRatio);
-                var a = adv[r];
-                float s1 = ratio * a, s2 = Math.Clamp(ratio, lo, hi) * a;
-                pl -= Math.Min(s1, s2);
-                kl += ratio - 1f - logRatio;
-                if (ratio < lo || ratio > hi) clipped++;
-                var g = s1 <= s2 ? -a * ratio * invB : 0f; // ∂loss/∂log π
-                sumG += g;
-                if (!Policy.Continuous) w[r] = g;
-                else for (var j = 0; j < _dims; j++) w[r * _dims + j] = -0.5f * g;
+                kl += r[i] - 1f - lr[i]; // the approximate KL of cleanrl and SB3
+                if (r[i] < lo || r[i] > hi) clipped++;
             }
-            if (!Policy.Continuous) policyLoss = Ops.Sum(Ops.Mul(logp!, mb.Weights));
-            else policyLoss = Ops.Add(Ops.Sum(Ops.Mul(sq!, mb.Weights)), Ops.Scale(Ops.Sum(Policy.LogStd!), -(float)sumG));
             if (_o.EntropyCoef != 0f)
             {
                 var entropyTerm = Policy.Continuous
@@ -406,7 +392,7 @@ public sealed class Ppo : ISourceAlgorithm
             loss.Backward();
             ClipGradients();
             _adam.Step();
-            stats.Add((float)(pl * invB), valueLoss.Item(), entropy, (float)(kl * invB), (float)(clipped * invB));
+            stats.Add(pl, valueLoss.Item(), entropy, (float)(kl * invB), (float)(clipped * invB));
         }
     }
 
@@ -453,18 +439,15 @@ public sealed class Ppo : ISourceAlgorithm
         {
             Obs = Tensor.Zeros(b, obsSize);
             Returns = Tensor.Zeros(b, 1);
-            Advantages = new float[b];
-            OldLogp = new float[b];
-            NewLogp = new float[b];
+            Advantages = Tensor.Zeros(b, 1);
+            OldLogp = Tensor.Zeros(b, 1);
             if (continuous)
             {
                 Actions = Tensor.Zeros(b, dims);
-                Weights = Tensor.Zeros(b, dims);
                 ActionIndex = [];
             }
             else
             {
-                Weights = Tensor.Zeros(b, 1);
                 ActionIndex = new int[b];
             }
             IndexShape = [b, 1];
@@ -473,11 +456,9 @@ public sealed class Ppo : ISourceAlgorithm
         public Tensor Obs { get; }
         public Tensor Returns { get; }
         public Tensor? Actions { get; }
-        public Tensor Weights { get; }
         public int[] ActionIndex { get; }
         public int[] IndexShape { get; }
-        public float[] Advantages { get; }
-        public float[] OldLogp { get; }
-        public float[] NewLogp { get; }
+        public Tensor Advantages { get; } // (B, 1)
+        public Tensor OldLogp { get; }    // (B, 1)
     }
 }

@@ -4,7 +4,7 @@ namespace Dicp.Training;
 
 /// <summary>
 /// A periodic evaluation a <see cref="Trainer"/> runs besides the test loss, e.g. in-context returns on test tasks
-/// (<see cref="Evaluation.InContextTrainingEvaluation"/>). Its metrics become columns of <c>metrics.csv</c>.
+/// (the planning package's <c>InContextTrainingEvaluation</c>). Its metrics become columns of <c>metrics.csv</c>.
 /// </summary>
 /// <remarks>
 /// The trainer puts the network in evaluation mode (no dropout) around the call. An evaluation must not touch the

@@ -81,8 +81,23 @@ public sealed partial class Trainer
     /// <summary>An optional periodic evaluation (e.g. in-context returns); its metrics become CSV columns.</summary>
     public ITrainingEvaluation? Evaluation { get; init; }
 
-    /// <summary>The model's configuration, stored in checkpoints and <c>model.safetensors</c> (optional).</summary>
-    public ModelConfig? ModelConfig { get; init; }
+    /// <summary>
+    /// The model's configuration, stored in checkpoints and <c>model.safetensors</c>: the model's own
+    /// (<see cref="ITrainableInContextModel.Config"/>) unless the model does not know it, in which case it may be given here.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set to another configuration than the model's own.</exception>
+    public ModelConfig? ModelConfig
+    {
+        get => _modelConfig ?? _model.Config;
+        init
+        {
+            if (value is not null && _model.Config is { } own && own != value)
+                throw new ArgumentException($"Trainer.ModelConfig differs from the model's own configuration ({ConfigDiff.Describe(ModelFile.Differences(own, value))}, model → given); leave it unset.", nameof(ModelConfig));
+            _modelConfig = value;
+        }
+    }
+
+    private readonly ModelConfig? _modelConfig;
 
     /// <summary>
     /// When set, every metric row is also written as TensorBoard scalars (tag = column name, x = step) to an event
@@ -204,7 +219,7 @@ public sealed partial class Trainer
             Pending = state.Pending,
             Columns = state.Columns,
             TrainerOptionsJson = JsonSerializer.Serialize(Options, TrainingCheckpoint.Json),
-            ModelConfigJson = ModelConfig is null ? null : JsonSerializer.Serialize(ModelConfig, TrainingCheckpoint.Json),
+            ModelConfigJson = ModelConfig is null ? null : ModelFile.ConfigJson(ModelConfig),
             RunConfigJson = RunConfigJson,
         };
         checkpoint.Save(TrainingCheckpoint.PathIn(RunDirectory));
@@ -214,7 +229,7 @@ public sealed partial class Trainer
     private void SaveModel()
     {
         var path = Path.Combine(RunDirectory, ModelFileName);
-        if (ModelConfig is not null) ModelFile.Save(path, _model, ModelConfig);
+        if (ModelConfig is { } config) ModelFile.Save(path, _model, config);
         else SafeTensors.Save(path, _model.Network.StateDict(), new Dictionary<string, string> { ["model"] = _model.Name });
     }
 
@@ -229,8 +244,8 @@ public sealed partial class Trainer
             return new RunState { Pending = MetricSums.Empty() };
         }
         var c = TrainingCheckpoint.Read(path);
-        if (ModelConfig is not null && c.ModelConfigJson is not null)
-            ModelFile.CheckSame(ModelFile.ParseConfig(c.ModelConfigJson, path), ModelConfig, path);
+        if (ModelConfig is { } config && c.ModelConfigJson is not null)
+            ModelFile.CheckSame(ModelFile.ParseConfig(c.ModelConfigJson, path), config, path);
         var optionsJson = JsonSerializer.Serialize(Options, TrainingCheckpoint.Json);
         if (c.TrainerOptionsJson is not null && c.TrainerOptionsJson != optionsJson)
         {

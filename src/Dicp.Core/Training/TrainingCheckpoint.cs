@@ -57,7 +57,7 @@ public sealed class TrainingCheckpoint
     /// <summary>The trainer options as JSON.</summary>
     public string? TrainerOptionsJson { get; init; }
 
-    /// <summary>The model configuration as JSON (snake_case), when known.</summary>
+    /// <summary>The model configuration as JSON (the form of <see cref="Models.ModelConfigJson"/>), when known.</summary>
     public string? ModelConfigJson { get; init; }
 
     /// <summary>The caller's run configuration as JSON (opaque), when given.</summary>
@@ -142,18 +142,7 @@ public sealed class TrainingCheckpoint
 
     /// <summary>The model configuration stored in the checkpoint, or null.</summary>
     /// <exception cref="InvalidDataException">The stored JSON is not a model configuration.</exception>
-    public ModelConfig? ReadModelConfig()
-    {
-        if (ModelConfigJson is null) return null;
-        try
-        {
-            return JsonSerializer.Deserialize<ModelConfig>(ModelConfigJson, Json);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"Checkpoint model_config is not a valid ModelConfig: {e.Message}", e);
-        }
-    }
+    public ModelConfig? ReadModelConfig() => ModelConfigJson is null ? null : ModelFile.ParseConfig(ModelConfigJson, "checkpoint");
 }
 
 /// <summary>Training metrics summed over the steps since the last metric row.</summary>

@@ -58,6 +58,47 @@ public class GradientCheckTests
         Check(t => Dicp.Tensors.Ops.Relu(t[0]), [x]);
     }
 
+    // Min and Max: entries 0-3 differ by more than h (one operand picked), entries 4-5 tie exactly; at a tie the central
+    // difference of max(a + h, b) − max(a − h, b) over 2h is ½ for each operand, the split of the backward pass.
+    private static Tensor[] MinMaxInputs() =>
+        [Tensor.FromArray([0.5f, -1f, 2f, 0.3f, 0.7f, -0.4f], 2, 3), Tensor.FromArray([-0.5f, 1f, 2.5f, 0.1f, 0.7f, -0.4f], 2, 3)];
+
+    [Fact] public void Max() => Check(x => Dicp.Tensors.Ops.Max(x[0], x[1]), MinMaxInputs());
+
+    [Fact] public void Min() => Check(x => Dicp.Tensors.Ops.Min(x[0], x[1]), MinMaxInputs());
+
+    [Fact]
+    public void MinMaxOfATensorWithItselfPassTheWholeGradient()
+    {
+        // Every entry ties: ½ + ½ = the gradient of the identity.
+        Check(x => Dicp.Tensors.Ops.Max(x[0], x[0]), [R(1, 2, 3)]);
+        Check(x => Dicp.Tensors.Ops.Min(x[0], x[0]), [R(2, 2, 3)]);
+    }
+
+    [Fact]
+    public void MinMaxForwardPicksAndPropagatesNaN()
+    {
+        var a = Tensor.FromArray([1f, -2f, float.NaN, 3f], 4);
+        var b = Tensor.FromArray([0f, 5f, 1f, 3f], 4);
+        Assert.Equal([1f, 5f, float.NaN, 3f], Dicp.Tensors.Ops.Max(a, b).ToArray());
+        Assert.Equal([0f, -2f, float.NaN, 3f], Dicp.Tensors.Ops.Min(a, b).ToArray());
+        Assert.Throws<ArgumentException>(() => Dicp.Tensors.Ops.Max(a, Tensor.FromArray([1f, 2f], 2)));
+    }
+
+    [Fact]
+    public void ClippedSurrogate()
+    {
+        // PPO's objective as cleanrl writes it, max(−A·r, −A·clamp(r, 0.8, 1.2)), with ratios inside the clip range (the
+        // two terms tie), outside it on either side, and advantages of both signs (h small enough not to cross a bound).
+        var ratio = Tensor.FromArray([1.05f, 0.9f, 1.5f, 0.5f, 1.5f, 0.5f], 6);
+        var advantage = Tensor.FromArray([1f, -2f, 1f, 1f, -1f, -0.5f], 6);
+        Check(x =>
+        {
+            var negAdv = Dicp.Tensors.Ops.Scale(x[1], -1f);
+            return Dicp.Tensors.Ops.Max(Dicp.Tensors.Ops.Mul(negAdv, x[0]), Dicp.Tensors.Ops.Mul(negAdv, Dicp.Tensors.Ops.Clamp(x[0], 0.8f, 1.2f)));
+        }, [ratio, advantage], h: 1e-3f);
+    }
+
     [Fact] public void RmsNorm() => Check(x => Dicp.Tensors.Ops.RmsNorm(x[0], x[1]), [R(1, 3, 4, 8), R(2, 8)]);
 
     [Fact] public void Rope() => Check(x => Dicp.Tensors.Ops.Rope(x[0], new RotaryCache(16, 8)), [R(1, 2, 5, 2, 8)]);

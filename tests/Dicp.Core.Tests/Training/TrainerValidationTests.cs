@@ -63,4 +63,23 @@ public sealed class TrainerValidationTests : IDisposable
         Assert.Equal(5, new Trainer(new TinyWindowModel(10, seed: 0), train, null, options, run) { ModelConfig = config }.Run().StartStep);
         Assert.Equal(config, ModelFile.ReadConfig(Path.Combine(run, Trainer.ModelFileName)));
     }
+
+    [Fact]
+    public void TheTrainerTakesTheConfigurationFromTheModel()
+    {
+        using var train = HistoryDataset.Open(_data, HistorySplit.Train);
+        var config = new ModelConfig(NTransit: 10, EmbeddingDim: 16, Layers: 1, Heads: 2, Inner: 32, Dropout: 0f);
+        var model = InContextModels.Create(config, seed: 0);
+        var run = Path.Combine(_root, "own");
+        var options = new TrainerOptions(Steps: 2, BatchSize: 4, LogInterval: 1, CheckpointInterval: 2, Seed: 1);
+        var trainer = new Trainer(model, train, null, options, run);
+        Assert.Equal(config, trainer.ModelConfig);
+        trainer.Run();
+        Assert.Equal(config, ModelFile.ReadConfig(Path.Combine(run, Trainer.ModelFileName)));
+        Assert.Equal(config, TrainingCheckpoint.Read(TrainingCheckpoint.PathIn(run)).ReadModelConfig());
+        // Giving the same configuration again is allowed; another one is refused, naming the keys.
+        Assert.Equal(config, new Trainer(model, train, null, options, run) { ModelConfig = config }.ModelConfig);
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(model, train, null, options, run) { ModelConfig = config with { Heads = 4 } });
+        Assert.Contains("heads 2 → 4", e.Message);
+    }
 }

@@ -3,7 +3,7 @@ using Dicp.Models;
 using Dicp.Planning;
 using Xunit;
 
-namespace Dicp.Core.Tests.Evaluation;
+namespace Dicp.Planning.Tests;
 
 public sealed class PolicyPlannerTests
 {
