@@ -10,7 +10,7 @@ namespace Dicp.Kernels;
 /// whole <see cref="Vector512{T}"/> blocks of 16 keys, <see cref="FastMath.Exp(Vector512{float})"/>, and <see cref="ParallelLoop"/>.
 /// </summary>
 /// <remarks>
-/// Keys and values of every segment are read as (8, Lp) with Lp = L rounded up to 16: the prefix (H, 8, Pp) and the
+/// Keys and values of every segment are read as (8, Lp) with Lp = L rounded up to 16: the prefix (Gp, H, 8, Pp) and the
 /// middle (G, H, 8, Mp) are the caller's arrays when P (M) is already a multiple of 16, else padded copies made once per
 /// call (zeros past L); the new tokens' rotated keys and values go to a per-thread (8, Sp) scratch. A row i of candidate
 /// n and one head: q (rotated, pre-scaled by 1/√8) against each segment's blocks (8 FMAs per 16 keys, lanes past the
@@ -30,20 +30,21 @@ internal static partial class CachedAttention
 
     /// <summary>The head-size-8 kernel (same arguments and layouts as <see cref="Forward"/>, hs = 8); needs <see cref="UsesHead8"/>.</summary>
     public static void Forward8(float[] qkv, int n, int s, int h,
-        float[]? prefixKt, float[]? prefixVt, int p,
+        float[]? prefixKt, float[]? prefixVt, int p, int[]? prefixOf,
         float[]? middleKt, float[]? middleVt, int m, int[]? groupOf,
         RotaryCache? rope, float[] output, float[]? keysOut, float[]? valuesOut)
     {
         int pp = Pad(p), mp = Pad(m);
-        var groups = 0;
+        int groups = 0, prefixRows = 1;
         if (m > 0) for (var c = 0; c < n; c++) groups = Math.Max(groups, groupOf![c] + 1);
-        var pk = Padded(prefixKt, h * 8, p, pp);
-        var pv = Padded(prefixVt, h * 8, p, pp);
+        if (p > 0 && prefixOf is not null) for (var c = 0; c < n; c++) prefixRows = Math.Max(prefixRows, prefixOf[c] + 1);
+        var pk = Padded(prefixKt, prefixRows * h * 8, p, pp);
+        var pv = Padded(prefixVt, prefixRows * h * 8, p, pp);
         var mk = Padded(middleKt, groups * h * 8, m, mp);
         var mv = Padded(middleVt, groups * h * 8, m, mp);
         try
         {
-            var a = new Args8(qkv, n, s, h, pk, pv, p, mk, mv, m, groupOf, rope, output, keysOut, valuesOut);
+            var a = new Args8(qkv, n, s, h, pk, pv, p, prefixOf, mk, mv, m, groupOf, rope, output, keysOut, valuesOut);
             var nh = n * h;
             var work = (long)nh * s * (pp + mp + s) * 8;
             var chunks = Math.Min(nh, Environment.ProcessorCount * 8);
@@ -78,7 +79,7 @@ internal static partial class CachedAttention
     }
 
     /// <summary>The arguments of one call, the cached segments already padded to whole blocks.</summary>
-    private readonly record struct Args8(float[] Qkv, int N, int S, int H, float[]? PrefixKt, float[]? PrefixVt, int P,
+    private readonly record struct Args8(float[] Qkv, int N, int S, int H, float[]? PrefixKt, float[]? PrefixVt, int P, int[]? PrefixOf,
         float[]? MiddleKt, float[]? MiddleVt, int M, int[]? GroupOf, RotaryCache? Rope, float[] Output, float[]? KeysOut, float[]? ValuesOut);
 
     /// <summary>Chunk c of the (candidate, head) pairs.</summary>
@@ -135,7 +136,8 @@ internal static partial class CachedAttention
                         new ReadOnlySpan<float>(pkt + e * sp, s).CopyTo(a.KeysOut.AsSpan(((c * h + head) * 8 + e) * s, s));
                         new ReadOnlySpan<float>(pvt + e * sp, s).CopyTo(a.ValuesOut!.AsSpan(((c * h + head) * 8 + e) * s, s));
                     }
-                float* kp = ppk + head * 8 * pp, vp = ppv + head * 8 * pp;
+                var pOff = p > 0 ? ((a.PrefixOf?[c] ?? 0) * h + head) * 8 * pp : 0;
+                float* kp = ppk + pOff, vp = ppv + pOff;
                 var mOff = m > 0 ? (a.GroupOf![c] * h + head) * 8 * mp : 0;
                 float* km = pmk + mOff, vm = pmv + mOff;
                 for (var i = 0; i < s; i++)

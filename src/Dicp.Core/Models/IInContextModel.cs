@@ -126,6 +126,36 @@ public interface IInContextSession
     /// <exception cref="InvalidOperationException">The model has no dynamics heads.</exception>
     /// <exception cref="ArgumentException">The batch does not fit the model or the session's buffers.</exception>
     void Predict(int environment, CandidateBatch candidates, CandidatePredictions predictions);
+
+    /// <summary>
+    /// The root of an imagination tree over environment <paramref name="environment"/>'s real context, queried at
+    /// <paramref name="observation"/> (the environment's current observation). Valid until the next <see cref="Append"/>
+    /// or <see cref="Reset"/>.
+    /// </summary>
+    /// <param name="environment">The environment.</param>
+    /// <param name="observation">(O) the observation the root is queried at.</param>
+    /// <exception cref="ArgumentException">The observation has the wrong length.</exception>
+    Rollout Root(int environment, ReadOnlySpan<float> observation) => RolloutReplay.Root(this, environment, observation, StepsSeen(environment));
+
+    /// <summary>
+    /// Imagines one step from each of N nodes (of any environments and depths; a node may repeat): for node i and action
+    /// i, the world model's predictions given the node's context (the real window, slid over the node's imagined
+    /// transitions as over real ones: the model sees the last <see cref="IInContextModel.WindowTransitions"/>), and the
+    /// child node that extends the path by the predicted transition.
+    /// </summary>
+    /// <remarks>
+    /// Deterministic decodes as in <see cref="Predict"/>; the policy written for i is the one at node i's observation.
+    /// The default replays every node's whole path through <see cref="Predict"/>; KV-caching sessions encode each
+    /// environment's real prefix once per depth and each node's own tokens once, then run one token per action.
+    /// </remarks>
+    /// <param name="nodes">The N nodes, all made by this session's <see cref="Root"/> (or below) since its last change.</param>
+    /// <param name="actions">(N, A) the action taken at each node.</param>
+    /// <param name="predictions">Receives the N predictions.</param>
+    /// <param name="children">Receives the N children.</param>
+    /// <exception cref="ArgumentException">A buffer has the wrong length, or a node belongs to another session.</exception>
+    /// <exception cref="InvalidOperationException">A node is stale, or the model has no dynamics heads.</exception>
+    void Step(ReadOnlySpan<Rollout> nodes, ReadOnlySpan<float> actions, CandidatePredictions predictions, Span<Rollout> children) =>
+        RolloutReplay.Step(this, nodes, actions, predictions, children);
 }
 
 /// <summary>

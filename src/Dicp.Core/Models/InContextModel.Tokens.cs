@@ -84,8 +84,8 @@ public abstract partial class InContextModel
     internal Tensor BackboneInference(Tensor x) => InferenceBackbone.Run(Transformer, x);
 
     /// <summary>The backbone over cached keys and values: <see cref="InferenceBackbone.RunCached"/> on <see cref="Transformer"/>.</summary>
-    internal Tensor BackboneCached(Tensor x, KvSegment? prefix, KvSegment? middle, int[]? groupOf, KvSegment? fill) =>
-        InferenceBackbone.RunCached(Transformer, x, prefix, middle, groupOf, fill);
+    internal Tensor BackboneCached(Tensor x, KvSegment? prefix, int[]? prefixOf, KvSegment? middle, int[]? groupOf, KvSegment? fill) =>
+        InferenceBackbone.RunCached(Transformer, x, prefix, prefixOf, middle, groupOf, fill);
 
     /// <summary>Rows (N, d) of hidden states (N, T, d): row n is <c>hidden[n, positions[n]]</c>.</summary>
     internal static Tensor Rows(Tensor hidden, ReadOnlySpan<int> positions)

@@ -25,13 +25,14 @@ internal static class InferenceBackbone
 
     /// <summary>
     /// Runs <paramref name="transformer"/>, without dropout, over new tokens x (N, S, d) that follow a cached prefix
-    /// (shared by all rows) and optionally a cached middle segment (row n uses <c>middle</c> row <c>groupOf[n]</c>):
+    /// (row n uses <c>prefix</c> row <c>prefixOf[n]</c>, row 0 when null) and optionally a cached middle segment (row n
+    /// uses <c>middle</c> row <c>groupOf[n]</c>):
     /// positions P + M … P + M + S − 1. With <paramref name="fill"/> (Count = N, Length = S) the new tokens' keys and
     /// values are stored per layer, and their last hidden states, so that they can serve as a prefix or middle segment
     /// later.
     /// </summary>
     /// <remarks>Equals <see cref="Run"/> on prefix ++ middle ++ x, restricted to x's rows (up to float rounding).</remarks>
-    public static Tensor RunCached(Transformer transformer, Tensor x, KvSegment? prefix, KvSegment? middle, int[]? groupOf, KvSegment? fill)
+    public static Tensor RunCached(Transformer transformer, Tensor x, KvSegment? prefix, int[]? prefixOf, KvSegment? middle, int[]? groupOf, KvSegment? fill)
     {
         var rope = transformer.Rope;
         int p = prefix?.Length ?? 0, m = middle?.Length ?? 0;
@@ -40,7 +41,7 @@ internal static class InferenceBackbone
             var blk = transformer.Blocks[i];
             var qkv = blk.Attn.Attn.Forward(Ops.RmsNorm(x, blk.Norm1.Weight, blk.Norm1.Eps)); // (N, S, 3d)
             var att = Ops.CachedAttention(qkv, blk.Attn.NHead, rope, prefix?.Keys[i], prefix?.Values[i], p,
-                middle?.Keys[i], middle?.Values[i], m, groupOf, fill?.Keys[i], fill?.Values[i]); // (N, S, d)
+                middle?.Keys[i], middle?.Values[i], m, groupOf, fill?.Keys[i], fill?.Values[i], prefixOf); // (N, S, d)
             x = Ops.Add(x, blk.Attn.Proj.Forward(att));
             x = Ops.Add(x, blk.Mlp.Forward(Ops.RmsNorm(x, blk.Norm2.Weight, blk.Norm2.Eps)));
         }

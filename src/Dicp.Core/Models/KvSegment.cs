@@ -6,8 +6,8 @@ namespace Dicp.Models;
 /// head, and the final hidden state of its last token.
 /// </summary>
 /// <remarks>
-/// Layout per layer: (Count, H, hs, Length). A real-context prefix has Count = 1; the candidates' shared stems
-/// (imagined transitions and query state) have one row per distinct stem. Memory: 2·layers·Count·d·Length floats
+/// Layout per layer: (Count, H, hs, Length). Real-context prefixes have one row per environment; rollout nodes' stems
+/// (imagined transitions and query state) one row per node. Memory: 2·layers·Count·d·Length floats
 /// (80 KB for one Darkroom prefix: d 32, 4 layers, 79 tokens).
 /// </remarks>
 internal sealed class KvSegment
@@ -52,6 +52,3 @@ internal sealed class KvSegment
         LastHidden.AsSpan(row * d, d).CopyTo(to.LastHidden.AsSpan(toRow * d, d));
     }
 }
-
-/// <summary>Identifies a cached prefix of one environment: how many leading real transitions the window dropped, and (DPT) the query state's bits.</summary>
-internal readonly record struct PrefixKey(int Dropped, string Query);
