@@ -18,13 +18,14 @@ namespace Dicp.Kernels;
 /// </remarks>
 internal static partial class CachedAttention
 {
-    /// <summary>Runs the kernel (the head-size-8 path where <see cref="UsesHead8"/>); see the type remarks for the layouts.</summary>
+    /// <summary>Runs the kernel (the head-size-8 paths where <see cref="UsesHead8"/> or <see cref="UsesHead8Avx2"/>); see the type remarks for the layouts.</summary>
     public static void Forward(float[] qkv, int n, int s, int h, int hs,
         float[]? prefixKt, float[]? prefixVt, int p, int[]? prefixOf,
         float[]? middleKt, float[]? middleVt, int m, int[]? groupOf,
         Dicp.Tensors.RotaryCache? rope, float[] output, float[]? keysOut, float[]? valuesOut)
     {
         if (UsesHead8(hs)) Forward8(qkv, n, s, h, prefixKt, prefixVt, p, prefixOf, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut);
+        else if (UsesHead8Avx2(hs)) Forward8Avx2(qkv, n, s, h, prefixKt, prefixVt, p, prefixOf, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut);
         else ForwardGeneric(qkv, n, s, h, hs, prefixKt, prefixVt, p, prefixOf, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut);
     }
 

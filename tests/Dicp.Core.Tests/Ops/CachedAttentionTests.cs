@@ -117,6 +117,45 @@ public class CachedAttentionTests
         Assert.Equal(y1, viaOps.ToArray());
     }
 
+    /// <summary>
+    /// The 256-bit head-size-8 path (AVX2 hosts without AVX-512) against the generic path, as
+    /// <see cref="Head8PathMatchesTheGenericPath"/>, with per-row prefixes where <paramref name="prefixRows"/> &gt; 1:
+    /// outputs within 1e-5, written keys and values equal.
+    /// </summary>
+    [Theory]
+    [InlineData(48, 3, 21, 0, 0, 1, true)]
+    [InlineData(5, 2, 32, 0, 0, 1, true)]
+    [InlineData(7, 3, 21, 5, 3, 1, true)]
+    [InlineData(7, 2, 21, 5, 3, 3, false)]
+    [InlineData(3, 19, 0, 0, 0, 1, true)]
+    [InlineData(4, 2, 0, 17, 2, 1, true)]
+    [InlineData(60, 1, 75, 9, 7, 20, true)]
+    public void Head8Avx2PathMatchesTheGenericPath(int n, int s, int p, int m, int g, int prefixRows, bool withRope)
+    {
+        const int h = 4, hs = 8, d = h * hs;
+        if (!Kernels.CachedAttention.UsesHead8Avx2(hs))
+        {
+            Assert.True(Kernels.CachedAttention.UsesHead8(hs) || !System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported);
+            return;
+        }
+        var rope = withRope ? new RotaryCache(128, hs) : null;
+        var gen = new Generator(17 + n + p + m);
+        float[] Random(int count) => Enumerable.Range(0, count).Select(_ => (float)gen.NextNormal()).ToArray();
+        float[] qkv = Random(n * s * 3 * d), pk = Random(prefixRows * d * p), pv = Random(prefixRows * d * p), mk = Random(g * d * m), mv = Random(g * d * m);
+        var groupOf = m > 0 ? Enumerable.Range(0, n).Select(r => (r * 2 + 1) % g).ToArray() : null;
+        var prefixOf = prefixRows > 1 ? Enumerable.Range(0, n).Select(r => (r * 5 + 2) % prefixRows).ToArray() : null;
+        float[] y0 = new float[n * s * d], k0 = new float[n * d * s], v0 = new float[n * d * s];
+        float[] y1 = new float[n * s * d], k1 = new float[n * d * s], v1 = new float[n * d * s];
+        Kernels.CachedAttention.ForwardGeneric(qkv, n, s, h, hs, p > 0 ? pk : null, p > 0 ? pv : null, p, prefixOf,
+            m > 0 ? mk : null, m > 0 ? mv : null, m, groupOf, rope, y0, k0, v0);
+        Kernels.CachedAttention.Forward8Avx2(qkv, n, s, h, p > 0 ? pk : null, p > 0 ? pv : null, p, prefixOf,
+            m > 0 ? mk : null, m > 0 ? mv : null, m, groupOf, rope, y1, k1, v1);
+        Close.Assert(y0, y1, 1e-5, 1e-5, "output");
+        Assert.Equal(k0, k1);
+        Assert.Equal(v0, v1);
+        Assert.Contains(y1, v => Math.Abs(v) > 0.1f);
+    }
+
     [Fact]
     public void BadCachesAreRejected()
     {
