@@ -94,7 +94,7 @@ internal abstract class CachedImagination(IInContextSession session, Transformer
             for (var e = 0; e < _prefixes.Length; e++)
                 if (!missing.Contains(e) && !_prefixes[e].ContainsKey(shape.DroppedReal) && HasPrefix(e, shape)) missing.Add(e);
             var batch = new KvSegment(Layers, missing.Count, length, Dim);
-            InferenceBackbone.RunCached(backbone, PrefixTokens(missing, shape), null, null, null, null, batch); // (E', P, d)
+            backbone.Forward(PrefixTokens(missing, shape), new KvContext(Fill: batch)); // (E', P, d)
             PrefixEncodings++;
             for (var r = 0; r < missing.Count; r++) _prefixes[missing[r]][shape.DroppedReal] = new KvRow(batch, r);
         }
@@ -146,7 +146,7 @@ internal abstract class CachedImagination(IInContextSession session, Transformer
                 {
                     var tokens = StemTokens(fresh, shape); // (G, S, d)
                     var stems = new KvSegment(Layers, fresh.Count, tokens.Shape[1], d);
-                    InferenceBackbone.RunCached(backbone, tokens, prefix, [.. fresh.Select(PrefixRow)], null, null, stems);
+                    backbone.Forward(tokens, new KvContext(prefix, [.. fresh.Select(PrefixRow)], Fill: stems));
                     StemTokenCount += fresh.Count * tokens.Shape[1];
                     for (var g = 0; g < fresh.Count; g++) fresh[g].Kv = new KvRow(stems, g);
                 }
@@ -165,7 +165,7 @@ internal abstract class CachedImagination(IInContextSession session, Transformer
                     prefixOf[j] = PrefixRow(nodes[i]);
                     middle.LastHidden.AsSpan(groupOf[j] * d, d).CopyTo(policyRows.AsSpan(i * d, d)); // the query observation's token
                 }
-                var hidden = InferenceBackbone.RunCached(backbone, ActionTokens(acts, m), prefix, prefixOf, middle, groupOf, null); // (M, 1, d)
+                var hidden = backbone.Forward(ActionTokens(acts, m), new KvContext(prefix, prefixOf, middle, groupOf)); // (M, 1, d)
                 for (var j = 0; j < m; j++) hidden.Data.AsSpan(j * d, d).CopyTo(dynamicsRows.AsSpan(candidates[j] * d, d));
             }
             WriteHeads(n, policyRows, dynamicsRows, predictions);

@@ -1,4 +1,5 @@
 using Dicp.Autograd;
+using Dicp.Nn;
 using Dicp.Tensors;
 
 namespace Dicp.Models;
@@ -121,7 +122,7 @@ public sealed partial class InContextSession : IInContextSession
             // A planner will predict from this window next: encode (or reuse) every environment's full-window prefix,
             // cache it for Predict, and run only the query-state tokens over it (row e attends to environment e's window).
             var (prefixes, rows) = _imagination.Prefixes([.. Enumerable.Range(0, e)], _imagination.ShapeAt(0));
-            var q = _model.BackboneCached(_model.EmbedQueryStates(observations, e), prefixes, rows, null, null, null); // (E, 1, d)
+            var q = _model.BackboneInference(_model.EmbedQueryStates(observations, e), new KvContext(prefixes, rows)); // (E, 1, d)
             var ph = _model.PredAction.Forward(Ops.Reshape(q, e, q.Shape[2])).Span; // (E, d)
             var kq = _model.PredAction.OutFeatures;
             for (var i = 0; i < e; i++) _model.WritePolicy(ph.Slice(i * kq, kq), distribution.Slice(i * p, p));

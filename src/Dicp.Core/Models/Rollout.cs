@@ -1,3 +1,4 @@
+using Dicp.Nn;
 namespace Dicp.Models;
 
 /// <summary>

@@ -1,4 +1,4 @@
-namespace Dicp.Models;
+namespace Dicp.Nn;
 
 /// <summary>
 /// Token segments encoded once by the backbone and attended to by later tokens (a KV cache): for each of
@@ -51,4 +51,20 @@ internal sealed class KvSegment
         }
         LastHidden.AsSpan(row * d, d).CopyTo(to.LastHidden.AsSpan(toRow * d, d));
     }
+}
+
+/// <summary>
+/// What a backbone forward runs as inference (no dropout, no gradient needed) and, optionally, over cached keys and
+/// values: new tokens x (N, S, d) follow a cached prefix (row n uses <see cref="Prefix"/> row <see cref="PrefixOf"/>[n],
+/// row 0 when null) and a cached middle segment (row n uses <see cref="Middle"/> row <see cref="GroupOf"/>[n]), at
+/// positions P + M … P + M + S − 1; with <see cref="Fill"/> (Count N, Length S) their keys and values and last hidden
+/// states are stored, so that they can serve as a prefix or middle later.
+/// </summary>
+internal sealed record KvContext(KvSegment? Prefix = null, int[]? PrefixOf = null, KvSegment? Middle = null, int[]? GroupOf = null, KvSegment? Fill = null)
+{
+    /// <summary>Plain inference: no cached tokens, nothing stored.</summary>
+    public static KvContext Inference { get; } = new();
+
+    /// <summary>Whether nothing is cached or stored (plain causal attention over x alone).</summary>
+    public bool IsEmpty => (Prefix?.Length ?? 0) == 0 && (Middle?.Length ?? 0) == 0 && Fill is null;
 }
