@@ -33,6 +33,13 @@ internal static partial class CachedAttention
         float[]? prefixKt, float[]? prefixVt, int p, int[]? prefixOf,
         float[]? middleKt, float[]? middleVt, int m, int[]? groupOf,
         RotaryCache? rope, float[] output, float[]? keysOut, float[]? valuesOut)
+        => Run8(qkv, n, s, h, prefixKt, prefixVt, p, prefixOf, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut, wide: true);
+
+    /// <summary>The head-size-8 kernels' common part: pad the cached segments to whole 16-key blocks, split the (candidate, head) pairs, run the 512-bit (<paramref name="wide"/>) or 256-bit body.</summary>
+    private static void Run8(float[] qkv, int n, int s, int h,
+        float[]? prefixKt, float[]? prefixVt, int p, int[]? prefixOf,
+        float[]? middleKt, float[]? middleVt, int m, int[]? groupOf,
+        RotaryCache? rope, float[] output, float[]? keysOut, float[]? valuesOut, bool wide)
     {
         int pp = Pad(p), mp = Pad(m);
         int groups = 0, prefixRows = 1;
@@ -48,8 +55,9 @@ internal static partial class CachedAttention
             var nh = n * h;
             var work = (long)nh * s * (pp + mp + s) * 8;
             var chunks = Math.Min(nh, Environment.ProcessorCount * 8);
-            if (work < 1 << 16 || chunks <= 1) Range(a, 0, nh);
-            else ParallelLoop.For(0, chunks, new Chunks8(a, (nh + chunks - 1) / chunks));
+            if (work < 1 << 16 || chunks <= 1) { if (wide) Range(a, 0, nh); else Range256(a, 0, nh); }
+            else if (wide) ParallelLoop.For(0, chunks, new Chunks8(a, (nh + chunks - 1) / chunks));
+            else ParallelLoop.For(0, chunks, new Chunks256(a, (nh + chunks - 1) / chunks));
         }
         finally
         {
@@ -97,8 +105,6 @@ internal static partial class CachedAttention
         if (sc is null || sc.Sp < sp || sc.RowLength < pp + mp + sp)
             _scratch8 = sc = new Head8Scratch(Math.Max(sp, sc?.Sp ?? 0), Math.Max(pp + mp + sp, sc?.RowLength ?? 0));
         var rope = a.Rope;
-        var sign = Vector256.Create(-1f, -1f, -1f, -1f, 1f, 1f, 1f, 1f);
-        var qScale = Vector256.Create(1f / MathF.Sqrt(8f));
         var negInf = Vector512.Create(float.NegativeInfinity);
         var lane = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         fixed (float* pq = sc.Q, pkt = sc.Kt, pvt = sc.Vt, prow = sc.Row, pqkv = a.Qkv, pout = a.Output,
@@ -108,34 +114,7 @@ internal static partial class CachedAttention
             for (var nh = nh0; nh < nh1; nh++)
             {
                 int c = nh / h, head = nh % h;
-                // q (S, 8) rotated and pre-scaled; k, v transposed (8, Sp), zero past S.
-                for (var t = 0; t < s; t++)
-                {
-                    var src = pqkv + (long)(c * s + t) * 3 * d + head * 24;
-                    var q = Vector256.Load(src);
-                    var k = Vector256.Load(src + 8);
-                    if (pcos is not null)
-                    {
-                        var cs = Vector256.Load(pcos + (cached + t) * 8);
-                        var sn = Vector256.Load(psin + (cached + t) * 8) * sign;
-                        q = q * cs + Avx.Permute2x128(q, q, 1) * sn;
-                        k = k * cs + Avx.Permute2x128(k, k, 1) * sn;
-                    }
-                    (q * qScale).Store(pq + t * 8);
-                    for (var e = 0; e < 8; e++)
-                    {
-                        pkt[e * sp + t] = k.GetElement(e);
-                        pvt[e * sp + t] = src[16 + e];
-                    }
-                }
-                for (var e = 0; e < 8; e++)
-                    for (var t = s; t < sp; t++) pkt[e * sp + t] = pvt[e * sp + t] = 0f;
-                if (a.KeysOut is not null)
-                    for (var e = 0; e < 8; e++)
-                    {
-                        new ReadOnlySpan<float>(pkt + e * sp, s).CopyTo(a.KeysOut.AsSpan(((c * h + head) * 8 + e) * s, s));
-                        new ReadOnlySpan<float>(pvt + e * sp, s).CopyTo(a.ValuesOut!.AsSpan(((c * h + head) * 8 + e) * s, s));
-                    }
+                Own8(a, c, head, pq, pkt, pvt, sp, pcos, psin);
                 var pOff = p > 0 ? ((a.PrefixOf?[c] ?? 0) * h + head) * 8 * pp : 0;
                 float* kp = ppk + pOff, vp = ppv + pOff;
                 var mOff = m > 0 ? (a.GroupOf![c] * h + head) * 8 * mp : 0;
@@ -186,6 +165,49 @@ internal static partial class CachedAttention
                     o.Store(pout + (long)(c * s + i) * d + head * 8);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Candidate c, head <paramref name="head"/>: its new tokens' q (S, 8) rotated and pre-scaled by 1/√8 into
+    /// <paramref name="pq"/>, k (rotated) and v transposed (8, Sp) into <paramref name="pkt"/>/<paramref name="pvt"/>,
+    /// zero past S, and written to the fill arrays when given (shared by the 512- and 256-bit paths).
+    /// </summary>
+    private static unsafe void Own8(in Args8 a, int c, int head, float* pq, float* pkt, float* pvt, int sp, float* pcos, float* psin)
+    {
+        int s = a.S, h = a.H, d = h * 8, cached = a.P + a.M;
+        var sign = Vector256.Create(-1f, -1f, -1f, -1f, 1f, 1f, 1f, 1f);
+        var qScale = Vector256.Create(1f / MathF.Sqrt(8f));
+        fixed (float* pqkv = a.Qkv)
+        {
+            // q (S, 8) rotated and pre-scaled; k, v transposed (8, Sp), zero past S.
+            for (var t = 0; t < s; t++)
+            {
+                var src = pqkv + (long)(c * s + t) * 3 * d + head * 24;
+                var q = Vector256.Load(src);
+                var k = Vector256.Load(src + 8);
+                if (pcos is not null)
+                {
+                    var cs = Vector256.Load(pcos + (cached + t) * 8);
+                    var sn = Vector256.Load(psin + (cached + t) * 8) * sign;
+                    q = q * cs + Avx.Permute2x128(q, q, 1) * sn;
+                    k = k * cs + Avx.Permute2x128(k, k, 1) * sn;
+                }
+                (q * qScale).Store(pq + t * 8);
+                for (var e = 0; e < 8; e++)
+                {
+                    pkt[e * sp + t] = k.GetElement(e);
+                    pvt[e * sp + t] = src[16 + e];
+                }
+            }
+            for (var e = 0; e < 8; e++)
+                for (var t = s; t < sp; t++) pkt[e * sp + t] = pvt[e * sp + t] = 0f;
+            if (a.KeysOut is not null)
+                for (var e = 0; e < 8; e++)
+                {
+                    new ReadOnlySpan<float>(pkt + e * sp, s).CopyTo(a.KeysOut.AsSpan(((c * h + head) * 8 + e) * s, s));
+                    new ReadOnlySpan<float>(pvt + e * sp, s).CopyTo(a.ValuesOut!.AsSpan(((c * h + head) * 8 + e) * s, s));
+                }
         }
     }
 

@@ -27,29 +27,7 @@ internal static partial class CachedAttention
         float[]? prefixKt, float[]? prefixVt, int p, int[]? prefixOf,
         float[]? middleKt, float[]? middleVt, int m, int[]? groupOf,
         RotaryCache? rope, float[] output, float[]? keysOut, float[]? valuesOut)
-    {
-        int pp = Pad(p), mp = Pad(m);
-        int groups = 0, prefixRows = 1;
-        if (m > 0) for (var c = 0; c < n; c++) groups = Math.Max(groups, groupOf![c] + 1);
-        if (p > 0 && prefixOf is not null) for (var c = 0; c < n; c++) prefixRows = Math.Max(prefixRows, prefixOf[c] + 1);
-        var pk = Padded(prefixKt, prefixRows * h * 8, p, pp);
-        var pv = Padded(prefixVt, prefixRows * h * 8, p, pp);
-        var mk = Padded(middleKt, groups * h * 8, m, mp);
-        var mv = Padded(middleVt, groups * h * 8, m, mp);
-        try
-        {
-            var a = new Args8(qkv, n, s, h, pk, pv, p, prefixOf, mk, mv, m, groupOf, rope, output, keysOut, valuesOut);
-            var nh = n * h;
-            var work = (long)nh * s * (pp + mp + s) * 8;
-            var chunks = Math.Min(nh, Environment.ProcessorCount * 8);
-            if (work < 1 << 16 || chunks <= 1) Range256(a, 0, nh);
-            else ParallelLoop.For(0, chunks, new Chunks256(a, (nh + chunks - 1) / chunks));
-        }
-        finally
-        {
-            Return(pk, prefixKt); Return(pv, prefixVt); Return(mk, middleKt); Return(mv, middleVt);
-        }
-    }
+        => Run8(qkv, n, s, h, prefixKt, prefixVt, p, prefixOf, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut, wide: false);
 
     /// <summary>Chunk c of the (candidate, head) pairs.</summary>
     private readonly struct Chunks256(Args8 a, int per) : IParallelBody
@@ -66,8 +44,6 @@ internal static partial class CachedAttention
         if (sc is null || sc.Sp < sp || sc.RowLength < pp + mp + sp)
             _scratch8Avx2 = sc = new Head8Scratch(Math.Max(sp, sc?.Sp ?? 0), Math.Max(pp + mp + sp, sc?.RowLength ?? 0));
         var rope = a.Rope;
-        var sign = Vector256.Create(-1f, -1f, -1f, -1f, 1f, 1f, 1f, 1f);
-        var qScale = Vector256.Create(1f / MathF.Sqrt(8f));
         var negInf = Vector256.Create(float.NegativeInfinity);
         var lane = Vector256.Create(0f, 1, 2, 3, 4, 5, 6, 7);
         fixed (float* pq = sc.Q, pkt = sc.Kt, pvt = sc.Vt, prow = sc.Row, pqkv = a.Qkv, pout = a.Output,
@@ -77,34 +53,7 @@ internal static partial class CachedAttention
             for (var nh = nh0; nh < nh1; nh++)
             {
                 int c = nh / h, head = nh % h;
-                // q (S, 8) rotated and pre-scaled; k, v transposed (8, Sp), zero past S.
-                for (var t = 0; t < s; t++)
-                {
-                    var src = pqkv + (long)(c * s + t) * 3 * d + head * 24;
-                    var q = Vector256.Load(src);
-                    var k = Vector256.Load(src + 8);
-                    if (pcos is not null)
-                    {
-                        var cs = Vector256.Load(pcos + (cached + t) * 8);
-                        var sn = Vector256.Load(psin + (cached + t) * 8) * sign;
-                        q = q * cs + Avx.Permute2x128(q, q, 1) * sn;
-                        k = k * cs + Avx.Permute2x128(k, k, 1) * sn;
-                    }
-                    (q * qScale).Store(pq + t * 8);
-                    for (var e = 0; e < 8; e++)
-                    {
-                        pkt[e * sp + t] = k.GetElement(e);
-                        pvt[e * sp + t] = src[16 + e];
-                    }
-                }
-                for (var e = 0; e < 8; e++)
-                    for (var t = s; t < sp; t++) pkt[e * sp + t] = pvt[e * sp + t] = 0f;
-                if (a.KeysOut is not null)
-                    for (var e = 0; e < 8; e++)
-                    {
-                        new ReadOnlySpan<float>(pkt + e * sp, s).CopyTo(a.KeysOut.AsSpan(((c * h + head) * 8 + e) * s, s));
-                        new ReadOnlySpan<float>(pvt + e * sp, s).CopyTo(a.ValuesOut!.AsSpan(((c * h + head) * 8 + e) * s, s));
-                    }
+                Own8(a, c, head, pq, pkt, pvt, sp, pcos, psin);
                 var pOff = p > 0 ? ((a.PrefixOf?[c] ?? 0) * h + head) * 8 * pp : 0;
                 float* kp = ppk + pOff, vp = ppv + pOff;
                 var mOff = m > 0 ? (a.GroupOf![c] * h + head) * 8 * mp : 0;

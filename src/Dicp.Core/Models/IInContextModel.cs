@@ -44,11 +44,12 @@ public interface IInContextModel
 
 /// <summary>Inference settings of an <see cref="IInContextSession"/>.</summary>
 /// <param name="SharedPrefix">
-/// Encode each environment's real context once (keys and values cached per layer) and compute only the candidates'
-/// own tokens (default). <c>false</c> recomputes the whole window for every candidate, as the reference does; both
-/// give the same predictions within 1e-5.
+/// KV-cached imagination (default): each environment's real context is encoded once per window shape and each rollout
+/// node's own tokens once (keys and values cached per layer), so a stepped action runs one token.
+/// <c>false</c> recomputes the whole window for every candidate, as the reference does (the test oracle); both give
+/// the same predictions within 1e-5.
 /// </param>
-/// <param name="MaxCandidates">The largest candidate batch per environment the session prepares buffers for.</param>
+/// <param name="MaxCandidates">The largest candidate batch per environment <see cref="IInContextSession.Predict"/> accepts (rollout steps of a caching session are not limited).</param>
 /// <param name="TargetReturns">
 /// Return-conditioned models (IDT): the initial return-to-go of each environment, which the session restores at every
 /// episode start: the task's max return for grid worlds, 10 × horizon for continuous tasks (the reference's choice).
