@@ -15,32 +15,25 @@ namespace Dicp.Planning;
 /// D = min(<see cref="BeamSearchOptions.Horizon"/>, <see cref="PlanRequest.StepsLeft"/>):
 /// <list type="number">
 /// <item>depth 0: L' = min(L, N) first actions, sampled from the policy without replacement (or by decreasing
-/// probability); one <see cref="IInContextSession.Predict"/> of L' candidates (depth 0, query = the observation)
-/// gives each a predicted reward r and next observation s';</item>
+/// probability), stepped from the environment's root (<see cref="IInContextSession.Root"/> at the observation): each
+/// gets a predicted reward r and next observation s' and becomes a child node;</item>
 /// <item>keep the K paths with the largest summed predicted reward Σr, a stable sort (ties keep the policy's order,
 /// then the parent's order and the action index);</item>
-/// <item>depth d = 1 … D − 1: expand every kept path with all N actions, one Predict of (kept · N) candidates whose
-/// d imagined transitions are the path's (state, action, predicted reward, predicted next state) and whose query
-/// observation is the path's last predicted next observation; keep the top K again;</item>
+/// <item>depth d = 1 … D − 1: step every kept node (a path of d imagined transitions, queried at its last predicted
+/// next observation) with all N actions; keep the top K children again;</item>
 /// <item>execute the first action of the best path.</item>
 /// </list>
-/// Predict calls per planning environment: D; candidates: L' + (D − 1) · min(K, …) · N (50 per depth at the defaults).
-/// Environments are planned one after another; the planner reuses its buffers, so it is not thread-safe.
+/// Candidates per planning environment: L' + (D − 1) · min(K, …) · N (50 per depth at the defaults). Every
+/// environment's candidates of one depth go through one <see cref="IInContextSession.Step"/>, so a KV-caching session
+/// batches the environments; random draws happen environment by environment, as in a per-environment search. Not
+/// thread-safe.
 /// </remarks>
 public sealed class BeamSearchPlanner : IPlanner
 {
     private const string PlannerName = "beam";
     private readonly Generator _rng;
     private readonly ILogger<BeamSearchPlanner> _logger;
-
-    // Buffers, sized for the last model seen: candidates (C = max(L, K·N)) and paths (K), H steps each.
-    private int _n = -1, _o = -1;
-    private bool _rtg;
-    private float[] _cStates = [], _cActions = [], _cRewards = [], _cNext = [], _qStates = [], _qActions = [];
-    private PathSet _paths = new(), _next = new();
-    private CandidatePredictions? _pred;
-    private float[] _rank = [], _policy = [];
-    private int[] _order = [];
+    private float[] _policy = [];
 
     /// <summary>Creates a beam-search planner.</summary>
     /// <param name="options">The settings; <see cref="BeamSearchOptions"/> defaults when null.</param>
@@ -81,174 +74,97 @@ public sealed class BeamSearchPlanner : IPlanner
     {
         var envs = PlannerSupport.Validate(PlannerName, session, request, actions.Length);
         var model = session.Model;
-        var space = PlannerSupport.RequireDiscrete(PlannerName, model);
+        var n = PlannerSupport.RequireDiscrete(PlannerName, model).N;
         PlannerSupport.RequireDynamics(PlannerName, model);
         if (Options.ReturnToGoAtLeaves && !model.HasReturnToGo)
             throw new InvalidOperationException($"{PlannerName}: ReturnToGoAtLeaves is set but model '{model.Name}' predicts no return-to-go.");
-        Prepare(space.N, model.ObservationSize, model.HasReturnToGo, envs, model);
         trace?.Reset(envs);
+        int o = model.ObservationSize, first = Math.Min(Options.FirstActions, n);
+        if (_policy.Length < envs * n) _policy = new float[envs * n];
+        session.Policy(request.Observations, _policy.AsSpan(0, envs * n));
 
-        var o = model.ObservationSize;
-        session.Policy(request.Observations, _policy.AsSpan(0, envs * _n));
-        var planned = 0;
+        // Every planning environment's beam starts at its root with the first actions; the others act from the policy.
+        var beams = new List<Beam>();
+        var order = new int[n];
         for (var e = 0; e < envs; e++)
         {
-            var logits = _policy.AsSpan(e * _n, _n);
+            var logits = _policy.AsSpan(e * n, n);
             if (!PlannerSupport.ShouldPlan(session, request, e, Options.Start, 0))
             {
                 actions[e] = Options.Deterministic ? PlannerSupport.ArgMax(logits) : PlannerSupport.SampleCategorical(_rng, logits);
                 continue;
             }
-            var depth = Math.Min(Options.Horizon, request.StepsLeft[e]);
-            Search(session, e, request.Observations.AsSpan(e * o, o), logits, depth);
-            actions[e] = _paths.Actions[0];
-            planned++;
-            if (trace is not null)
+            PlannerSupport.FirstActions(_rng, logits, first, Options.Deterministic, order);
+            beams.Add(new Beam(e, Math.Min(Options.Horizon, request.StepsLeft[e]), session.Root(e, request.Observations.AsSpan(e * o, o)), order[..first]));
+        }
+        for (var d = 0; beams.Exists(b => b.Depth > d); d++) Expand(session, beams, d, n);
+
+        foreach (var beam in beams)
+        {
+            var best = beam.Kept[0];
+            actions[beam.Environment] = best.Ancestor(1).Action[0];
+            if (trace is null) continue;
+            var path = new Rollout[best.Depth];
+            best.PathTo(path);
+            trace.Planned[beam.Environment] = true;
+            trace.Actions[beam.Environment] = [.. path.Select(x => x.Action[0])];
+            trace.PredictedRewards[beam.Environment] = [.. path.Select(x => x.Reward)];
+        }
+        if (_logger.IsEnabled(LogLevel.Debug)) _logger.LogDebug("beam: planned {Planned} of {Environments} environments", beams.Count, envs);
+    }
+
+    /// <summary>
+    /// Depth <paramref name="d"/> of every beam still searching, in one <see cref="IInContextSession.Step"/>: the root
+    /// with its first actions (d = 0), else every kept node with every action; each beam then keeps its top K children
+    /// by Σ predicted reward (the return-to-go in place of the last reward at a leaf, when asked), a stable order.
+    /// </summary>
+    private void Expand(IInContextSession session, List<Beam> beams, int d, int n)
+    {
+        var nodes = new List<Rollout>();
+        var acts = new List<float>();
+        var starts = new int[beams.Count + 1];
+        for (var b = 0; b < beams.Count; b++)
+        {
+            starts[b] = nodes.Count;
+            var beam = beams[b];
+            if (beam.Depth <= d) continue;
+            if (d == 0)
+                foreach (var a in beam.FirstActions) { nodes.Add(beam.Kept[0]); acts.Add(a); }
+            else
+                foreach (var node in beam.Kept)
+                    for (var a = 0; a < n; a++) { nodes.Add(node); acts.Add(a); }
+        }
+        starts[beams.Count] = nodes.Count;
+        var count = nodes.Count;
+        var pred = PlannerSupport.Predictions(session.Model, count);
+        var children = new Rollout[count];
+        session.Step(nodes.ToArray(), acts.ToArray(), pred, children);
+        PlannerSupport.CheckFinite(PlannerName, pred, count, session.Model.ObservationSize);
+
+        var rank = new float[count];
+        var order = new int[count];
+        for (var b = 0; b < beams.Count; b++)
+        {
+            var beam = beams[b];
+            int start = starts[b], size = starts[b + 1] - start;
+            if (size == 0) continue;
+            var leaf = Options.ReturnToGoAtLeaves && d == beam.Depth - 1;
+            for (var c = start; c < start + size; c++)
             {
-                trace.Planned[e] = true;
-                trace.Actions[e] = _paths.Actions.AsSpan(0, depth).ToArray();
-                trace.PredictedRewards[e] = _paths.Rewards.AsSpan(0, depth).ToArray();
+                rank[c] = nodes[c].Return + (leaf ? pred.ReturnsToGo![c] : pred.Rewards[c]);
+                order[c - start] = c;
             }
+            PlannerSupport.StableSortDescending(rank, order, size);
+            beam.Kept = [.. order.Take(Math.Min(size, Options.BeamWidth)).Select(c => children[c])];
         }
-        if (_logger.IsEnabled(LogLevel.Debug)) _logger.LogDebug("beam: planned {Planned} of {Environments} environments", planned, envs);
     }
 
-    /// <summary>Runs the search for one environment; on return path 0 of <see cref="_paths"/> is the best, depth long.</summary>
-    private void Search(IInContextSession session, int env, ReadOnlySpan<float> obs, ReadOnlySpan<float> logits, int depth)
+    /// <summary>One environment's search: its kept nodes (the root before depth 0; path 0 the best after each depth).</summary>
+    private sealed class Beam(int environment, int depth, Rollout root, int[] firstActions)
     {
-        int n = _n, o = _o, k = Options.BeamWidth;
-        var first = Math.Min(Options.FirstActions, n);
-        var useRtg = Options.ReturnToGoAtLeaves;
-        var pred = _pred!;
-
-        // Depth 0: the first actions in the observation.
-        PlannerSupport.FirstActions(_rng, logits, first, Options.Deterministic, _order);
-        for (var c = 0; c < first; c++)
-        {
-            obs.CopyTo(_qStates.AsSpan(c * o, o));
-            _qActions[c] = _order[c];
-        }
-        session.Predict(env, new CandidateBatch(first, 0, _cStates, _cActions, _cRewards, _cNext, _qStates, _qActions), pred);
-        PlannerSupport.CheckFinite(PlannerName, pred, first, o);
-        for (var c = 0; c < first; c++)
-            _rank[c] = useRtg && depth == 1 ? pred.ReturnsToGo![c] : pred.Rewards[c];
-        var kept = Keep(first, k);
-        for (var i = 0; i < kept; i++)
-        {
-            var c = _order[i];
-            _paths.Set(i, 0, obs, _qActions[c], pred.Rewards[c], pred.NextStates.AsSpan(c * o, o), 0f);
-        }
-
-        // Depth d ≥ 1: every kept path with every action, through its d imagined transitions.
-        for (var d = 1; d < depth; d++)
-        {
-            var count = kept * n;
-            for (var p = 0; p < kept; p++)
-            {
-                for (var a = 0; a < n; a++)
-                {
-                    var c = p * n + a;
-                    _paths.StatesOf(p, d).CopyTo(_cStates.AsSpan(c * d * o, d * o));        // (N, d, O)
-                    _paths.ActionsOf(p, d).CopyTo(_cActions.AsSpan(c * d, d));             // (N, d, 1)
-                    _paths.RewardsOf(p, d).CopyTo(_cRewards.AsSpan(c * d, d));             // (N, d)
-                    _paths.NextOf(p, d).CopyTo(_cNext.AsSpan(c * d * o, d * o));          // (N, d, O)
-                    _paths.NextOf(p, d)[((d - 1) * o)..].CopyTo(_qStates.AsSpan(c * o, o)); // the last predicted s'
-                    _qActions[c] = a;
-                }
-            }
-            session.Predict(env, new CandidateBatch(count, d, _cStates, _cActions, _cRewards, _cNext, _qStates, _qActions), pred);
-            PlannerSupport.CheckFinite(PlannerName, pred, count, o);
-            var leaf = useRtg && d == depth - 1;
-            for (var c = 0; c < count; c++)
-                _rank[c] = _paths.Score[c / n] + (leaf ? pred.ReturnsToGo![c] : pred.Rewards[c]);
-            kept = Keep(count, k);
-            for (var i = 0; i < kept; i++)
-            {
-                var c = _order[i];
-                var p = c / n;
-                _next.CopyPrefix(i, _paths, p, d);
-                _next.Set(i, d, _qStates.AsSpan(c * o, o), _qActions[c], pred.Rewards[c], pred.NextStates.AsSpan(c * o, o), _paths.Score[p]);
-            }
-            (_paths, _next) = (_next, _paths);
-        }
-        // The kept paths are stored in rank order: path 0 is the best.
-    }
-
-    /// <summary>Orders candidates 0..count by <see cref="_rank"/> (stable, descending) into <see cref="_order"/>; returns min(count, k).</summary>
-    private int Keep(int count, int k)
-    {
-        for (var c = 0; c < count; c++) _order[c] = c;
-        PlannerSupport.StableSortDescending(_rank, _order, count);
-        return Math.Min(count, k);
-    }
-
-    private void Prepare(int n, int o, bool rtg, int envs, IInContextModel model)
-    {
-        if (_policy.Length < envs * n) _policy = new float[envs * n];
-        if (n == _n && o == _o && rtg == _rtg) return;
-        (_n, _o, _rtg) = (n, o, rtg);
-        int h = Options.Horizon, k = Options.BeamWidth;
-        var cap = Math.Max(Math.Min(Options.FirstActions, n), k * n);
-        _cStates = new float[cap * h * o];
-        _cActions = new float[cap * h];
-        _cRewards = new float[cap * h];
-        _cNext = new float[cap * h * o];
-        _qStates = new float[cap * o];
-        _qActions = new float[cap];
-        _rank = new float[cap];
-        _order = new int[cap];
-        _pred = PlannerSupport.Predictions(model, cap);
-        _paths = new PathSet(Math.Max(k, Math.Min(Options.FirstActions, n)), h, o);
-        _next = new PathSet(_paths.Capacity, h, o);
-    }
-
-    /// <summary>Paths of up to H steps (discrete actions, one float each), row-major with stride H.</summary>
-    private sealed class PathSet
-    {
-        private readonly int _h, _o;
-
-        public PathSet() { }
-
-        public PathSet(int capacity, int h, int o)
-        {
-            (Capacity, _h, _o) = (capacity, h, o);
-            States = new float[capacity * h * o];
-            Actions = new float[capacity * h];
-            Rewards = new float[capacity * h];
-            Next = new float[capacity * h * o];
-            Score = new float[capacity];
-        }
-
-        public int Capacity { get; }
-        public float[] States { get; } = [];
-        public float[] Actions { get; } = [];
-        public float[] Rewards { get; } = [];
-        public float[] Next { get; } = [];
-        /// <summary>Σ predicted rewards of each path.</summary>
-        public float[] Score { get; } = [];
-
-        public ReadOnlySpan<float> StatesOf(int p, int d) => States.AsSpan(p * _h * _o, d * _o);
-        public ReadOnlySpan<float> ActionsOf(int p, int d) => Actions.AsSpan(p * _h, d);
-        public ReadOnlySpan<float> RewardsOf(int p, int d) => Rewards.AsSpan(p * _h, d);
-        public ReadOnlySpan<float> NextOf(int p, int d) => Next.AsSpan(p * _h * _o, d * _o);
-
-        /// <summary>Writes step <paramref name="t"/> of path <paramref name="p"/>; its score becomes <paramref name="prefixScore"/> + reward.</summary>
-        public void Set(int p, int t, ReadOnlySpan<float> state, float action, float reward, ReadOnlySpan<float> next, float prefixScore)
-        {
-            state.CopyTo(States.AsSpan((p * _h + t) * _o, _o));
-            Actions[p * _h + t] = action;
-            Rewards[p * _h + t] = reward;
-            next.CopyTo(Next.AsSpan((p * _h + t) * _o, _o));
-            Score[p] = prefixScore + reward;
-        }
-
-        /// <summary>Copies the first <paramref name="d"/> steps of <paramref name="src"/>'s path <paramref name="q"/> into path <paramref name="p"/>.</summary>
-        public void CopyPrefix(int p, PathSet src, int q, int d)
-        {
-            src.StatesOf(q, d).CopyTo(States.AsSpan(p * _h * _o));
-            src.ActionsOf(q, d).CopyTo(Actions.AsSpan(p * _h));
-            src.RewardsOf(q, d).CopyTo(Rewards.AsSpan(p * _h));
-            src.NextOf(q, d).CopyTo(Next.AsSpan(p * _h * _o));
-        }
+        public int Environment { get; } = environment;
+        public int Depth { get; } = depth;
+        public int[] FirstActions { get; } = firstActions;
+        public List<Rollout> Kept { get; set; } = [root];
     }
 }

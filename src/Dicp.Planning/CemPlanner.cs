@@ -16,14 +16,14 @@ namespace Dicp.Planning;
 /// <list type="number">
 /// <item>μ_t = the policy mean at the observation and σ_t = max(exp(½·logvar), MinStd), for every t &lt; D;</item>
 /// <item>each iteration imagines P sequences (D, A): sequence 0 is μ, the others μ + σ ⊙ ε, all clipped to the box;
-/// step t is one <see cref="IInContextSession.Predict"/> of the P candidates at depth t, whose imagined transitions
-/// are the sequence's earlier steps with their predicted rewards and next observations, and whose query observation
-/// is the previous predicted next observation (the real one at t = 0); the return is Σ_t predicted reward;</item>
+/// step t is one <see cref="IInContextSession.Step"/> of the P sequences' nodes at depth t (the environment's root at
+/// t = 0, then each sequence's child: its earlier steps with their predicted rewards and next observations, queried at
+/// the last predicted next observation) with the sequences' actions t; the return is Σ_t predicted reward;</item>
 /// <item>the E elites (largest returns, stable order) refit μ ← α·μ + (1 − α)·mean(elites),
 /// σ ← max(α·σ + (1 − α)·std(elites), MinStd) (population std over the elites);</item>
 /// <item>the first action of the best sequence imagined in any iteration is executed.</item>
 /// </list>
-/// Predict calls per planning environment: Iterations · D, each with P candidates. Not thread-safe.
+/// Step calls per planning environment: Iterations · D, each with P nodes. Not thread-safe.
 /// </remarks>
 public sealed class CemPlanner : IPlanner
 {
@@ -32,11 +32,10 @@ public sealed class CemPlanner : IPlanner
     private readonly ILogger<CemPlanner> _logger;
     private int _a = -1, _o = -1;
     private bool _rtg;
-    // Rollouts of the population, stride H: actions (P, H, A), states and next states (P, H, O), rewards (P, H).
-    private float[] _seq = [], _states = [], _next = [], _rewards = [], _returns = [];
-    // The candidate batch of one depth, stride t.
-    private float[] _bStates = [], _bActions = [], _bRewards = [], _bNext = [], _qStates = [], _qActions = [];
+    // The population's action sequences (P, H, A) and returns (P); the actions of one depth (P, A).
+    private float[] _seq = [], _returns = [], _qActions = [];
     private float[] _mean = [], _std = [], _bestSeq = [], _bestRewards = [], _policy = [];
+    private Rollout[] _nodes = [], _children = [];
     private int[] _order = [];
     private CandidatePredictions? _pred;
 
@@ -104,6 +103,7 @@ public sealed class CemPlanner : IPlanner
                 _std[t * a + j] = MathF.Max(MathF.Exp(0.5f * dist[a + j]), minStd);
             }
         var bestReturn = float.NegativeInfinity;
+        var root = session.Root(env, obs); // one root for every iteration: a caching session encodes its tokens once
 
         for (var it = 0; it < Options.Iterations; it++)
         {
@@ -117,35 +117,18 @@ public sealed class CemPlanner : IPlanner
                         s[j] = _mean[t * a + j] + (c == 0 ? 0f : _std[t * a + j] * (float)_rng.NextNormal());
                     PlannerSupport.Clip(box, s);
                 }
-                _returns[c] = 0f;
             }
 
-            // Imagine step by step: depth t sees the sequence's first t imagined transitions.
+            // Imagine step by step: every sequence's node at depth t (the root at t = 0) takes the sequence's action t.
+            Array.Fill(_nodes, root);
             for (var t = 0; t < depth; t++)
             {
-                for (var c = 0; c < pop; c++)
-                {
-                    for (var u = 0; u < t; u++)
-                    {
-                        _states.AsSpan((c * h + u) * o, o).CopyTo(_bStates.AsSpan((c * t + u) * o, o)); // (P, t, O)
-                        _seq.AsSpan((c * h + u) * a, a).CopyTo(_bActions.AsSpan((c * t + u) * a, a));   // (P, t, A)
-                        _bRewards[c * t + u] = _rewards[c * h + u];                                     // (P, t)
-                        _next.AsSpan((c * h + u) * o, o).CopyTo(_bNext.AsSpan((c * t + u) * o, o));     // (P, t, O)
-                    }
-                    var query = t == 0 ? obs : _next.AsSpan((c * h + t - 1) * o, o);
-                    query.CopyTo(_qStates.AsSpan(c * o, o));
-                    query.CopyTo(_states.AsSpan((c * h + t) * o, o));
-                    _seq.AsSpan((c * h + t) * a, a).CopyTo(_qActions.AsSpan(c * a, a));
-                }
-                session.Predict(env, new CandidateBatch(pop, t, _bStates, _bActions, _bRewards, _bNext, _qStates, _qActions), pred);
+                for (var c = 0; c < pop; c++) _seq.AsSpan((c * h + t) * a, a).CopyTo(_qActions.AsSpan(c * a, a));
+                session.Step(_nodes, _qActions, pred, _children);
+                (_nodes, _children) = (_children, _nodes);
                 PlannerSupport.CheckFinite(PlannerName, pred, pop, o);
-                for (var c = 0; c < pop; c++)
-                {
-                    _rewards[c * h + t] = pred.Rewards[c];
-                    pred.NextStates.AsSpan(c * o, o).CopyTo(_next.AsSpan((c * h + t) * o, o));
-                    _returns[c] += pred.Rewards[c];
-                }
             }
+            for (var c = 0; c < pop; c++) _returns[c] = _nodes[c].Return;
 
             // Elites, the best sequence so far, and the refit.
             for (var c = 0; c < pop; c++) _order[c] = c;
@@ -155,7 +138,7 @@ public sealed class CemPlanner : IPlanner
             {
                 bestReturn = _returns[top];
                 _seq.AsSpan(top * h * a, depth * a).CopyTo(_bestSeq);
-                _rewards.AsSpan(top * h, depth).CopyTo(_bestRewards);
+                for (var node = _nodes[top]; node.Parent is not null; node = node.Parent) _bestRewards[node.Depth - 1] = node.Reward;
             }
             for (var t = 0; t < depth; t++)
                 for (var j = 0; j < a; j++)
@@ -178,16 +161,10 @@ public sealed class CemPlanner : IPlanner
         (_a, _o, _rtg) = (a, o, model.HasReturnToGo);
         int h = Options.Horizon, pop = Options.Population;
         _seq = new float[pop * h * a];
-        _states = new float[pop * h * o];
-        _next = new float[pop * h * o];
-        _rewards = new float[pop * h];
         _returns = new float[pop];
-        _bStates = new float[pop * h * o];
-        _bActions = new float[pop * h * a];
-        _bRewards = new float[pop * h];
-        _bNext = new float[pop * h * o];
-        _qStates = new float[pop * o];
         _qActions = new float[pop * a];
+        _nodes = new Rollout[pop];
+        _children = new Rollout[pop];
         _mean = new float[h * a];
         _std = new float[h * a];
         _bestSeq = new float[h * a];

@@ -14,7 +14,7 @@ namespace Dicp.Planning;
 /// Per environment that plans (window full when required and <see cref="PlanRequest.EpisodeSteps"/> ≥
 /// <see cref="SamplingOptions.StartStep"/>): with the policy's (mean μ, log-variance v) at the observation, candidate
 /// 0 is μ and candidates 1 … L − 1 are μ + exp(½v)·ε, ε ~ N(0, I), all clipped to the action box; one
-/// <see cref="IInContextSession.Predict"/> of L depth-0 candidates gives their predicted rewards (clipped by the model);
+/// <see cref="IInContextSession.Step"/> of the environment's root with the L actions gives their predicted rewards (clipped by the model);
 /// the first candidate with the largest reward wins (so the mean wins ties). Not thread-safe (buffers are reused).
 /// </remarks>
 public sealed class SamplingPlanner : IPlanner
@@ -24,7 +24,7 @@ public sealed class SamplingPlanner : IPlanner
     private readonly ILogger<SamplingPlanner> _logger;
     private int _a = -1, _o = -1;
     private bool _rtg;
-    private float[] _policy = [], _qStates = [], _qActions = [];
+    private float[] _policy = [], _qActions = [];
     private CandidatePredictions? _pred;
 
     /// <summary>Creates a sampling planner.</summary>
@@ -71,7 +71,6 @@ public sealed class SamplingPlanner : IPlanner
         if (a == _a && o == _o && model.HasReturnToGo == _rtg) return;
         var l = Options.Candidates;
         (_a, _o, _rtg) = (a, o, model.HasReturnToGo);
-        _qStates = new float[l * o];
         _qActions = new float[l * a];
         _pred = PlannerSupport.Predictions(model, l);
     }
@@ -80,13 +79,8 @@ public sealed class SamplingPlanner : IPlanner
     private void Search(IInContextSession session, PlanRequest request, int e, ReadOnlySpan<float> dist, BoxSpace box, Span<float> action, PlanTrace? trace)
     {
         int a = _a, o = _o, l = Options.Candidates;
-        var obs = request.Observations.AsSpan(e * o, o);
-        for (var c = 0; c < l; c++)
-        {
-            obs.CopyTo(_qStates.AsSpan(c * o, o));
-            PlannerSupport.GaussianAction(_rng, dist, box, deterministic: c == 0, _qActions.AsSpan(c * a, a));
-        }
-        session.Predict(e, new CandidateBatch(l, 0, [], [], [], [], _qStates, _qActions), _pred!);
+        for (var c = 0; c < l; c++) PlannerSupport.GaussianAction(_rng, dist, box, deterministic: c == 0, _qActions.AsSpan(c * a, a));
+        session.Root(e, request.Observations.AsSpan(e * o, o)).Step(_qActions.AsSpan(0, l * a), _pred!, new Rollout[l]);
         PlannerSupport.CheckFinite(PlannerName, _pred!, l, o);
         var best = PlannerSupport.ArgMax(_pred!.Rewards.AsSpan(0, l));
         _qActions.AsSpan(best * a, a).CopyTo(action);

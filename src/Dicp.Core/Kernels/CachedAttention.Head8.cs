@@ -10,7 +10,7 @@ namespace Dicp.Kernels;
 /// whole <see cref="Vector512{T}"/> blocks of 16 keys, <see cref="FastMath.Exp(Vector512{float})"/>, and <see cref="ParallelLoop"/>.
 /// </summary>
 /// <remarks>
-/// Keys and values of every segment are read as (8, Lp) with Lp = L rounded up to 16: the prefix (H, 8, Pp) and the
+/// Keys and values of every segment are read as (8, Lp) with Lp = L rounded up to 16: the prefix (Gp, H, 8, Pp) and the
 /// middle (G, H, 8, Mp) are the caller's arrays when P (M) is already a multiple of 16, else padded copies made once per
 /// call (zeros past L); the new tokens' rotated keys and values go to a per-thread (8, Sp) scratch. A row i of candidate
 /// n and one head: q (rotated, pre-scaled by 1/√8) against each segment's blocks (8 FMAs per 16 keys, lanes past the
@@ -30,25 +30,34 @@ internal static partial class CachedAttention
 
     /// <summary>The head-size-8 kernel (same arguments and layouts as <see cref="Forward"/>, hs = 8); needs <see cref="UsesHead8"/>.</summary>
     public static void Forward8(float[] qkv, int n, int s, int h,
-        float[]? prefixKt, float[]? prefixVt, int p,
+        float[]? prefixKt, float[]? prefixVt, int p, int[]? prefixOf,
         float[]? middleKt, float[]? middleVt, int m, int[]? groupOf,
         RotaryCache? rope, float[] output, float[]? keysOut, float[]? valuesOut)
+        => Run8(qkv, n, s, h, prefixKt, prefixVt, p, prefixOf, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut, wide: true);
+
+    /// <summary>The head-size-8 kernels' common part: pad the cached segments to whole 16-key blocks, split the (candidate, head) pairs, run the 512-bit (<paramref name="wide"/>) or 256-bit body.</summary>
+    private static void Run8(float[] qkv, int n, int s, int h,
+        float[]? prefixKt, float[]? prefixVt, int p, int[]? prefixOf,
+        float[]? middleKt, float[]? middleVt, int m, int[]? groupOf,
+        RotaryCache? rope, float[] output, float[]? keysOut, float[]? valuesOut, bool wide)
     {
         int pp = Pad(p), mp = Pad(m);
-        var groups = 0;
+        int groups = 0, prefixRows = 1;
         if (m > 0) for (var c = 0; c < n; c++) groups = Math.Max(groups, groupOf![c] + 1);
-        var pk = Padded(prefixKt, h * 8, p, pp);
-        var pv = Padded(prefixVt, h * 8, p, pp);
+        if (p > 0 && prefixOf is not null) for (var c = 0; c < n; c++) prefixRows = Math.Max(prefixRows, prefixOf[c] + 1);
+        var pk = Padded(prefixKt, prefixRows * h * 8, p, pp);
+        var pv = Padded(prefixVt, prefixRows * h * 8, p, pp);
         var mk = Padded(middleKt, groups * h * 8, m, mp);
         var mv = Padded(middleVt, groups * h * 8, m, mp);
         try
         {
-            var a = new Args8(qkv, n, s, h, pk, pv, p, mk, mv, m, groupOf, rope, output, keysOut, valuesOut);
+            var a = new Args8(qkv, n, s, h, pk, pv, p, prefixOf, mk, mv, m, groupOf, rope, output, keysOut, valuesOut);
             var nh = n * h;
             var work = (long)nh * s * (pp + mp + s) * 8;
             var chunks = Math.Min(nh, Environment.ProcessorCount * 8);
-            if (work < 1 << 16 || chunks <= 1) Range(a, 0, nh);
-            else ParallelLoop.For(0, chunks, new Chunks8(a, (nh + chunks - 1) / chunks));
+            if (work < 1 << 16 || chunks <= 1) { if (wide) Range(a, 0, nh); else Range256(a, 0, nh); }
+            else if (wide) ParallelLoop.For(0, chunks, new Chunks8(a, (nh + chunks - 1) / chunks));
+            else ParallelLoop.For(0, chunks, new Chunks256(a, (nh + chunks - 1) / chunks));
         }
         finally
         {
@@ -78,7 +87,7 @@ internal static partial class CachedAttention
     }
 
     /// <summary>The arguments of one call, the cached segments already padded to whole blocks.</summary>
-    private readonly record struct Args8(float[] Qkv, int N, int S, int H, float[]? PrefixKt, float[]? PrefixVt, int P,
+    private readonly record struct Args8(float[] Qkv, int N, int S, int H, float[]? PrefixKt, float[]? PrefixVt, int P, int[]? PrefixOf,
         float[]? MiddleKt, float[]? MiddleVt, int M, int[]? GroupOf, RotaryCache? Rope, float[] Output, float[]? KeysOut, float[]? ValuesOut);
 
     /// <summary>Chunk c of the (candidate, head) pairs.</summary>
@@ -96,8 +105,6 @@ internal static partial class CachedAttention
         if (sc is null || sc.Sp < sp || sc.RowLength < pp + mp + sp)
             _scratch8 = sc = new Head8Scratch(Math.Max(sp, sc?.Sp ?? 0), Math.Max(pp + mp + sp, sc?.RowLength ?? 0));
         var rope = a.Rope;
-        var sign = Vector256.Create(-1f, -1f, -1f, -1f, 1f, 1f, 1f, 1f);
-        var qScale = Vector256.Create(1f / MathF.Sqrt(8f));
         var negInf = Vector512.Create(float.NegativeInfinity);
         var lane = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         fixed (float* pq = sc.Q, pkt = sc.Kt, pvt = sc.Vt, prow = sc.Row, pqkv = a.Qkv, pout = a.Output,
@@ -107,35 +114,9 @@ internal static partial class CachedAttention
             for (var nh = nh0; nh < nh1; nh++)
             {
                 int c = nh / h, head = nh % h;
-                // q (S, 8) rotated and pre-scaled; k, v transposed (8, Sp), zero past S.
-                for (var t = 0; t < s; t++)
-                {
-                    var src = pqkv + (long)(c * s + t) * 3 * d + head * 24;
-                    var q = Vector256.Load(src);
-                    var k = Vector256.Load(src + 8);
-                    if (pcos is not null)
-                    {
-                        var cs = Vector256.Load(pcos + (cached + t) * 8);
-                        var sn = Vector256.Load(psin + (cached + t) * 8) * sign;
-                        q = q * cs + Avx.Permute2x128(q, q, 1) * sn;
-                        k = k * cs + Avx.Permute2x128(k, k, 1) * sn;
-                    }
-                    (q * qScale).Store(pq + t * 8);
-                    for (var e = 0; e < 8; e++)
-                    {
-                        pkt[e * sp + t] = k.GetElement(e);
-                        pvt[e * sp + t] = src[16 + e];
-                    }
-                }
-                for (var e = 0; e < 8; e++)
-                    for (var t = s; t < sp; t++) pkt[e * sp + t] = pvt[e * sp + t] = 0f;
-                if (a.KeysOut is not null)
-                    for (var e = 0; e < 8; e++)
-                    {
-                        new ReadOnlySpan<float>(pkt + e * sp, s).CopyTo(a.KeysOut.AsSpan(((c * h + head) * 8 + e) * s, s));
-                        new ReadOnlySpan<float>(pvt + e * sp, s).CopyTo(a.ValuesOut!.AsSpan(((c * h + head) * 8 + e) * s, s));
-                    }
-                float* kp = ppk + head * 8 * pp, vp = ppv + head * 8 * pp;
+                Own8(a, c, head, pq, pkt, pvt, sp, pcos, psin);
+                var pOff = p > 0 ? ((a.PrefixOf?[c] ?? 0) * h + head) * 8 * pp : 0;
+                float* kp = ppk + pOff, vp = ppv + pOff;
                 var mOff = m > 0 ? (a.GroupOf![c] * h + head) * 8 * mp : 0;
                 float* km = pmk + mOff, vm = pmv + mOff;
                 for (var i = 0; i < s; i++)
@@ -184,6 +165,49 @@ internal static partial class CachedAttention
                     o.Store(pout + (long)(c * s + i) * d + head * 8);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Candidate c, head <paramref name="head"/>: its new tokens' q (S, 8) rotated and pre-scaled by 1/√8 into
+    /// <paramref name="pq"/>, k (rotated) and v transposed (8, Sp) into <paramref name="pkt"/>/<paramref name="pvt"/>,
+    /// zero past S, and written to the fill arrays when given (shared by the 512- and 256-bit paths).
+    /// </summary>
+    private static unsafe void Own8(in Args8 a, int c, int head, float* pq, float* pkt, float* pvt, int sp, float* pcos, float* psin)
+    {
+        int s = a.S, h = a.H, d = h * 8, cached = a.P + a.M;
+        var sign = Vector256.Create(-1f, -1f, -1f, -1f, 1f, 1f, 1f, 1f);
+        var qScale = Vector256.Create(1f / MathF.Sqrt(8f));
+        fixed (float* pqkv = a.Qkv)
+        {
+            // q (S, 8) rotated and pre-scaled; k, v transposed (8, Sp), zero past S.
+            for (var t = 0; t < s; t++)
+            {
+                var src = pqkv + (long)(c * s + t) * 3 * d + head * 24;
+                var q = Vector256.Load(src);
+                var k = Vector256.Load(src + 8);
+                if (pcos is not null)
+                {
+                    var cs = Vector256.Load(pcos + (cached + t) * 8);
+                    var sn = Vector256.Load(psin + (cached + t) * 8) * sign;
+                    q = q * cs + Avx.Permute2x128(q, q, 1) * sn;
+                    k = k * cs + Avx.Permute2x128(k, k, 1) * sn;
+                }
+                (q * qScale).Store(pq + t * 8);
+                for (var e = 0; e < 8; e++)
+                {
+                    pkt[e * sp + t] = k.GetElement(e);
+                    pvt[e * sp + t] = src[16 + e];
+                }
+            }
+            for (var e = 0; e < 8; e++)
+                for (var t = s; t < sp; t++) pkt[e * sp + t] = pvt[e * sp + t] = 0f;
+            if (a.KeysOut is not null)
+                for (var e = 0; e < 8; e++)
+                {
+                    new ReadOnlySpan<float>(pkt + e * sp, s).CopyTo(a.KeysOut.AsSpan(((c * h + head) * 8 + e) * s, s));
+                    new ReadOnlySpan<float>(pvt + e * sp, s).CopyTo(a.ValuesOut!.AsSpan(((c * h + head) * 8 + e) * s, s));
+                }
         }
     }
 

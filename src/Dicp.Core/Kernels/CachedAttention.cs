@@ -2,13 +2,15 @@ namespace Dicp.Kernels;
 
 /// <summary>
 /// Inference-only causal attention of S new tokens per candidate over cached keys and values: a prefix of P tokens
-/// shared by all candidates, then optionally a "middle" segment of M tokens shared by a group of candidates (the KV-cache
-/// kernel behind shared-prefix candidate evaluation).
+/// (one shared by all candidates, or one per row group: an environment's real context), then optionally a "middle"
+/// segment of M tokens shared by a group of candidates (a rollout node's own tokens): the KV-cache kernel behind
+/// imagination.
 /// </summary>
 /// <remarks>
 /// qkv (N, S, 3D) laid out per head as [q | k | v]; the new tokens sit at absolute positions P + M … P + M + S − 1, so
 /// their q and k are rotated with those positions. Cached keys and values are stored transposed per head: prefix
-/// Kᵀ, Vᵀ (H, hs, P); middle (G, H, hs, M) with candidate n using group <c>groupOf[n]</c>. Token i of candidate n
+/// Kᵀ, Vᵀ (Gp, H, hs, P) with candidate n using prefix row <c>prefixOf[n]</c> (row 0 when null); middle (G, H, hs, M)
+/// with candidate n using group <c>groupOf[n]</c>. Token i of candidate n
 /// attends to the P prefix tokens, the M tokens of its group and its own tokens 0 … i:
 /// <c>o_i = Σ_j softmax_j(q_i·k_j/√hs) v_j</c>. No dropout, no gradient. With <c>keysOut</c>/<c>valuesOut</c> the
 /// rotated keys and values of the new tokens are written as (N, H, hs, S) — how a prefix or a middle segment is encoded.
@@ -16,19 +18,20 @@ namespace Dicp.Kernels;
 /// </remarks>
 internal static partial class CachedAttention
 {
-    /// <summary>Runs the kernel (the head-size-8 path where <see cref="UsesHead8"/>); see the type remarks for the layouts.</summary>
+    /// <summary>Runs the kernel (the head-size-8 paths where <see cref="UsesHead8"/> or <see cref="UsesHead8Avx2"/>); see the type remarks for the layouts.</summary>
     public static void Forward(float[] qkv, int n, int s, int h, int hs,
-        float[]? prefixKt, float[]? prefixVt, int p,
+        float[]? prefixKt, float[]? prefixVt, int p, int[]? prefixOf,
         float[]? middleKt, float[]? middleVt, int m, int[]? groupOf,
         Dicp.Tensors.RotaryCache? rope, float[] output, float[]? keysOut, float[]? valuesOut)
     {
-        if (UsesHead8(hs)) Forward8(qkv, n, s, h, prefixKt, prefixVt, p, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut);
-        else ForwardGeneric(qkv, n, s, h, hs, prefixKt, prefixVt, p, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut);
+        if (UsesHead8(hs)) Forward8(qkv, n, s, h, prefixKt, prefixVt, p, prefixOf, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut);
+        else if (UsesHead8Avx2(hs)) Forward8Avx2(qkv, n, s, h, prefixKt, prefixVt, p, prefixOf, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut);
+        else ForwardGeneric(qkv, n, s, h, hs, prefixKt, prefixVt, p, prefixOf, middleKt, middleVt, m, groupOf, rope, output, keysOut, valuesOut);
     }
 
     /// <summary>The path for any head size: per (row, head) and token, <see cref="TensorPrimitives"/> over each segment.</summary>
     public static void ForwardGeneric(float[] qkv, int n, int s, int h, int hs,
-        float[]? prefixKt, float[]? prefixVt, int p,
+        float[]? prefixKt, float[]? prefixVt, int p, int[]? prefixOf,
         float[]? middleKt, float[]? middleVt, int m, int[]? groupOf,
         Dicp.Tensors.RotaryCache? rope, float[] output, float[]? keysOut, float[]? valuesOut)
     {
@@ -68,8 +71,9 @@ internal static partial class CachedAttention
                 sc.Kt.AsSpan(0, hs * s).CopyTo(keysOut.AsSpan((c * h + head) * hs * s));
                 sc.Vt.AsSpan(0, hs * s).CopyTo(valuesOut.AsSpan((c * h + head) * hs * s));
             }
-            var pk = p > 0 ? prefixKt.AsSpan(head * hs * p, hs * p) : default;
-            var pv = p > 0 ? prefixVt.AsSpan(head * hs * p, hs * p) : default;
+            var pOff = p > 0 ? ((prefixOf?[c] ?? 0) * h + head) * hs * p : 0;
+            var pk = p > 0 ? prefixKt.AsSpan(pOff, hs * p) : default;
+            var pv = p > 0 ? prefixVt.AsSpan(pOff, hs * p) : default;
             var mOff = m > 0 ? (groupOf![c] * h + head) * hs * m : 0;
             var mk = m > 0 ? middleKt.AsSpan(mOff, hs * m) : default;
             var mv = m > 0 ? middleVt.AsSpan(mOff, hs * m) : default;

@@ -44,11 +44,12 @@ public interface IInContextModel
 
 /// <summary>Inference settings of an <see cref="IInContextSession"/>.</summary>
 /// <param name="SharedPrefix">
-/// Encode each environment's real context once (keys and values cached per layer) and compute only the candidates'
-/// own tokens (default). <c>false</c> recomputes the whole window for every candidate, as the reference does; both
-/// give the same predictions within 1e-5.
+/// KV-cached imagination (default): each environment's real context is encoded once per window shape and each rollout
+/// node's own tokens once (keys and values cached per layer), so a stepped action runs one token.
+/// <c>false</c> recomputes the whole window for every candidate, as the reference does (the test oracle); both give
+/// the same predictions within 1e-5.
 /// </param>
-/// <param name="MaxCandidates">The largest candidate batch per environment the session prepares buffers for.</param>
+/// <param name="MaxCandidates">The largest candidate batch per environment <see cref="IInContextSession.Predict"/> accepts (rollout steps of a caching session are not limited).</param>
 /// <param name="TargetReturns">
 /// Return-conditioned models (IDT): the initial return-to-go of each environment, which the session restores at every
 /// episode start: the task's max return for grid worlds, 10 × horizon for continuous tasks (the reference's choice).
@@ -126,6 +127,36 @@ public interface IInContextSession
     /// <exception cref="InvalidOperationException">The model has no dynamics heads.</exception>
     /// <exception cref="ArgumentException">The batch does not fit the model or the session's buffers.</exception>
     void Predict(int environment, CandidateBatch candidates, CandidatePredictions predictions);
+
+    /// <summary>
+    /// The root of an imagination tree over environment <paramref name="environment"/>'s real context, queried at
+    /// <paramref name="observation"/> (the environment's current observation). Valid until the next <see cref="Append"/>
+    /// or <see cref="Reset"/>.
+    /// </summary>
+    /// <param name="environment">The environment.</param>
+    /// <param name="observation">(O) the observation the root is queried at.</param>
+    /// <exception cref="ArgumentException">The observation has the wrong length.</exception>
+    Rollout Root(int environment, ReadOnlySpan<float> observation) => RolloutReplay.Root(this, environment, observation, StepsSeen(environment));
+
+    /// <summary>
+    /// Imagines one step from each of N nodes (of any environments and depths; a node may repeat): for node i and action
+    /// i, the world model's predictions given the node's context (the real window, slid over the node's imagined
+    /// transitions as over real ones: the model sees the last <see cref="IInContextModel.WindowTransitions"/>), and the
+    /// child node that extends the path by the predicted transition.
+    /// </summary>
+    /// <remarks>
+    /// Deterministic decodes as in <see cref="Predict"/>; the policy written for i is the one at node i's observation.
+    /// The default replays every node's whole path through <see cref="Predict"/>; KV-caching sessions encode each
+    /// environment's real prefix once per depth and each node's own tokens once, then run one token per action.
+    /// </remarks>
+    /// <param name="nodes">The N nodes, all made by this session's <see cref="Root"/> (or below) since its last change.</param>
+    /// <param name="actions">(N, A) the action taken at each node.</param>
+    /// <param name="predictions">Receives the N predictions.</param>
+    /// <param name="children">Receives the N children.</param>
+    /// <exception cref="ArgumentException">A buffer has the wrong length, or a node belongs to another session.</exception>
+    /// <exception cref="InvalidOperationException">A node is stale, or the model has no dynamics heads.</exception>
+    void Step(ReadOnlySpan<Rollout> nodes, ReadOnlySpan<float> actions, CandidatePredictions predictions, Span<Rollout> children) =>
+        RolloutReplay.Step(this, nodes, actions, predictions, children);
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Dicp.Nn;
 using Dicp.Tensors;
 
 namespace Dicp.Models;
@@ -68,12 +69,8 @@ public abstract partial class InContextModel
         return parts.Count == 1 ? parts[0] : Ops.Concat(parts, 1); // (B, T, d)
     }
 
-    /// <summary>The backbone without dropout whatever the training mode (inference): <see cref="InferenceBackbone.Run"/>.</summary>
-    internal Tensor BackboneInference(Tensor x) => InferenceBackbone.Run(Transformer, x);
-
-    /// <summary>The backbone over cached keys and values: <see cref="InferenceBackbone.RunCached"/> on <see cref="Transformer"/>.</summary>
-    internal Tensor BackboneCached(Tensor x, KvSegment? prefix, KvSegment? middle, int[]? groupOf, KvSegment? fill) =>
-        InferenceBackbone.RunCached(Transformer, x, prefix, middle, groupOf, fill);
+    /// <summary>The backbone without dropout whatever the training mode (inference), over <paramref name="cache"/>'s cached keys and values when given.</summary>
+    internal Tensor BackboneInference(Tensor x, KvContext? cache = null) => Transformer.Forward(x, cache ?? KvContext.Inference);
 
     /// <summary>Rows (N, d) of hidden states (N, T, d): row n is <c>hidden[n, positions[n]]</c>.</summary>
     internal static Tensor Rows(Tensor hidden, ReadOnlySpan<int> positions)

@@ -1,4 +1,5 @@
 using Dicp.Autograd;
+using Dicp.Nn;
 using Dicp.Tensors;
 
 namespace Dicp.Models;
@@ -12,18 +13,18 @@ namespace Dicp.Models;
 /// <para>Windows are ring buffers of transition features; every <see cref="Append"/> adds one transition to every
 /// environment, so all windows have the same length. Inference runs without gradients and without dropout, whatever the
 /// model's training mode.</para>
-/// <para>Shared prefix: a candidate at depth h sees the real window minus its first <c>max(0, L + h − W)</c> transitions,
-/// then its own imagined ones. That real part (AD: the transitions; DPT: the padded query state then the transitions)
-/// is encoded once per (environment, dropped count[, query state]) and cached until the next <see cref="Append"/> or
-/// <see cref="Reset"/>; each candidate then runs only its own tokens (imagined transitions, query tokens) through the
-/// backbone, attending to the cached keys and values at the exact positions of the full window.</para>
+/// <para>Imagination (<see cref="Root"/>, <see cref="Step"/>) is KV-cached with <see cref="SessionOptions.SharedPrefix"/>
+/// (<see cref="CachedImagination"/>): a node at depth h sees the real window minus its first <c>max(0, L + h − W)</c>
+/// transitions (AD: encoded once per environment and depth, shared by every node there), then its own imagined
+/// transitions and query observation (AD: its stem; DPT: the query state, the kept real transitions and the imagined
+/// ones, the query coming first), encoded once per node; each stepped action runs one token. Without it every step
+/// recomputes the node's whole window (<see cref="Predict"/>, the reference's way).</para>
 /// </remarks>
 public sealed partial class InContextSession : IInContextSession
 {
-    private const int MaxCachedPrefixes = 256;
     private readonly InContextModel _model;
     private readonly float[][] _windows;
-    private readonly Dictionary<PrefixKey, KvSegment>[] _caches;
+    private readonly Imagination _imagination;
     private int _start, _count;
     private long _seen; // transitions appended since the start or Reset (every environment gets one per Append)
 
@@ -39,12 +40,8 @@ public sealed partial class InContextSession : IInContextSession
         Environments = environments;
         Options = options;
         _windows = new float[environments][];
-        _caches = new Dictionary<PrefixKey, KvSegment>[environments];
-        for (var e = 0; e < environments; e++)
-        {
-            _windows[e] = new float[model.WindowTransitions * model.TransitionFeatures];
-            _caches[e] = [];
-        }
+        for (var e = 0; e < environments; e++) _windows[e] = new float[model.WindowTransitions * model.TransitionFeatures];
+        _imagination = new Imagination(this);
     }
 
     /// <inheritdoc/>
@@ -57,10 +54,13 @@ public sealed partial class InContextSession : IInContextSession
     public SessionOptions Options { get; }
 
     /// <summary>
-    /// How many prefix encodings this session has run so far (a diagnostic of the shared-prefix cache). AD encodes a
-    /// real prefix for every environment that lacks it in one batched pass, which counts once.
+    /// How many prefix encodings this session has run so far (a diagnostic of the KV cache). AD encodes a real prefix
+    /// for every environment that lacks it in one batched pass, which counts once.
     /// </summary>
-    public long PrefixEncodings { get; private set; }
+    public long PrefixEncodings => _imagination.PrefixEncodings;
+
+    /// <summary>The stem tokens (imagined transitions and query observations) the KV-cached imagination has run so far, summed over nodes.</summary>
+    public long StemTokens => _imagination.StemTokenCount;
 
     /// <inheritdoc/>
     public int ContextLength(int environment)
@@ -121,9 +121,8 @@ public sealed partial class InContextSession : IInContextSession
         {
             // A planner will predict from this window next: encode (or reuse) every environment's full-window prefix,
             // cache it for Predict, and run only the query-state tokens over it (row e attends to environment e's window).
-            var prefixes = AllRealPrefixes(0, l);
-            var rows = Enumerable.Range(0, e).ToArray();
-            var q = _model.BackboneCached(_model.EmbedQueryStates(observations, e), null, prefixes, rows, null); // (E, 1, d)
+            var (prefixes, rows) = _imagination.Prefixes([.. Enumerable.Range(0, e)], _imagination.ShapeAt(0));
+            var q = _model.BackboneInference(_model.EmbedQueryStates(observations, e), new KvContext(prefixes, rows)); // (E, 1, d)
             var ph = _model.PredAction.Forward(Ops.Reshape(q, e, q.Shape[2])).Span; // (E, d)
             var kq = _model.PredAction.OutFeatures;
             for (var i = 0; i < e; i++) _model.WritePolicy(ph.Slice(i * kq, kq), distribution.Slice(i * p, p));
@@ -149,10 +148,7 @@ public sealed partial class InContextSession : IInContextSession
             src.AsSpan((_start + t) % w * f, f).CopyTo(destination.Slice((t - skip) * f, f));
     }
 
-    private void ClearCaches()
-    {
-        foreach (var c in _caches) c.Clear();
-    }
+    private void ClearCaches() => _imagination.InvalidateAll();
 
     private void CheckEnvironment(int environment)
     {

@@ -36,11 +36,28 @@ public sealed class CausalSelfAttention : Module
     public Linear Proj { get; }
 
     /// <summary>Applies the layer to x (B, T, D).</summary>
-    public Tensor Forward(Tensor x)
+    public Tensor Forward(Tensor x) => Forward(x, null, 0);
+
+    /// <summary>
+    /// Applies attention to x (B, T, D) as layer <paramref name="layer"/>: training/evaluation without a cache; with one,
+    /// inference (no dropout) over the layer's cached keys and values (plain causal attention when it caches nothing).
+    /// </summary>
+    internal Tensor Forward(Tensor x, KvContext? cache, int layer)
     {
         var qkv = Attn.Forward(x); // (B, T, 3D)
-        var p = Training ? Dropout : 0f;
-        var y = Ops.CausalSelfAttention(qkv, NHead, Rope, p, p > 0f ? Generator : null); // (B, T, D)
+        Tensor y; // (B, T, D)
+        if (cache is null)
+        {
+            var p = Training ? Dropout : 0f;
+            y = Ops.CausalSelfAttention(qkv, NHead, Rope, p, p > 0f ? Generator : null);
+        }
+        else if (cache.IsEmpty) y = Ops.CausalSelfAttention(qkv, NHead, Rope);
+        else
+        {
+            y = Ops.CachedAttention(qkv, NHead, Rope, cache.Prefix?.Keys[layer], cache.Prefix?.Values[layer], cache.Prefix?.Length ?? 0,
+                cache.Middle?.Keys[layer], cache.Middle?.Values[layer], cache.Middle?.Length ?? 0, cache.GroupOf,
+                cache.Fill?.Keys[layer], cache.Fill?.Values[layer], cache.PrefixOf);
+        }
         return Proj.Forward(y);
-    }
+}
 }

@@ -26,10 +26,13 @@ public sealed class RmsNorm : Module
     public Parameter Weight { get; }
 
     /// <summary>Applies the norm over the last axis.</summary>
-    public Tensor Forward(Tensor x)
+    public Tensor Forward(Tensor x) => Forward(x, dropout: true);
+
+    /// <summary>Applies the norm, with the input dropout (in training mode) only when <paramref name="dropout"/>.</summary>
+    internal Tensor Forward(Tensor x, bool dropout)
     {
         ArgumentNullException.ThrowIfNull(x);
-        if (Training && InputDropout > 0f) return Ops.DropoutRmsNorm(x, InputDropout, Generator, Weight, Eps); // fused, same values as Dropout then RmsNorm
+        if (dropout && Training && InputDropout > 0f) return Ops.DropoutRmsNorm(x, InputDropout, Generator, Weight, Eps); // fused, same values as Dropout then RmsNorm
         return Ops.RmsNorm(x, Weight, Eps);
     }
 }

@@ -94,14 +94,31 @@ public sealed class Transformer : Module
 
     /// <summary>Runs the stack on x (B, T, D).</summary>
     /// <exception cref="ArgumentException">x is not (B, T ≤ MaxSeqLen, D).</exception>
-    public Tensor Forward(Tensor x)
+    public Tensor Forward(Tensor x) => Forward(x, null);
+
+    /// <summary>
+    /// The backbone's one forward: training and evaluation (<paramref name="cache"/> null: the modules' dropout when in
+    /// training mode), inference (<see cref="KvContext.Inference"/>: never dropout), and inference over cached keys and
+    /// values (a <see cref="KvContext"/> with segments: every block's attention is <see cref="Ops.CachedAttention"/> at
+    /// the new tokens' absolute positions, and <see cref="KvContext.Fill"/> receives their keys, values and last hidden
+    /// states). Without a gradient, dropout or cached tokens it runs the fused inference kernel
+    /// (<see cref="Ops.TransformerInference"/>, bit-identical) where the host supports it.
+    /// </summary>
+    /// <exception cref="ArgumentException">x is not (B, T, D), or its positions pass the rotary table.</exception>
+    internal Tensor Forward(Tensor x, KvContext? cache)
     {
         ArgumentNullException.ThrowIfNull(x);
-        if (x.Rank != 3 || x.Shape[2] != Config.DModel || x.Shape[1] > Config.MaxSeqLen)
-            throw new ArgumentException($"Transformer: input must be (B, T ≤ {Config.MaxSeqLen}, {Config.DModel}), got {ShapeUtil.Format(x.Shape)}.");
-        if (!GradMode.IsEnabled && _inferenceWeights is not null && !DropoutActive())
+        var past = (cache?.Prefix?.Length ?? 0) + (cache?.Middle?.Length ?? 0);
+        if (x.Rank != 3 || x.Shape[2] != Config.DModel || past + x.Shape[1] > Config.MaxSeqLen)
+            throw new ArgumentException($"Transformer: input must be (B, T ≤ {Config.MaxSeqLen - past}, {Config.DModel}), got {ShapeUtil.Format(x.Shape)}.");
+        if (!GradMode.IsEnabled && _inferenceWeights is not null && (cache is null ? !DropoutActive() : cache.IsEmpty))
             return Ops.TransformerInference(x, _inferenceWeights, Config.NHead, Rope, Config.NormEps); // fused, bit-identical
-        for (var i = 0; i < Blocks.Count; i++) x = Blocks[i].Forward(x);
+        for (var i = 0; i < Blocks.Count; i++) x = Blocks[i].Forward(x, cache, i);
+        if (cache?.Fill is { } fill)
+        {
+            int n = x.Shape[0], s = x.Shape[1], d = x.Shape[2];
+            for (var r = 0; r < n; r++) x.Data.AsSpan((r * s + s - 1) * d, d).CopyTo(fill.LastHidden.AsSpan(r * d));
+        }
         return x;
     }
 }

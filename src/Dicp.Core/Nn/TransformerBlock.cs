@@ -28,9 +28,16 @@ public sealed class TransformerBlock : Module
     public Mlp Mlp { get; }
 
     /// <summary>Applies the block to x (B, T, D).</summary>
-    public Tensor Forward(Tensor x)
+    public Tensor Forward(Tensor x) => Forward(x, null, 0);
+
+    /// <summary>
+    /// Applies the block to x (B, T, D) as block <paramref name="layer"/> of the stack; with <paramref name="cache"/>
+    /// as inference (no dropout) over that layer's cached keys and values (see <see cref="Transformer"/>).
+    /// </summary>
+    internal Tensor Forward(Tensor x, KvContext? cache, int layer)
     {
-        x = Ops.Add(x, Attn.Forward(Norm1.Forward(x)));
-        return Ops.Add(x, Mlp.Forward(Norm2.Forward(x)));
+        var dropout = cache is null;
+        x = Ops.Add(x, Attn.Forward(Norm1.Forward(x, dropout), cache, layer));
+        return Ops.Add(x, Mlp.Forward(Norm2.Forward(x, dropout)));
     }
 }

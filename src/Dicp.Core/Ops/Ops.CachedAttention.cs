@@ -4,12 +4,12 @@ public static partial class Ops
 {
     /// <summary>
     /// Inference-only causal attention of new tokens over cached keys and values (KV cache): a prefix shared by every
-    /// row, optionally followed by a middle segment shared by groups of rows, with rotary embeddings at the new tokens'
+    /// row (or one per row group, <paramref name="prefixOf"/>), optionally followed by a middle segment shared by groups of rows, with rotary embeddings at the new tokens'
     /// absolute positions. No gradient is recorded; no dropout.
     /// </summary>
     /// <remarks>
-    /// qkv (N, S, 3D) per head [q | k | v] → (N, S, D). Prefix keys/values: (H, hs, P) arrays, rotated (null when
-    /// P = 0). Middle keys/values: (G, H, hs, M) arrays, row n using group <paramref name="groupOf"/>[n] (null when
+    /// qkv (N, S, 3D) per head [q | k | v] → (N, S, D). Prefix keys/values: (Gp, H, hs, P) arrays, rotated (null when
+    /// P = 0), row n using prefix <paramref name="prefixOf"/>[n] (prefix 0 for every row when null). Middle keys/values: (G, H, hs, M) arrays, row n using group <paramref name="groupOf"/>[n] (null when
     /// M = 0). With <paramref name="keysOut"/>/<paramref name="valuesOut"/> the new tokens' rotated keys and values are
     /// written as (N, H, hs, S). Equals <see cref="CausalSelfAttention"/> on prefix ++ middle ++ new tokens, restricted
     /// to the new rows.
@@ -18,7 +18,7 @@ public static partial class Ops
     internal static Tensor CachedAttention(Tensor qkv, int nHead, RotaryCache? rope,
         float[]? prefixKt, float[]? prefixVt, int prefixLength,
         float[]? middleKt = null, float[]? middleVt = null, int middleLength = 0, int[]? groupOf = null,
-        float[]? keysOut = null, float[]? valuesOut = null)
+        float[]? keysOut = null, float[]? valuesOut = null, int[]? prefixOf = null)
     {
         ArgumentNullException.ThrowIfNull(qkv);
         if (qkv.Rank != 3 || nHead <= 0 || qkv.Shape[2] % (3 * nHead) != 0)
@@ -27,6 +27,14 @@ public static partial class Ops
         if (p < 0 || m < 0) throw new ArgumentOutOfRangeException(nameof(prefixLength), $"CachedAttention: cached lengths {p}, {m} must be non-negative.");
         if (p > 0 && (prefixKt is null || prefixVt is null || prefixKt.Length < d * p || prefixVt.Length < d * p))
             throw new ArgumentException($"CachedAttention: the prefix keys/values must hold (H {nHead}, hs {hs}, P {p}) floats.");
+        if (p > 0 && prefixOf is not null)
+        {
+            if (prefixOf.Length < n) throw new ArgumentException($"CachedAttention: prefixOf needs a prefix index for each of the {n} rows.");
+            var rows = Math.Min(prefixKt!.Length, prefixVt!.Length) / (d * p);
+            for (var i = 0; i < n; i++)
+                if ((uint)prefixOf[i] >= (uint)rows)
+                    throw new ArgumentException($"CachedAttention: row {i} uses prefix {prefixOf[i]} but the cache holds {rows} prefixes of (H, hs, P {p}).");
+        }
         if (m > 0)
         {
             if (groupOf is null || groupOf.Length < n) throw new ArgumentException($"CachedAttention: a middle segment needs a group index for each of the {n} rows.");
@@ -41,7 +49,7 @@ public static partial class Ops
         if (keysOut is not null && (keysOut.Length < n * d * s || valuesOut!.Length < n * d * s))
             throw new ArgumentException($"CachedAttention: keysOut/valuesOut need (N, H, hs, S) = {n * d * s} floats each.");
         var y = Tensor.Uninitialized([n, s, d]);
-        Kernels.CachedAttention.Forward(qkv.Data, n, s, nHead, hs, prefixKt, prefixVt, p, middleKt, middleVt, m, groupOf, rope, y.Data, keysOut, valuesOut);
+        Kernels.CachedAttention.Forward(qkv.Data, n, s, nHead, hs, prefixKt, prefixVt, p, p > 0 ? prefixOf : null, middleKt, middleVt, m, groupOf, rope, y.Data, keysOut, valuesOut);
         return y;
     }
 }

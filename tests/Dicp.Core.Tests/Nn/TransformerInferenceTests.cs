@@ -46,6 +46,39 @@ public class TransformerInferenceTests
         if (Vector512.IsHardwareAccelerated) Assert.True(Dicp.Tensors.Ops.SupportsTransformerInference(d, heads, f)); // the fused path ran
     }
 
+    /// <summary>
+    /// The one forward with a KV cache: a prefix of 9 tokens per row (two prefixes, rows [1, 0, 1]) encoded with
+    /// <see cref="KvContext.Fill"/>, then 4 new tokens per row over it, equal the evaluation forward of prefix ++ new
+    /// (within 1e-5), in training mode too (a cache context never applies dropout); the filled last hidden states are the
+    /// prefixes' last outputs.
+    /// </summary>
+    [Fact]
+    public void CachedForwardEqualsTheFullForwardAndAppliesNoDropout()
+    {
+        var config = new TransformerConfig(DModel: 32, NLayer: 2, NHead: 4, NInner: 64, Dropout: 0.1f, MaxSeqLen: 32);
+        var (backbone, prefix) = Setup(config, 2, 9, seed: 8);
+        var (_, fresh) = Setup(config, 3, 4, seed: 9);
+        int[] prefixOf = [1, 0, 1];
+        backbone.Train(); // dropout would change the outputs if the cached forward applied it
+        var segment = new KvSegment(config.NLayer, 2, 9, config.DModel);
+        float[] encoded, cached;
+        using (GradMode.NoGrad())
+        {
+            encoded = backbone.Forward(prefix, new KvContext(Fill: segment)).ToArray();
+            cached = backbone.Forward(fresh, new KvContext(segment, prefixOf)).ToArray();
+        }
+        backbone.Eval();
+        for (var r = 0; r < 3; r++)
+        {
+            var full = prefix.Span.Slice(prefixOf[r] * 9 * 32, 9 * 32).ToArray().Concat(fresh.Span.Slice(r * 4 * 32, 4 * 32).ToArray()).ToArray();
+            float[] expected;
+            using (GradMode.NoGrad()) expected = backbone.Forward(new Tensor(full, [1, 13, 32])).ToArray();
+            Dicp.Tests.TestUtil.Close.Assert(expected.AsSpan(9 * 32, 4 * 32), cached.AsSpan(r * 4 * 32, 4 * 32), 1e-5, 1e-5, $"row {r}");
+            Dicp.Tests.TestUtil.Close.Assert(expected.AsSpan(8 * 32, 32), segment.LastHidden.AsSpan(prefixOf[r] * 32, 32), 1e-5, 1e-5, $"last hidden {r}");
+            Dicp.Tests.TestUtil.Close.Assert(expected.AsSpan(0, 9 * 32), encoded.AsSpan(prefixOf[r] * 9 * 32, 9 * 32), 1e-5, 1e-5, $"prefix {r}");
+        }
+    }
+
     [Fact]
     public void TrainingModeAndRecordedForwardsStillRunOpByOp()
     {

@@ -43,6 +43,42 @@ public class CachedAttentionTests
     /// prefix only (P 21, padded copy; P 32, used in place; 48 rows, so the parallel split runs), prefix + middle with
     /// groups (P 21, M 5 of 3 groups), empty prefix (P 0, S 19: own rows past the first 16-key block), middle only.
     /// </summary>
+    /// <summary>
+    /// One prefix per row group (an environment's real context each): rows [1, 0, 1] over two 4-token prefixes equal the
+    /// rows of <see cref="Dicp.Tensors.Ops.CausalSelfAttention"/> on their own prefix ++ new tokens, within 1e-5; the
+    /// head-size-8 path (where it runs) agrees with the generic path on the same per-row prefixes.
+    /// </summary>
+    [Fact]
+    public void PerRowPrefixesEqualFullCausalAttention()
+    {
+        const int h = 2, hs = 4, d = h * hs, p = 4, rows = 2, s = 3, n = 3;
+        int[] prefixOf = [1, 0, 1];
+        var rope = new RotaryCache(16, hs);
+        var gen = new Generator(11);
+        float[] Random(int count) => Enumerable.Range(0, count).Select(_ => (float)gen.NextNormal()).ToArray();
+        float[] prefix = Random(rows * p * 3 * d), fresh = Random(n * s * 3 * d);
+        float[] pk = new float[rows * d * p], pv = new float[rows * d * p];
+        Dicp.Tensors.Ops.CachedAttention(new Tensor(prefix, [rows, p, 3 * d]), h, rope, null, null, 0, keysOut: pk, valuesOut: pv);
+        var newOut = Dicp.Tensors.Ops.CachedAttention(new Tensor(fresh, [n, s, 3 * d]), h, rope, pk, pv, p, prefixOf: prefixOf);
+        for (var r = 0; r < n; r++)
+        {
+            var full = prefix.AsSpan(prefixOf[r] * p * 3 * d, p * 3 * d).ToArray().Concat(fresh.AsSpan(r * s * 3 * d, s * 3 * d).ToArray()).ToArray();
+            var expected = Dicp.Tensors.Ops.CausalSelfAttention(new Tensor(full, [1, p + s, 3 * d]), h, rope).ToArray();
+            Close.Assert(expected.AsSpan(p * d, s * d), newOut.Span.Slice(r * s * d, s * d), 1e-5, 1e-5, $"row {r}");
+        }
+        Assert.Throws<ArgumentException>(() => Dicp.Tensors.Ops.CachedAttention(new Tensor(fresh, [n, s, 3 * d]), h, rope, pk, pv, p, prefixOf: [0, 2, 1])); // prefix 2 missing
+
+        if (!Kernels.CachedAttention.UsesHead8(8)) return;
+        const int h8 = 4, d8 = 32, p8 = 21, n8 = 6;
+        int[] of8 = [2, 0, 1, 2, 1, 0];
+        float[] qkv = Random(n8 * s * 3 * d8), k8 = Random(3 * d8 * p8), v8 = Random(3 * d8 * p8);
+        var rope8 = new RotaryCache(64, 8);
+        float[] y0 = new float[n8 * s * d8], y1 = new float[n8 * s * d8];
+        Kernels.CachedAttention.ForwardGeneric(qkv, n8, s, h8, 8, k8, v8, p8, of8, null, null, 0, null, rope8, y0, null, null);
+        Kernels.CachedAttention.Forward8(qkv, n8, s, h8, k8, v8, p8, of8, null, null, 0, null, rope8, y1, null, null);
+        Close.Assert(y0, y1, 1e-5, 1e-5, "head-8 per-row prefixes");
+    }
+
     [Theory]
     [InlineData(48, 3, 21, 0, 0, true)]
     [InlineData(5, 2, 32, 0, 0, true)]
@@ -66,9 +102,9 @@ public class CachedAttentionTests
 
         float[] y0 = new float[n * s * d], k0 = new float[n * d * s], v0 = new float[n * d * s];
         float[] y1 = new float[n * s * d], k1 = new float[n * d * s], v1 = new float[n * d * s];
-        Kernels.CachedAttention.ForwardGeneric(qkv, n, s, h, hs, p > 0 ? pk : null, p > 0 ? pv : null, p,
+        Kernels.CachedAttention.ForwardGeneric(qkv, n, s, h, hs, p > 0 ? pk : null, p > 0 ? pv : null, p, null,
             m > 0 ? mk : null, m > 0 ? mv : null, m, groupOf, rope, y0, k0, v0);
-        Kernels.CachedAttention.Forward8(qkv, n, s, h, p > 0 ? pk : null, p > 0 ? pv : null, p,
+        Kernels.CachedAttention.Forward8(qkv, n, s, h, p > 0 ? pk : null, p > 0 ? pv : null, p, null,
             m > 0 ? mk : null, m > 0 ? mv : null, m, groupOf, rope, y1, k1, v1);
 
         Close.Assert(y0, y1, 1e-5, 1e-5, "output");
@@ -79,6 +115,45 @@ public class CachedAttentionTests
         var viaOps = Dicp.Tensors.Ops.CachedAttention(new Tensor(qkv, [n, s, 3 * d]), h, rope, p > 0 ? pk : null, p > 0 ? pv : null, p,
             m > 0 ? mk : null, m > 0 ? mv : null, m, groupOf);
         Assert.Equal(y1, viaOps.ToArray());
+    }
+
+    /// <summary>
+    /// The 256-bit head-size-8 path (AVX2 hosts without AVX-512) against the generic path, as
+    /// <see cref="Head8PathMatchesTheGenericPath"/>, with per-row prefixes where <paramref name="prefixRows"/> &gt; 1:
+    /// outputs within 1e-5, written keys and values equal.
+    /// </summary>
+    [Theory]
+    [InlineData(48, 3, 21, 0, 0, 1, true)]
+    [InlineData(5, 2, 32, 0, 0, 1, true)]
+    [InlineData(7, 3, 21, 5, 3, 1, true)]
+    [InlineData(7, 2, 21, 5, 3, 3, false)]
+    [InlineData(3, 19, 0, 0, 0, 1, true)]
+    [InlineData(4, 2, 0, 17, 2, 1, true)]
+    [InlineData(60, 1, 75, 9, 7, 20, true)]
+    public void Head8Avx2PathMatchesTheGenericPath(int n, int s, int p, int m, int g, int prefixRows, bool withRope)
+    {
+        const int h = 4, hs = 8, d = h * hs;
+        if (!Kernels.CachedAttention.UsesHead8Avx2(hs))
+        {
+            Assert.True(Kernels.CachedAttention.UsesHead8(hs) || !System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported);
+            return;
+        }
+        var rope = withRope ? new RotaryCache(128, hs) : null;
+        var gen = new Generator(17 + n + p + m);
+        float[] Random(int count) => Enumerable.Range(0, count).Select(_ => (float)gen.NextNormal()).ToArray();
+        float[] qkv = Random(n * s * 3 * d), pk = Random(prefixRows * d * p), pv = Random(prefixRows * d * p), mk = Random(g * d * m), mv = Random(g * d * m);
+        var groupOf = m > 0 ? Enumerable.Range(0, n).Select(r => (r * 2 + 1) % g).ToArray() : null;
+        var prefixOf = prefixRows > 1 ? Enumerable.Range(0, n).Select(r => (r * 5 + 2) % prefixRows).ToArray() : null;
+        float[] y0 = new float[n * s * d], k0 = new float[n * d * s], v0 = new float[n * d * s];
+        float[] y1 = new float[n * s * d], k1 = new float[n * d * s], v1 = new float[n * d * s];
+        Kernels.CachedAttention.ForwardGeneric(qkv, n, s, h, hs, p > 0 ? pk : null, p > 0 ? pv : null, p, prefixOf,
+            m > 0 ? mk : null, m > 0 ? mv : null, m, groupOf, rope, y0, k0, v0);
+        Kernels.CachedAttention.Forward8Avx2(qkv, n, s, h, p > 0 ? pk : null, p > 0 ? pv : null, p, prefixOf,
+            m > 0 ? mk : null, m > 0 ? mv : null, m, groupOf, rope, y1, k1, v1);
+        Close.Assert(y0, y1, 1e-5, 1e-5, "output");
+        Assert.Equal(k0, k1);
+        Assert.Equal(v0, v1);
+        Assert.Contains(y1, v => Math.Abs(v) > 0.1f);
     }
 
     [Fact]

@@ -138,7 +138,7 @@ public sealed partial class IdtModel : Module, ITrainableInContextModel
 
     /// <summary>Runs a backbone, without dropout when <paramref name="inference"/> (whatever the training mode).</summary>
     internal static Tensor RunBackbone(Transformer transformer, Tensor x, bool inference) =>
-        inference ? InferenceBackbone.Run(transformer, x) : transformer.Forward(x);
+        transformer.Forward(x, inference ? KvContext.Inference : null);
 
     /// <summary>The grid cell <c>x·side + y</c> of an (x, y) observation.</summary>
     /// <exception cref="ArgumentException">The observation is not a cell of the grid.</exception>

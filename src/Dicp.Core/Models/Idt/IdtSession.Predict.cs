@@ -14,9 +14,8 @@ public sealed partial class IdtSession
     /// as Decisions-to-Go's training sequences hold at most c steps): kept = min(j + h, c − 1), skip = j + h − kept. The
     /// sequence is <c>(real ++ imagined)[skip .. skip + kept)</c> then <c>[z, s_q, a_q]</c>, 4·kept + 3 tokens. The policy is read
     /// at the query-state token, reward and next state at the query-action token. With
-    /// <see cref="SessionOptions.SharedPrefix"/> the kept real steps are encoded once per (environment, skipped real
-    /// steps) and cached, the distinct stems <c>[imagined kept steps…, z, s_q]</c> once each over them, and each candidate
-    /// runs only its <c>a_q</c> token; otherwise every candidate runs its whole sequence. The segment's z must have been
+    /// <see cref="SessionOptions.SharedPrefix"/> the candidates become rollout nodes (equal paths share one) stepped
+    /// through the KV cache (<see cref="Step"/>); otherwise every candidate runs its whole sequence (the test oracle). The segment's z must have been
     /// drawn (by <see cref="Policy"/>) first.
     /// </remarks>
     /// <exception cref="InvalidOperationException">The model has no dynamics heads, or <see cref="Policy"/> was not called in this segment.</exception>
@@ -29,21 +28,32 @@ public sealed partial class IdtSession
         ArgumentNullException.ThrowIfNull(predictions);
         if (!env.HasZ) throw new InvalidOperationException($"{_model.Name}: call Policy before Predict in a new segment (it draws the segment's decision z).");
         CheckCandidates(candidates, predictions);
-        int n = candidates.Count, h = candidates.Depth, c = _model.Config.SegmentLength, d = _model.Config.EmbeddingDim, j = env.Steps;
-        int kept, skip;
-        if (_model.Config.SlidingImagination) { kept = Math.Min(j + h, c - 1); skip = j + h - kept; }
-        else
-        {
-            if (h > c) throw new ArgumentException($"{_model.Name}: candidates imagine {h} steps; a plan inside the segment imagines at most c = {c} " +
-                "(use a planning horizon ≤ c, as the reference's c, or ModelConfig.SlidingImagination).", nameof(candidates));
-            (kept, skip) = (j + h, 0);
-        }
+        int n = candidates.Count, h = candidates.Depth, d = _model.Config.EmbeddingDim;
+        var (kept, skip) = Window(env.Steps, h);
+        if (Options.SharedPrefix) { _imagination.Predict(environment, candidates, predictions); return; }
         float[] stateRows = new float[n * d], actionRows = new float[n * d]; // (N, d) the query-state and query-action tokens' outputs
         using var noGrad = GradMode.NoGrad();
         using var scope = TensorScope.Begin();
-        if (Options.SharedPrefix) PredictShared(environment, candidates, kept, skip, stateRows, actionRows);
-        else PredictNaive(env, candidates, kept, skip, stateRows, actionRows);
+        PredictNaive(env, candidates, kept, skip, stateRows, actionRows);
         WriteHeads(n, stateRows, actionRows, predictions);
+    }
+
+    /// <summary>
+    /// The steps a candidate of depth <paramref name="h"/> keeps, the segment holding <paramref name="j"/> real steps:
+    /// <c>(real ++ imagined)[skip .. skip + kept)</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">More than c imagined steps without sliding imagination.</exception>
+    private (int Kept, int Skip) Window(int j, int h)
+    {
+        var c = _model.Config.SegmentLength;
+        if (_model.Config.SlidingImagination)
+        {
+            var kept = Math.Min(j + h, c - 1);
+            return (kept, j + h - kept);
+        }
+        if (h > c) throw new ArgumentException($"{_model.Name}: candidates imagine {h} steps; a plan inside the segment imagines at most c = {c} " +
+            "(use a planning horizon ≤ c, as the reference's c, or ModelConfig.SlidingImagination).", "candidates");
+        return (j + h, 0);
     }
 
     /// <summary>Runs every candidate's whole sequence (<c>kept</c> steps and the query: 4·kept + 3 tokens) through Decisions-to-Go.</summary>

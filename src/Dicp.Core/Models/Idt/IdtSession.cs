@@ -21,21 +21,20 @@ namespace Dicp.Models;
 /// the segment's steps followed by the candidate's imagined ones (all of them, or with
 /// <see cref="ModelConfig.SlidingImagination"/> the last c − 1).</para>
 /// <para>Inference runs without gradients and without dropout.</para>
-/// <para>Shared prefix (<see cref="SessionOptions.SharedPrefix"/>, the default): the segment's real steps a candidate
-/// keeps (<c>[z, s, a, r]</c> each) are encoded once per (environment, real steps dropped) and their keys and values
-/// cached until the environment's segment or z changes (<see cref="Append"/>, a segment's end, a new z, <see cref="Reset"/>);
-/// the candidates' distinct stems (imagined steps and <c>[z, s_q]</c>) are encoded once each over it, and each candidate
-/// then runs only its query-action token. Without it every candidate runs its whole sequence; both give the same
-/// predictions within 1e-5.</para>
+/// <para>KV-cached imagination (<see cref="SessionOptions.SharedPrefix"/>, the default; <see cref="CachedImagination"/>,
+/// shared with AD/DPT): the segment's real steps a node keeps (<c>[z, s, a, r]</c> each) are encoded once per
+/// (environment, real steps dropped) and cached until the environment's segment or z changes (<see cref="Append"/>, a
+/// segment's end, a new z, <see cref="Reset"/>: its rollouts then become stale); each node's stem (its kept imagined
+/// steps and <c>[z, s_q]</c>) is encoded once over it, and each stepped action runs only its query-action token.
+/// Without it every step runs the node's whole sequence; both give the same predictions within 1e-5.</para>
 /// </remarks>
 public sealed partial class IdtSession : IInContextSession
 {
-    /// <summary>Cached prefixes per environment: at most c (one per count of real steps dropped), cleared when full anyway.</summary>
-    private const int MaxCachedPrefixes = 64;
     private readonly IdtModel _model;
     private readonly float[] _targets;
     private readonly Generator _rng;
     private readonly Env[] _envs;
+    private readonly Imagination _imagination;
 
     /// <summary>Opens <paramref name="environments"/> empty contexts.</summary>
     /// <exception cref="ArgumentException"><see cref="SessionOptions.TargetReturns"/> is null or does not hold one value per environment.</exception>
@@ -56,6 +55,7 @@ public sealed partial class IdtSession : IInContextSession
         _rng = new Generator(options.Seed);
         _envs = new Env[environments];
         for (var e = 0; e < environments; e++) _envs[e] = new Env(model, _targets[e]);
+        _imagination = new Imagination(this);
     }
 
     /// <inheritdoc/>
@@ -71,7 +71,10 @@ public sealed partial class IdtSession : IInContextSession
     /// How many prefix encodings this session has run so far (a diagnostic of the shared-prefix cache); a prefix
     /// encoded for several environments in one batched pass counts once.
     /// </summary>
-    public long PrefixEncodings { get; private set; }
+    public long PrefixEncodings => _imagination.PrefixEncodings;
+
+    /// <summary>The stem tokens (imagined steps and <c>[z, s_q]</c>) the KV-cached imagination has run so far, summed over nodes.</summary>
+    public long StemTokens => _imagination.StemTokenCount;
 
     /// <summary>The return-to-go of environment <paramref name="environment"/>'s segment in progress.</summary>
     public float ReturnToGo(int environment) => Get(environment).Return;
@@ -96,6 +99,7 @@ public sealed partial class IdtSession : IInContextSession
     public void Reset()
     {
         for (var e = 0; e < Environments; e++) _envs[e] = new Env(_model, _targets[e]);
+        _imagination.InvalidateAll();
     }
 
     /// <inheritdoc/>
@@ -119,7 +123,7 @@ public sealed partial class IdtSession : IInContextSession
         {
             var env = _envs[e];
             var j = env.Steps;
-            env.Prefixes.Clear(); // the segment's real steps change
+            _imagination.Invalidate(e); // the segment's real steps change
             states.Slice(e * o, o).CopyTo(env.States.AsSpan(j * o));
             actions.Slice(e * a, a).CopyTo(env.Actions.AsSpan(j * a));
             env.Rewards[j] = rewards[e];
@@ -204,7 +208,7 @@ public sealed partial class IdtSession : IInContextSession
                 var row = pred.Slice((i * k + k - 1) * 2 * dz, 2 * dz);
                 DrawDecisions(row, env.Z);
                 env.HasZ = true;
-                env.Prefixes.Clear(); // every cached token holds the old z
+                _imagination.Invalidate(members[i]); // every cached token holds the old z
             }
         }
     }
@@ -261,7 +265,7 @@ public sealed partial class IdtSession : IInContextSession
                 env.Return = env.Done ? _targets[members[i]] : env.Return - reward;
                 env.Steps = 0;
                 env.HasZ = false;
-                env.Prefixes.Clear();
+                _imagination.Invalidate(members[i]);
             }
         }
     }
@@ -291,8 +295,6 @@ public sealed partial class IdtSession : IInContextSession
         public readonly float[] NextStates = new float[model.Config.SegmentLength * model.ObservationSize];
         /// <summary>(c, dim_z) the segment's decisions, one per low-level step (all equal with one ε per segment).</summary>
         public readonly float[] Z = new float[model.Config.SegmentLength * model.Config.LatentDim];
-        /// <summary>Encoded Decisions-to-Go prefixes (the kept real steps under z), keyed by the real steps dropped.</summary>
-        public readonly Dictionary<int, KvSegment> Prefixes = [];
         public float Return = target;
         public int Steps;
         public long Total;

@@ -1,4 +1,4 @@
-namespace Dicp.Models;
+namespace Dicp.Nn;
 
 /// <summary>
 /// Token segments encoded once by the backbone and attended to by later tokens (a KV cache): for each of
@@ -6,8 +6,8 @@ namespace Dicp.Models;
 /// head, and the final hidden state of its last token.
 /// </summary>
 /// <remarks>
-/// Layout per layer: (Count, H, hs, Length). A real-context prefix has Count = 1; the candidates' shared stems
-/// (imagined transitions and query state) have one row per distinct stem. Memory: 2·layers·Count·d·Length floats
+/// Layout per layer: (Count, H, hs, Length). Real-context prefixes have one row per environment; rollout nodes' stems
+/// (imagined transitions and query state) one row per node. Memory: 2·layers·Count·d·Length floats
 /// (80 KB for one Darkroom prefix: d 32, 4 layers, 79 tokens).
 /// </remarks>
 internal sealed class KvSegment
@@ -53,5 +53,18 @@ internal sealed class KvSegment
     }
 }
 
-/// <summary>Identifies a cached prefix of one environment: how many leading real transitions the window dropped, and (DPT) the query state's bits.</summary>
-internal readonly record struct PrefixKey(int Dropped, string Query);
+/// <summary>
+/// What a backbone forward runs as inference (no dropout, no gradient needed) and, optionally, over cached keys and
+/// values: new tokens x (N, S, d) follow a cached prefix (row n uses <see cref="Prefix"/> row <see cref="PrefixOf"/>[n],
+/// row 0 when null) and a cached middle segment (row n uses <see cref="Middle"/> row <see cref="GroupOf"/>[n]), at
+/// positions P + M … P + M + S − 1; with <see cref="Fill"/> (Count N, Length S) their keys and values and last hidden
+/// states are stored, so that they can serve as a prefix or middle later.
+/// </summary>
+internal sealed record KvContext(KvSegment? Prefix = null, int[]? PrefixOf = null, KvSegment? Middle = null, int[]? GroupOf = null, KvSegment? Fill = null)
+{
+    /// <summary>Plain inference: no cached tokens, nothing stored.</summary>
+    public static KvContext Inference { get; } = new();
+
+    /// <summary>Whether nothing is cached or stored (plain causal attention over x alone).</summary>
+    public bool IsEmpty => (Prefix?.Length ?? 0) == 0 && (Middle?.Length ?? 0) == 0 && Fill is null;
+}
