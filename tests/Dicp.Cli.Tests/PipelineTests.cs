@@ -74,37 +74,7 @@ public sealed class PipelineTests : IDisposable
     public void EvaluateWithBeamSearchWritesThePlannerSettingsAndPlotFields()
     {
         // a real DICP-AD (the default factory): planners need the dynamics heads
-        var data = Path.Combine(_root, "data");
-        SyntheticHistories.WriteDarkroom(data, [24, 48, 26, 75, 38, 51], streams: 4, steps: 100, [24, 48, 26, 75], [38, 51]);
-        var config = Path.Combine(_root, "dicp.yaml");
-        File.WriteAllText(config, """
-            model:
-              model: ad
-              dynamics: true
-              n_transit: 6
-              embedding_dim: 16
-              layers: 1
-              heads: 2
-              inner: 32
-            data:
-              environment: darkroom
-              streams: 4
-              steps_per_stream: 100
-            training:
-              steps: 4
-              batch_size: 8
-              log_interval: 2
-              eval_interval: 2
-              test_windows: 8
-              checkpoint_interval: 4
-            evaluation:
-              episodes: 2
-              max_tasks: 2
-            planner:
-              name: beam
-              beam_k: 6
-              horizon: 3
-            """);
+        var (data, config) = WriteTinyDicpAd(_root);
         var run = Path.Combine(_root, "run");
         Assert.Equal(0, TrainCommand.Run(config, data, run, null, null, CancellationToken.None));
 
@@ -148,5 +118,46 @@ public sealed class PipelineTests : IDisposable
         // Continuous-action planners on a discrete model are refused with exit code 2.
         Assert.Equal(2, EvaluateCommand.Run(run, null, "test", none, false, null, new EvaluateCommand.PlannerOverrides("sampling"), null, CancellationToken.None));
         Assert.Equal(2, EvaluateCommand.Run(run, null, "test", none, false, null, new EvaluateCommand.PlannerOverrides("cem"), null, CancellationToken.None));
+    }
+
+    /// <summary>
+    /// Synthetic Darkroom histories (4 train goals, the 2 test goals (4, 2) and (5, 6), 4 streams × 100 steps) in
+    /// ROOT/data and a tiny DICP-AD run configuration (1 layer, n_transit 6, 4 steps, 2 episodes on 2 test goals, beam
+    /// K 6 with horizon 3) in ROOT/dicp.yaml.
+    /// </summary>
+    internal static (string Data, string Config) WriteTinyDicpAd(string root)
+    {
+        var data = Path.Combine(root, "data");
+        SyntheticHistories.WriteDarkroom(data, [24, 48, 26, 75, 38, 51], streams: 4, steps: 100, [24, 48, 26, 75], [38, 51]);
+        var config = Path.Combine(root, "dicp.yaml");
+        File.WriteAllText(config, """
+        model:
+          model: ad
+          dynamics: true
+          n_transit: 6
+          embedding_dim: 16
+          layers: 1
+          heads: 2
+          inner: 32
+        data:
+          environment: darkroom
+          streams: 4
+          steps_per_stream: 100
+        training:
+          steps: 4
+          batch_size: 8
+          log_interval: 2
+          eval_interval: 2
+          test_windows: 8
+          checkpoint_interval: 4
+        evaluation:
+          episodes: 2
+          max_tasks: 2
+        planner:
+          name: beam
+          beam_k: 6
+          horizon: 3
+        """);
+        return (data, config);
     }
 }
