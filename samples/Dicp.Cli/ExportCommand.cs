@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 using Dicp.Data;
 using Dicp.IO;
 using Dicp.Training;
-using MathNet.Numerics.Distributions;
+using Dicp.Cli.Plotting;
 
 namespace Dicp.Cli;
 
@@ -168,10 +168,11 @@ internal static class ExportCommand
         var returns = PlotCommand.ReadResults(path).Returns;
         var json = ResultsCheck.ReadObject(path);
         int episodes = returns[0].Length;
+        var curve = LearningCurve.FromReturns("", returns);
         var at = new JsonObject();
         foreach (var k in CardEpisodes.Where(k => k <= episodes))
-            at[k.ToString(CultureInfo.InvariantCulture)] = Interval(returns.Select(r => r[k - 1]).ToArray());
-        at["all"] = Interval(returns.Select(r => r.Average()).ToArray());
+            at[k.ToString(CultureInfo.InvariantCulture)] = Interval(curve, k - 1);
+        at["all"] = Interval(LearningCurve.FromReturns("", returns.Select(r => new[] { r.Average() }).ToArray()), 0);
         return new JsonObject
         {
             ["file"] = Path.GetFileName(path),
@@ -185,13 +186,11 @@ internal static class ExportCommand
         };
     }
 
-    /// <summary>Mean and the half-width of its 95 % Student-t interval.</summary>
-    private static JsonObject Interval(double[] x)
+    /// <summary>Mean of episode <paramref name="j"/> of <paramref name="curve"/> and the half-width of its 95 % Student-t interval over the runs.</summary>
+    private static JsonObject Interval(LearningCurve curve, int j) => new()
     {
-        var n = x.Length;
-        var mean = x.Average();
-        var sd = n > 1 ? Math.Sqrt(x.Sum(v => (v - mean) * (v - mean)) / (n - 1)) : 0;
-        var half = n > 1 ? StudentT.InvCDF(0, 1, n - 1, 0.975) * sd / Math.Sqrt(n) : 0;
-        return new JsonObject { ["mean"] = Math.Round(mean, 4), ["ci95"] = Math.Round(half, 4), ["n"] = n };
-    }
+        ["mean"] = Math.Round(curve.Mean[j], 4),
+        ["ci95"] = Math.Round(curve.Upper[j] - curve.Mean[j], 4),
+        ["n"] = curve.Runs,
+    };
 }
