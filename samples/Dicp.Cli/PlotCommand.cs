@@ -5,8 +5,8 @@ using Dicp.Cli.Plotting;
 namespace Dicp.Cli;
 
 /// <summary>
-/// <c>dicp plot results.json [more.json …] --out curves.png</c>: learning curves of runs on one chart, PNG or SVG by the
-/// extension of <c>--out</c>.
+/// <c>dicp plot results.json [more.json …] --out curves.png [--metric return|success|cumulative-success]</c>: learning
+/// curves of runs on one chart, PNG or SVG by the extension of <c>--out</c>.
 /// </summary>
 internal static class PlotCommand
 {
@@ -18,15 +18,23 @@ internal static class PlotCommand
         xAxis.AcceptOnlyFromAmong("episodes", "steps");
         var title = new Option<string>("--title") { Description = "Chart title.", DefaultValueFactory = _ => "In-context learning curves" };
         var confidence = new Option<double>("--confidence") { Description = "Confidence level of the bands (a Student-t interval of the mean).", DefaultValueFactory = _ => 0.95 };
-        var cmd = new Command("plot", "Draw the learning curves (mean return per episode with a confidence band) of one or more evaluations as PNG or SVG; "
+        var metric = new Option<string>("--metric")
+        {
+            Description = "y axis: return (mean return per episode), success (the fraction of runs whose episode succeeded) or cumulative-success "
+                + "(the fraction solved in at least one episode so far: the reference's Meta-World metric); the success metrics need 'successes' in every file.",
+            DefaultValueFactory = _ => "return",
+        };
+        metric.AcceptOnlyFromAmong("return", "success", "cumulative-success");
+        var cmd = new Command("plot", "Draw the learning curves (mean return or success rate per episode with a confidence band) of one or more evaluations as PNG or SVG; "
             + "files with the same label (e.g. one per evaluation seed) are pooled into one curve.")
-            { files, output, xAxis, title, confidence };
+            { files, output, xAxis, title, confidence, metric };
         cmd.SetAction((parse, _) =>
         {
             try
             {
                 var outPath = parse.GetValue(output)!;
-                var n = Run(parse.GetValue(files)!, outPath, parse.GetValue(xAxis) == "steps", parse.GetValue(title)!, parse.GetValue(confidence));
+                var n = Run(parse.GetValue(files)!, outPath, parse.GetValue(xAxis) == "steps", parse.GetValue(title)!, parse.GetValue(confidence),
+                    ParseMetric(parse.GetValue(metric)!));
                 Console.Out.WriteLine($"wrote {outPath} ({n} curve{(n == 1 ? "" : "s")})");
                 return Task.FromResult(0);
             }
@@ -39,27 +47,54 @@ internal static class PlotCommand
         return cmd;
     }
 
+    /// <summary>What a chart's y axis shows.</summary>
+    internal enum PlotMetric
+    {
+        /// <summary>The return of each episode (<c>returns</c>).</summary>
+        Return,
+
+        /// <summary>1 where the episode succeeded, else 0 (<c>successes</c>): the curve is the per-episode success rate.</summary>
+        Success,
+
+        /// <summary>1 from a run's first successful episode on (a running maximum of <c>successes</c>): the reference's Meta-World metric.</summary>
+        CumulativeSuccess,
+    }
+
+    internal static PlotMetric ParseMetric(string name) => name switch
+    {
+        "return" => PlotMetric.Return,
+        "success" => PlotMetric.Success,
+        "cumulative-success" => PlotMetric.CumulativeSuccess,
+        _ => throw new ArgumentException($"--metric must be return, success or cumulative-success, got '{name}'."),
+    };
+
     /// <summary>Reads, pools and draws <paramref name="files"/> into <paramref name="outPath"/>; returns the number of curves.</summary>
     /// <exception cref="ArgumentException">An unknown image extension or a confidence outside (0, 1).</exception>
     /// <exception cref="InvalidDataException">A results file that is not what <c>dicp evaluate</c> writes (the message names file and field).</exception>
     /// <exception cref="IOException">A missing or unreadable file.</exception>
-    internal static int Run(IReadOnlyList<string> files, string outPath, bool steps, string title, double confidence)
+    internal static int Run(IReadOnlyList<string> files, string outPath, bool steps, string title, double confidence, PlotMetric metric = PlotMetric.Return)
     {
         LearningCurveChart.FormatOf(outPath); // fail before reading anything
         if (!(confidence > 0 && confidence < 1)) throw new ArgumentException($"--confidence must lie in (0, 1), got {confidence}.");
         var curves = new List<LearningCurve>();
         var references = new List<ReferenceLine>();
-        var inputs = Pool(files.Select(ReadResults));
+        var inputs = Pool(files.Select(f => ReadResults(f, metric)));
         foreach (var r in inputs)
         {
             if (steps && r.StepsPerEpisode == 0)
                 throw new InvalidDataException($"Results file '{r.Source}' has no 'steps_per_episode', which --x steps needs.");
             curves.Add(LearningCurve.FromReturns(r.Label, r.Returns, confidence, steps ? r.StepsPerEpisode : 0));
-            if (r.OptimalReturn is { } opt && references.All(x => Math.Abs(x.Y - opt) > 1e-9))
+            if (metric == PlotMetric.Return && r.OptimalReturn is { } opt && references.All(x => Math.Abs(x.Y - opt) > 1e-9))
                 references.Add(new ReferenceLine("optimal", opt));
         }
-        var (yMin, yMax) = FeasibleRange(inputs);
-        LearningCurveChart.Save(outPath, curves, new ChartOptions(Title: title, XLabel: steps ? "environment steps" : "episode", YMin: yMin, YMax: yMax), references);
+        var (yMin, yMax) = metric == PlotMetric.Return ? FeasibleRange(inputs) : (0, 1);
+        var yLabel = metric switch
+        {
+            PlotMetric.Success => "success rate",
+            PlotMetric.CumulativeSuccess => "cumulative success rate (solved at least once so far)",
+            _ => "mean return",
+        };
+        LearningCurveChart.Save(outPath, curves, new ChartOptions(Title: title, XLabel: steps ? "environment steps" : "episode", YLabel: yLabel, YMin: yMin, YMax: yMax), references);
         if (LearningCurveChart.FontWarning(outPath) is { } warning) Console.Error.WriteLine(warning);
         return curves.Count;
     }
@@ -75,7 +110,7 @@ internal static class PlotCommand
         return (min, max);
     }
 
-    /// <summary>What the chart needs from a results file.</summary>
+    /// <summary>What the chart needs from a results file: <paramref name="Returns"/> holds the chosen metric's value per run and episode.</summary>
     internal sealed record PlotInput(string Label, double[][] Returns, int StepsPerEpisode, double? OptimalReturn, string Source = "");
 
     /// <summary>
@@ -100,8 +135,12 @@ internal static class PlotCommand
         return pooled;
     }
 
-    /// <summary>Reads <c>returns</c> (tasks × episodes) and labels from a results file, with errors naming file and field.</summary>
-    internal static PlotInput ReadResults(string path)
+    /// <summary>
+    /// Reads <c>returns</c> (tasks × episodes) and labels from a results file, with errors naming file and field; for the
+    /// success metrics the values are <c>successes</c> (tasks × episodes of true/false) as 0/1, running-maximised over
+    /// episodes for <see cref="PlotMetric.CumulativeSuccess"/>.
+    /// </summary>
+    internal static PlotInput ReadResults(string path, PlotMetric metric = PlotMetric.Return)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Results file '{path}' does not exist.", path);
         JsonDocument doc;
@@ -134,7 +173,30 @@ internal static class PlotCommand
                     : throw new InvalidDataException($"Results file '{path}': 'optimal_return' is {o.GetRawText()}, not a finite number.");
             if (rows.Length == 0 || rows.Any(r => r.Length != rows[0].Length || r.Length == 0))
                 throw new InvalidDataException($"Results file '{path}': 'returns' must hold at least one run, every run with the same (positive) number of episodes.");
+            if (metric != PlotMetric.Return) rows = ReadSuccesses(root, path, rows, metric == PlotMetric.CumulativeSuccess);
             return new PlotInput(label, rows, stepsPerEpisode, optimal, path);
         }
+    }
+
+    /// <summary>The <c>successes</c> array as 0/1 rows of the same shape as <paramref name="returns"/>; running maxima when <paramref name="cumulative"/>.</summary>
+    private static double[][] ReadSuccesses(JsonElement root, string path, double[][] returns, bool cumulative)
+    {
+        if (!root.TryGetProperty("successes", out var successes) || successes.ValueKind != JsonValueKind.Array)
+            throw new InvalidDataException($"Results file '{path}' has no 'successes' array (tasks × episodes), which --metric success and cumulative-success need; " +
+                "dicp evaluate writes it for environments with a success criterion (Meta-World, point-robot).");
+        var rows = successes.EnumerateArray().Select((row, i) => row.ValueKind == JsonValueKind.Array
+            ? row.EnumerateArray().Select((v, j) => v.ValueKind switch
+            {
+                JsonValueKind.True => 1.0,
+                JsonValueKind.False => 0.0,
+                _ => throw new InvalidDataException($"Results file '{path}': 'successes[{i}][{j}]' is {v.GetRawText()}, not true or false."),
+            }).ToArray()
+            : throw new InvalidDataException($"Results file '{path}': 'successes[{i}]' must be an array of true/false (tasks × episodes).")).ToArray();
+        if (rows.Length != returns.Length || rows.Where((r, i) => r.Length != returns[i].Length).Any())
+            throw new InvalidDataException($"Results file '{path}': 'successes' must have the shape of 'returns' ({returns.Length} × {returns[0].Length}).");
+        if (cumulative)
+            foreach (var r in rows)
+                for (var j = 1; j < r.Length; j++) r[j] = Math.Max(r[j], r[j - 1]); // solved at least once so far
+        return rows;
     }
 }

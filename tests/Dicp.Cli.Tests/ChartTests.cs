@@ -123,6 +123,7 @@ public sealed class ChartTests : IDisposable
             (["plot", badSteps, "--out", png], ["bad-steps.json", "steps_per_episode"]),
             (["plot", notJson, "--out", png], ["not-json.json", "not valid JSON"]),
             (["plot", a, "--out", png, "--confidence", "1.5"], ["--confidence"]),
+            (["plot", a, "--out", png, "--metric", "success"], ["a.json", "'successes'"]),
         ];
         foreach (var (args, named) in cases)
         {
