@@ -177,6 +177,7 @@ internal static class TrainCommand
             var parts = new List<string> { $"step {p.Step}/{p.TotalSteps}", $"lr {p.LearningRate:E2}", $"loss {Cell("loss")}" };
             foreach (var key in p.Metrics.Keys.Where(k => k.StartsWith("test_", StringComparison.Ordinal) || k.StartsWith("ic_", StringComparison.Ordinal)))
                 parts.Add($"{key} {Cell(key)}");
+            if (double.IsFinite(p.StepsPerSecond)) parts.Add(string.Create(CultureInfo.InvariantCulture, $"{p.StepsPerSecond:F2} steps/s"));
             CliOutput.Info(string.Join("  ", parts));
         }
     }

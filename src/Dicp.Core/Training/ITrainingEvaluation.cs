@@ -24,7 +24,12 @@ public interface ITrainingEvaluation
 /// <param name="TotalSteps">Steps of the whole run.</param>
 /// <param name="LearningRate">The learning rate of the last step.</param>
 /// <param name="Metrics">The row's values by column name (missing: not measured at this step).</param>
-public sealed record TrainingProgress(int Step, int TotalSteps, float LearningRate, IReadOnlyDictionary<string, double> Metrics);
+/// <param name="StepsPerSecond">Training steps per second of wall time since the previous row: sampling the batch,
+/// forward, backward, clipping and the optimiser step, without the test loss, evaluation, logging and checkpoint time
+/// (NaN where not measured). Wall-clock values stay out of <c>metrics.csv</c>, which is bit-identical across resumes;
+/// the trainer writes them to <c>timing.csv</c>.</param>
+public sealed record TrainingProgress(int Step, int TotalSteps, float LearningRate, IReadOnlyDictionary<string, double> Metrics,
+    double StepsPerSecond = double.NaN);
 
 /// <summary>What a <see cref="Trainer.Run"/> did.</summary>
 /// <param name="StartStep">The step the run started from (0, or the checkpoint's step when resumed).</param>

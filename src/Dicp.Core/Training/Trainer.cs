@@ -20,7 +20,10 @@ namespace Dicp.Training;
 /// <para>Run directory: <c>metrics.csv</c> (header <c>step,lr,loss,grad_norm,{model metrics},test_loss,test_{model
 /// metrics},{evaluation metrics}</c>; one row per logging step, training values averaged since the previous row, empty
 /// cells where a value was not measured), <see cref="TrainingCheckpoint.FileName"/>, and <c>model.safetensors</c> (the
-/// final state dict, reference key names) at the end.</para>
+/// final state dict, reference key names) at the end, and <c>timing.csv</c> (<c>step,steps_per_second,wall_seconds,cpu_seconds</c>
+/// per row: the training steps per second since the previous row without test, evaluation and checkpoint time, and the
+/// wall and process CPU seconds since this process started the run; it is the one file a resume does not reproduce
+/// bit for bit).</para>
 /// <para>Exact resume: a checkpoint holds everything that determines the rest of the run (parameters, AdamW moments and
 /// step count, the completed steps, the sampler's and the dropout generator's states, the metric sums), so a run that
 /// is interrupted (cancellation writes a checkpoint) and resumed writes the same losses, bit for bit, as one that was
@@ -31,6 +34,9 @@ public sealed partial class Trainer
 {
     /// <summary>The metrics file's name inside the run directory.</summary>
     public const string MetricsFileName = "metrics.csv";
+
+    /// <summary>The wall-clock file's name inside the run directory (<c>step,steps_per_second,wall_seconds,cpu_seconds</c>).</summary>
+    public const string TimingFileName = "timing.csv";
 
     /// <summary>The final model's file name inside the run directory.</summary>
     public const string ModelFileName = "model.safetensors";
@@ -134,6 +140,7 @@ public sealed partial class Trainer
         var lastCheckpoint = start;
         var lr = 0f;
         _tensorBoard = TensorBoardDirectory is not null && start < Options.Steps ? Metrics.TensorBoardWriter.Continue(TensorBoardDirectory, start) : null;
+        var timing = new StepTiming(Path.Combine(RunDirectory, TimingFileName), sw);
         try
         {
             while (state.Step < Options.Steps)
@@ -145,7 +152,9 @@ public sealed partial class Trainer
                     throw new TrainingCancelledException(state.Step, TrainingCheckpoint.PathIn(RunDirectory), cancellationToken);
                 }
                 lr = _schedule.At(state.Step);
+                timing.Resume();
                 TrainStep(lr, state);
+                timing.Pause();
                 var step = ++state.Step;
                 var last = step == Options.Steps;
                 var test = _test is not null && (last || (Options.EvalInterval > 0 && step % Options.EvalInterval == 0));
@@ -163,7 +172,8 @@ public sealed partial class Trainer
                         _logger.LogInformation("Training cancelled during the evaluation of step {Step}; the checkpoint of step {Kept} is kept", step, lastCheckpoint);
                         throw new TrainingCancelledException(lastCheckpoint, TrainingCheckpoint.PathIn(RunDirectory), cancellationToken);
                     }
-                    progress?.Report(new TrainingProgress(step, Options.Steps, lr, lastRow));
+                    var rate = timing.Row(step);
+                    progress?.Report(new TrainingProgress(step, Options.Steps, lr, lastRow, rate));
                 }
                 if (last || step % Options.CheckpointInterval == 0)
                 {
@@ -241,9 +251,11 @@ public sealed partial class Trainer
         if (!File.Exists(path))
         {
             if (File.Exists(metrics)) File.Delete(metrics);
+            File.Delete(Path.Combine(RunDirectory, TimingFileName));
             return new RunState { Pending = MetricSums.Empty() };
         }
         var c = TrainingCheckpoint.Read(path);
+        TrimMetrics(Path.Combine(RunDirectory, TimingFileName), c.Step);
         if (ModelConfig is { } config && c.ModelConfigJson is not null)
             ModelFile.CheckSame(ModelFile.ParseConfig(c.ModelConfigJson, path), config, path);
         var optionsJson = JsonSerializer.Serialize(Options, TrainingCheckpoint.Json);

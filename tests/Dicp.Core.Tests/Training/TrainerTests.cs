@@ -64,6 +64,12 @@ public sealed class TrainerTests : IDisposable
             File.ReadLines(Path.Combine(run, Trainer.MetricsFileName)).First());
         Assert.Equal(Steps / 25, csv.Count);
         Assert.Equal("", csv[0]["test_loss"]);                           // step 25: no test evaluation
+        // Wall-clock rates go to the progress rows and timing.csv (one row per metric row), never into metrics.csv.
+        Assert.All(rows, r => Assert.True(double.IsFinite(r.StepsPerSecond) && r.StepsPerSecond > 0, $"steps/s {r.StepsPerSecond}"));
+        var timing = ReadCsv(Path.Combine(run, Trainer.TimingFileName));
+        Assert.Equal(rows.Select(r => r.Step.ToString(CultureInfo.InvariantCulture)), timing.Select(t => t["step"]));
+        Assert.Equal(rows.Select(r => Math.Round(r.StepsPerSecond, 3)), timing.Select(t => D(t["steps_per_second"])));
+        Assert.True(D(timing[^1]["wall_seconds"]) >= D(timing[0]["wall_seconds"]) && D(timing[^1]["cpu_seconds"]) > 0);
         _out.WriteLine(File.ReadAllText(Path.Combine(run, Trainer.MetricsFileName)));
         var firstTest = D(csv[1]["test_loss"]);
         var lastTest = D(csv[^1]["test_loss"]);
@@ -159,9 +165,13 @@ public sealed class TrainerTests : IDisposable
         }
         var full = File.ReadAllLines(Path.Combine(a, Trainer.MetricsFileName));
         File.AppendAllLines(Path.Combine(c, Trainer.MetricsFileName), full.Skip(6).Select(l => l.Replace(",", ",9", StringComparison.Ordinal)));
+        File.AppendAllLines(Path.Combine(c, Trainer.TimingFileName), ["12,1.000,1.0,1.0"]);
         new Trainer(new TinyWindowModel(10, seed: 0), train, null, options, c).Run();
         Assert.Equal(13, full.Length);
         Assert.Equal(full, File.ReadAllLines(Path.Combine(c, Trainer.MetricsFileName)));
+        // timing.csv is trimmed to the checkpoint too: one row per step 1..12 after the resume, no stale row.
+        Assert.Equal(Enumerable.Range(1, 12).Select(i => i.ToString(CultureInfo.InvariantCulture)),
+            ReadCsv(Path.Combine(c, Trainer.TimingFileName)).Select(t => t["step"]));
     }
 
     [Fact]
