@@ -27,8 +27,24 @@ public sealed class CollectProcessTests : IDisposable
 
     private static readonly string[] Small = ["--tasks", "0-11", "--streams", "2", "--steps-per-stream", "40", "--parallel", "1"];
 
-    /// <summary>Long enough per task (≈ 0.5–2 s) to signal a run between tasks.</summary>
-    private static readonly string[] Slow = ["--tasks", "0-3", "--streams", "4", "--steps-per-stream", "300", "--parallel", "1"];
+    /// <summary>Long enough per task (≈ 0.5–2 s) to signal a run between tasks; eight tasks leave the test six tasks of margin after task 1 is written.</summary>
+    private static readonly string[] Slow = ["--tasks", "0-7", "--streams", "4", "--steps-per-stream", "300", "--parallel", "1"];
+
+    /// <summary>
+    /// Waits until task 1's file exists in <paramref name="dir"/> (it appears by an atomic rename, so it is whole). The file system,
+    /// not standard output, is watched: on a loaded machine the asynchronous output reader can lag seconds behind the process.
+    /// </summary>
+    private static void WaitForTaskOne(DicpProcess p, string dir)
+    {
+        var file = Path.Combine(dir, HistoryFormat.TaskFileName(1));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!File.Exists(file))
+        {
+            Assert.False(p.HasExited, $"the run ended before it could be signalled:\n{p.Stdout}");
+            Assert.True(watch.Elapsed < TimeSpan.FromMinutes(3), $"task 1 not written after 3 minutes:\n{p.Stdout}");
+            Thread.Sleep(5);
+        }
+    }
 
     /// <summary>Every file of two directories (hidden ones included) is byte-identical.</summary>
     private static void AssertSameFiles(string expected, string actual)
@@ -127,12 +143,15 @@ public sealed class CollectProcessTests : IDisposable
         Assert.Equal(0, DicpProcess.Run(_root, Collect(Dir("reference"), Slow)).Code);
         using (var p = new DicpProcess(_root, Collect(Dir("run"), Slow)))
         {
-            Assert.True(p.WaitForOutput("task 1: done", TimeSpan.FromMinutes(3)), p.Stdout);
+            WaitForTaskOne(p, Dir("run"));
             p.Signal(signal);
             var r = p.Wait();
             var expected = signal == "TERM" ? 143 : 130; // 128 + the signal's number
             Assert.True(r.Code == expected, $"exit code {r.Code}: {r.Stderr}");
-            Assert.Matches(@"cancelled: kept [23] finished task\(s\) in '.*' \(tasks 0-[12]; [23] collected by this run\), [12] not finished; run the same command again to resume\.", r.Stderr);
+            var m = System.Text.RegularExpressions.Regex.Match(r.Stderr, @"cancelled: kept (\d) finished task\(s\) in '.*' \(tasks 0-(\d); (\d) collected by this run\), (\d) not finished; run the same command again to resume\.");
+            Assert.True(m.Success, r.Stderr);
+            int kept = int.Parse(m.Groups[1].Value), last = int.Parse(m.Groups[2].Value), collected = int.Parse(m.Groups[3].Value), left = int.Parse(m.Groups[4].Value);
+            Assert.True(kept >= 2 && kept < 8 && last == kept - 1 && collected == kept && left == 8 - kept, r.Stderr);
         }
         Assert.Empty(Directory.GetFiles(Dir("run"), "*.tmp"));
         var again = DicpProcess.Run(_root, Collect(Dir("run"), Slow));
@@ -147,7 +166,7 @@ public sealed class CollectProcessTests : IDisposable
         Assert.Equal(0, DicpProcess.Run(_root, Collect(Dir("reference"), Slow)).Code);
         using (var p = new DicpProcess(_root, Collect(Dir("run"), Slow)))
         {
-            Assert.True(p.WaitForOutput("task 1: done", TimeSpan.FromMinutes(3)), p.Stdout);
+            WaitForTaskOne(p, Dir("run"));
             p.Signal("KILL");
             Assert.Equal(137, p.Wait().Code);
         }
