@@ -91,7 +91,7 @@ internal static class PlotCommand
         var yLabel = metric switch
         {
             PlotMetric.Success => "success rate",
-            PlotMetric.CumulativeSuccess => "cumulative success rate (solved at least once so far)",
+            PlotMetric.CumulativeSuccess => "cumulative success rate", // solved at least once so far (a longer label is cut at the chart's height)
             _ => "mean return",
         };
         LearningCurveChart.Save(outPath, curves, new ChartOptions(Title: title, XLabel: steps ? "environment steps" : "episode", YLabel: yLabel, YMin: yMin, YMax: yMax), references);
