@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Darkroom at the paper's scale (issue 16; docs/reproducing.md, "Darkroom at the paper's scale"): the shipped reference
+# configurations unchanged (configs/MODEL-darkroom.yaml: 50 000 steps, batch 512), the full collection (81 goals ×
+# 100 PPO streams × 1 000 steps), then the reference's evaluation: every test goal, one stream, 50 episodes without
+# planning and 100 with the config's planner (beam K 10, L 5, horizon 8 for the dicp-* models).
+#
+#   tools/darkroom-paper-scale.sh [MODEL ...]          (default: dicp-ad ad; also dpt dicp-dpt idt dicp-idt)
+#
+# Environment: DICP (the dicp command; default dicp on PATH), RUNS (default ~/dicp-runs), SPLIT (train/test split
+# seed, default 0; runs of other splits go to runs/MODEL-darkroom-splitN), THREADS (worker threads per process,
+# default 1: keep it the same across resumes, a resume is bit-exact only with the same thread count), PARALLEL (train
+# the models at the same time, default 1 = yes), NICE (default 19).
+# Every step is skipped when its output exists and dicp train resumes from its last checkpoint (every 1 000 steps),
+# so rerunning the same command continues an interrupted run. Commands, wall and CPU times and the load average go to
+# $RUNS/runs.log and $RUNS/times.log.
+set -euo pipefail
+CONFIGS=$(cd "$(dirname "$0")/../configs" && pwd)
+DICP=${DICP:-dicp}; RUNS=${RUNS:-$HOME/dicp-runs}; SPLIT=${SPLIT:-0}; PARALLEL=${PARALLEL:-1}; NICE=${NICE:-19}
+export DOTNET_PROCESSOR_COUNT=${THREADS:-1}
+MODELS=("$@"); [ ${#MODELS[@]} -gt 0 ] || MODELS=(dicp-ad ad)
+for m in "${MODELS[@]}"; do
+  [ -f "$CONFIGS/$m-darkroom.yaml" ] || { echo "unknown model '$m': no configs/$m-darkroom.yaml" >&2; exit 2; }
+done
+mkdir -p "$RUNS/runs"; cd "$RUNS"
+log() { echo "$(date -u +%FT%TZ) $* load=$(cut -d' ' -f1-3 /proc/loadavg)" >> runs.log; }
+timed() {
+  local name=$1; shift; log "start $name: $*"
+  local rc=0; /usr/bin/time -f "$name wall=%e user=%U sys=%S maxrss_kb=%M" -a -o times.log nice -n "$NICE" "$@" || rc=$?
+  log "end $name rc=$rc"; return $rc
+}
+suffix=; [ "$SPLIT" = 0 ] || suffix=-split$SPLIT
+[ -f data/darkroom/manifest.json ] || timed collect-darkroom "$DICP" collect --env darkroom --out data/darkroom -q
+train() {
+  local out=runs/$1-darkroom$suffix
+  [ -f "$out/model.safetensors" ] || timed train-$1$suffix "$DICP" train --config "$CONFIGS/$1-darkroom.yaml" --data data/darkroom \
+      --out "$out" --set data.split_seed="$SPLIT" -q
+}
+evaluate() {
+  local out=runs/$1-darkroom$suffix planner=$2 episodes=$3
+  [ -f "$out/$planner.json" ] || timed eval-$1$suffix-$planner "$DICP" evaluate --run "$out" --planner "$planner" --episodes "$episodes" --out "$out/$planner.json" -q
+}
+if [ "$PARALLEL" = 1 ]; then
+  pids=(); for m in "${MODELS[@]}"; do train "$m" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p"; done
+else
+  for m in "${MODELS[@]}"; do train "$m"; done
+fi
+for m in "${MODELS[@]}"; do
+  evaluate "$m" none 50
+  case $m in dicp-*) evaluate "$m" beam 100 ;; esac
+done
