@@ -8,8 +8,8 @@
 #
 # Environment: DICP (the dicp command; default dicp on PATH), RUNS (default ~/dicp-runs), SPLIT (train/test split
 # seed, default 0; runs of other splits go to runs/MODEL-darkroom-splitN), THREADS (worker threads per process,
-# default 1: keep it the same across resumes, a resume is bit-exact only with the same thread count), PARALLEL (train
-# the models at the same time, default 1 = yes), NICE (default 19).
+# default 1; the engine splits work by rows and fixed chunks, never by thread count, so the results and a resume are
+# bit-identical for any THREADS), PARALLEL (train the models at the same time, default 1 = yes), NICE (default 19).
 # Every step is skipped when its output exists and dicp train resumes from its last checkpoint (every 1 000 steps),
 # so rerunning the same command continues an interrupted run. Commands, wall and CPU times and the load average go to
 # $RUNS/runs.log and $RUNS/times.log.
