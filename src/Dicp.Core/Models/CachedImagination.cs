@@ -21,6 +21,10 @@ namespace Dicp.Models;
 /// (W − h transitions) is encoded once per environment and shared by all its nodes at that depth. A path of depth H
 /// thus runs Σ(h + 1) = H(H + 1)/2 stem tokens — O(H²) — because dropping the window's first transition changes the
 /// hidden state of every later token, so an ancestor's keys and values are not those the child needs.</para>
+/// <para>Where the window does not slide between a node and its child (the real context shorter than W by at least the
+/// depth, <see cref="SessionOptions.ImaginationReserve"/>, or IDT's whole-segment window) the child's stem begins with its
+/// parent's, and the child runs only its new tokens over the parent's cached keys and values (chained stems, the
+/// <c>Chain</c> part of this class): AD 2 tokens per node, IDT 4, so a path of depth H runs O(H) stem tokens.</para>
 /// <para>Batches: nodes of every environment and depth go through one backbone call per (shape, stage), the prefix
 /// rows chosen per candidate (<c>prefixOf</c>) and the stem rows per candidate (<c>groupOf</c>).</para>
 /// </remarks>
