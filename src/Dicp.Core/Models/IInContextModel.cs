@@ -130,7 +130,8 @@ public interface IInContextSession
     /// </summary>
     /// <remarks>
     /// The window slides over imagined transitions exactly as over real ones: the model sees the last
-    /// <see cref="IInContextModel.WindowTransitions"/> of (real ++ imagined). Predictions are deterministic decodes
+    /// <see cref="IInContextModel.WindowTransitions"/> of (real ++ imagined), the real part limited to its last W − r
+    /// transitions with <see cref="SessionOptions.ImaginationReserve"/> r. Predictions are deterministic decodes
     /// (argmax for discrete heads, the mean or clipped value for continuous ones).
     /// </remarks>
     /// <param name="environment">The environment whose real context the candidates share.</param>

@@ -44,7 +44,7 @@ public sealed partial class InContextSession : IInContextSession
         ArgumentOutOfRangeException.ThrowIfNegative(options.ImaginationReserve, "SessionOptions.ImaginationReserve");
         if (options.ImaginationReserve > 0 && options.ImaginationReserve >= model.WindowTransitions)
             throw new ArgumentOutOfRangeException("SessionOptions.ImaginationReserve", options.ImaginationReserve,
-                $"{model.Name}: the reserve must leave real context: below the window's {model.WindowTransitions} transitions.");
+                $"{model.Name}: SessionOptions.ImaginationReserve {options.ImaginationReserve} must leave real context: it must be below the window's {model.WindowTransitions} transitions.");
         _model = model;
         Environments = environments;
         Options = options;
