@@ -178,7 +178,9 @@ internal abstract partial class CachedImagination(IInContextSession session, Tra
 
     /// <summary>
     /// <see cref="IInContextSession.Predict"/> over rollouts: the candidates' paths become one tree (equal transitions
-    /// share a node, compared float for float), and their leaves are stepped with the query actions.
+    /// share a node, compared float for float), and their leaves are stepped with the query actions. The inner nodes of
+    /// that tree are never stepped, so their stems are not cached and the leaves encode their whole stems (no chaining);
+    /// the planners step nodes depth by depth (<see cref="Step"/>), where children chain.
     /// </summary>
     public void Predict(int environment, CandidateBatch b, CandidatePredictions predictions)
     {
