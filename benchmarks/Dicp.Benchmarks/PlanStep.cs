@@ -13,15 +13,17 @@ namespace Dicp.Benchmarks;
 /// every candidate. Each timed step follows a fresh real transition, so the real context is encoded anew every step
 /// (nothing carries over between steps); for IDT the steps walk through the segment positions j = 0 … c − 1 (the
 /// Darkroom preset: c 10, dim_z 8, target return 20). The PyTorch peer of AD is <c>torch_twin.py plan-step</c> (the
-/// reference's naive algorithm).
+/// reference's naive algorithm). <c>--reserve r</c> sets <see cref="SessionOptions.ImaginationReserve"/> (AD: every query
+/// sees the last W − r real transitions; r ≥ H − 1 chains every node of a horizon-H plan onto its parent).
 /// </summary>
 public static class PlanStep
 {
     /// <summary>Runs the measurement and prints one JSON line (<c>"impl":"dicp-shared"</c> or <c>"dicp-naive"</c>, and <c>"model"</c>).</summary>
     /// <param name="modelName"><c>"ad"</c> or <c>"idt"</c>.</param>
+    /// <param name="reserve">The session's <see cref="SessionOptions.ImaginationReserve"/> (0: the whole window).</param>
     /// <exception cref="ArgumentException">A non-positive size, or a model other than ad and idt.</exception>
     /// <exception cref="NotSupportedException">This build has no DICP-AD model yet (<see cref="InContextModels.Create"/>).</exception>
-    public static void Run(string modelName, int envs, int beamK, int samples, int horizon, int iters, int warmup, bool naive, bool verbose)
+    public static void Run(string modelName, int envs, int beamK, int samples, int horizon, int iters, int warmup, bool naive, bool verbose, int reserve = 0)
     {
         if (envs < 1 || beamK < 1 || samples < 1 || horizon < 1 || iters < 1 || warmup < 0)
             throw new ArgumentException("plan-step: --envs, --beam-k, --samples, --horizon and --iters must be positive, --warmup not negative.");
@@ -39,7 +41,7 @@ public static class PlanStep
 
         var actionCount = config.ActionCount;
         var session = model.CreateSession(envs, new SessionOptions(SharedPrefix: !naive, MaxCandidates: Math.Max(samples, beamK * actionCount),
-            TargetReturns: modelName == "idt" ? Enumerable.Repeat(20f, envs).ToArray() : null, Seed: 5));
+            TargetReturns: modelName == "idt" ? Enumerable.Repeat(20f, envs).ToArray() : null, Seed: 5, ImaginationReserve: reserve));
         var rng = new Generator(77);
         int o = model.ObservationSize, window = model.WindowTransitions;
         float[] s = new float[envs * o], a = new float[envs], r = new float[envs], s2 = new float[envs * o];
@@ -83,7 +85,7 @@ public static class PlanStep
             IdtSession idt => (idt.StemTokens, idt.PrefixEncodings),
             _ => (0L, 0L),
         };
-        new JsonLine().Add("bench", "plan-step").Add("model", modelName).Add("impl", naive ? "dicp-naive" : "dicp-shared")
+        new JsonLine().Add("bench", "plan-step").Add("model", modelName).Add("impl", naive ? "dicp-naive" : "dicp-shared").Add("reserve", reserve)
             .Add("envs", envs).Add("beam_k", beamK).Add("samples", samples).Add("horizon", horizon).Add("window", window)
             .Add("iters", iters).Add("median_ms", median, 2).Add("min_ms", times.Min(), 2).Add("ms_per_env", median / envs, 3)
             .Add("stem_tokens_per_step", (double)stems / (warmup + iters), 1).Add("prefix_encodings_per_step", (double)prefixes / (warmup + iters), 1)

@@ -14,8 +14,9 @@ usage: Dicp.Benchmarks <command> [options]
   gemm     [--m 41472] [--iters 20]              GFLOP/s of Ops.Linear at the backbone's shapes
   profile  [--batch 512] [--iters 10] [--steps 5] [--only OP|kernels] step split and per-op microbenchmarks at the step's shapes
   parity   [--out FILE] [--batch 4]              weights + batch + eval outputs for torch_twin.py parity
-  plan-step [--model ad|idt] [--envs 20] [--beam-k 10] [--samples 5] [--horizon 8] [--iters 5] [--warmup 2] [--naive]
-                                                 median beam-search planning step of DICP-AD or DICP-IDT (shared prefix, or naive)
+  plan-step [--model ad|idt] [--envs 20] [--beam-k 10] [--samples 5] [--horizon 8] [--iters 5] [--warmup 2] [--naive] [--reserve 0]
+                                                 median beam-search planning step of DICP-AD or DICP-IDT (shared prefix, or naive;
+                                                 --reserve: SessionOptions.ImaginationReserve, AD)
   plan-predict [--horizon 8] [--iters 20] [--warmup 3]  one beam-search step's world-model calls, shared prefix vs naive
   long-context [--model ad-ml1|idt-ml1|ad-key-to-door] [--batch 8] [--steps 3] [--warmup 1] [--budget-mb 0] [--target-steps 50000] [--compare]
                                                  peak memory and time of a long-context training step, and the estimate
@@ -42,7 +43,7 @@ var allowed = new Dictionary<string, string[]>
     ["profile"] = ["batch", "iters", "steps", "only"],
     ["all"] = [],
     ["parity"] = ["out", "batch"],
-    ["plan-step"] = ["model", "envs", "beam-k", "samples", "horizon", "iters", "warmup", "naive"],
+    ["plan-step"] = ["model", "envs", "beam-k", "samples", "horizon", "iters", "warmup", "naive", "reserve"],
     ["plan-predict"] = ["horizon", "iters", "warmup"],
     ["long-context"] = ["model", "batch", "steps", "warmup", "budget-mb", "target-steps", "compare"],
     ["attention-compare"] = ["batch", "t", "heads", "hs", "dropout", "iters"],
@@ -102,7 +103,7 @@ void Work()
             break;
         case "plan-step":
             PlanStep.Run(opts.Str("model", "ad"), opts.Int("envs", 20), opts.Int("beam-k", 10), opts.Int("samples", 5), opts.Int("horizon", 8),
-                opts.Int("iters", 5), opts.Int("warmup", 2), opts.Has("naive"), verbose);
+                opts.Int("iters", 5), opts.Int("warmup", 2), opts.Has("naive"), verbose, opts.Int("reserve", 0));
             break;
         case "plan-predict":
             PlanPredictBench.Run(opts.Int("horizon", 8), opts.Int("iters", 20), opts.Int("warmup", 3));

@@ -38,14 +38,15 @@ internal static class EvaluateCommand
         var deterministic = new Option<bool>("--deterministic") { Description = "Planners: take the most probable first actions / the policy mean instead of sampling." };
         var early = new Option<bool>("--plan-before-full-window") { Description = "Planners: plan from the first step instead of waiting for n_transit steps of context (planner.planning_start: first_step)." };
         var label = new Option<string?>("--label") { Description = "Label of the curve in dicp plot (default: model + planner, e.g. \"DICP-AD + beam\")." };
+        var reserve = new Option<int>("--imagination-reserve") { Description = "AD/DPT planning: show every query only the last W − r real transitions, so imagination up to depth r never slides the window and each rollout node runs only its new tokens (SessionOptions.ImaginationReserve; default 0: the whole window; a horizon-H beam needs H − 1)." };
         var expect = new Option<string?>("--expect") { Description = "Check that this evaluation reproduces a results file exactly (same planner, settings, seed and tasks; identical returns for every episode evaluated); exit code 1 if not. Writes no results file unless --out is given." };
         var cmd = new Command("evaluate", "Roll a trained model in context on the split's tasks and write results.json.")
-            { run, episodes, split, output, greedy, seed, planner, beamK, samples, horizon, startStep, deterministic, early, label, expect };
+            { run, episodes, split, output, greedy, seed, planner, beamK, samples, horizon, startStep, deterministic, early, label, expect, reserve };
         cmd.SetAction((parse, ct) => Task.FromResult(Run(parse.GetValue(run)!, parse.GetValue(episodes), parse.GetValue(split)!, parse.GetValue(output),
             parse.GetValue(greedy), parse.GetValue(seed),
             new PlannerOverrides(parse.GetValue(planner), parse.GetValue(beamK), parse.GetValue(samples), parse.GetValue(horizon),
                 parse.GetValue(startStep), parse.GetValue(deterministic), parse.GetValue(early)),
-            parse.GetValue(label), ct, expect: parse.GetValue(expect))));
+            parse.GetValue(label), ct, expect: parse.GetValue(expect), reserve: parse.GetValue(reserve))));
         return cmd;
     }
 
@@ -59,7 +60,7 @@ internal static class EvaluateCommand
     /// the model from the run's configuration (default: the library's factory), as in <see cref="TrainCommand.Run"/>.
     /// </summary>
     internal static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, PlannerOverrides overrides,
-        string? label, CancellationToken ct, Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null, string? expect = null)
+        string? label, CancellationToken ct, Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null, string? expect = null, int reserve = 0)
     {
         try
         {
@@ -88,7 +89,8 @@ internal static class EvaluateCommand
             var (trainTasks, testTasks) = tasks.Split(splitSeed, trainRatio);
             var indices = (split == "train" ? trainTasks : testTasks).Take(config.Evaluation.MaxTasks ?? int.MaxValue).ToArray();
             var options = new EvaluationOptions(episodes ?? config.Evaluation.Episodes, seed ?? config.Evaluation.Seed,
-                ReportSuccess: config.Data.Environment == "point-robot" || config.Data.Environment.StartsWith("metaworld", StringComparison.Ordinal));
+                ReportSuccess: config.Data.Environment == "point-robot" || config.Data.Environment.StartsWith("metaworld", StringComparison.Ordinal),
+                ImaginationReserve: reserve);
             var plannerConfig = overrides.Apply(config.Planner).Resolved();
             var planner = Planners.Create(plannerConfig, model, options.Seed, overrides.Deterministic, greedy || config.Evaluation.Greedy);
             var curve = label ?? Label(model.Name, planner.Name);
@@ -118,6 +120,7 @@ internal static class EvaluateCommand
                 ["optimal_return"] = optimal,
                 ["seconds"] = Math.Round(watch.Elapsed.TotalSeconds, 2),
             };
+            if (reserve != 0) metadata["imagination_reserve"] = reserve;
             if (path is not null) result.Save(path, metadata);
             PrintTable(result);
             Console.Out.WriteLine($"evaluated in {watch.Elapsed.TotalSeconds:F1} s" + (path is null ? "" : $"; wrote {path}"));

@@ -22,6 +22,8 @@ internal sealed class TorchInContextSession : IInContextSession
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(environments);
         ArgumentNullException.ThrowIfNull(options);
+        if (options.ImaginationReserve != 0)
+            throw new ArgumentException($"{model.Name} (TorchSharp): SessionOptions.ImaginationReserve is not supported (got {options.ImaginationReserve}); use 0.", nameof(options));
         _model = model;
         _enc = model.Layout;
         Environments = environments;

@@ -309,6 +309,15 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
         var early = Dicp("evaluate", "--run", "run", "--planner", "beam", "--episodes", "1", "--plan-before-full-window", "--out", "r.json", "-q");
         Assert.Equal(0, early.Code);
         Assert.DoesNotContain("note:", early.Stderr);
+
+        // An imagination reserve (SessionOptions.ImaginationReserve) is recorded; one that leaves no real context is refused.
+        var reserved = Dicp("evaluate", "--run", "run", "--planner", "beam", "--episodes", "2", "--imagination-reserve", "7", "--out", "r7.json", "-q");
+        Assert.Equal(0, reserved.Code);
+        using (var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(_root, "r7.json"))))
+            Assert.Equal(7, doc.RootElement.GetProperty("imagination_reserve").GetInt32());
+        AssertUserError(Dicp("evaluate", "--run", "run", "--planner", "beam", "--episodes", "1", "--plan-before-full-window", "--imagination-reserve", "30",
+                "--out", "r30.json", "-q"),
+            "ImaginationReserve", "30 transitions");
     }
 
     [Fact]

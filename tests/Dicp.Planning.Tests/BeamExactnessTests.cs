@@ -28,6 +28,18 @@ public class BeamExactnessTests
         PlanSideBySide(InContextModels.Create(SmallDicpAd(), seed), seed, horizon, deterministic);
 
     /// <summary>
+    /// With <see cref="SessionOptions.ImaginationReserve"/> (both sessions: the same shorter real context) the cached
+    /// session chains every node onto its parent up to depth r; horizon H needs r = H − 1, and a reserve below it mixes
+    /// chained and slid depths. The plans equal the naive session's.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 8, false, 7)]
+    [InlineData(1, 8, true, 7)]
+    [InlineData(2, 6, false, 3)]
+    public void ReservedSharedPrefixAndNaiveSessionsPlanTheSamePaths(int seed, int horizon, bool deterministic, int reserve) =>
+        PlanSideBySide(InContextModels.Create(SmallDicpAd(), seed), seed, horizon, deterministic, reserve);
+
+    /// <summary>
     /// IDT as the reference: horizon c = 4 imagines the segment's c steps from every position, past the segment's end,
     /// in one Decisions-to-Go sequence; with sliding imagination horizon 8 slides the low-level window inside the plans.
     /// </summary>
@@ -40,14 +52,15 @@ public class BeamExactnessTests
     public void IdtSharedPrefixAndNaiveSessionsPlanTheSamePaths(int seed, int horizon, bool deterministic, bool sliding) =>
         PlanSideBySide(InContextModels.Create(SmallDicpIdt(sliding), seed), seed, horizon, deterministic);
 
-    private static void PlanSideBySide(ITrainableInContextModel model, int seed, int horizon, bool deterministic)
+    private static void PlanSideBySide(ITrainableInContextModel model, int seed, int horizon, bool deterministic, int reserve = 0)
     {
         // Five goals, including the goal at the start cell and a corner; horizon 8 meets episode ends (20 steps).
         (int X, int Y)[] goals = [(4, 2), (5, 6), (0, 5), (8, 8), (4, 4)];
         var envs = new VectorEnvironment(goals.Select(g => (IEnvironment)new Darkroom(g.X, g.Y)).ToArray());
         int n = envs.Count, o = envs.ObservationSize;
         // IDT: the same target returns and session seed, so both sessions draw the same decisions z.
-        var sessionOptions = new SessionOptions(TargetReturns: [.. Enumerable.Range(0, n).Select(i => ((IHasMaxReturn)envs[i]).MaxReturn)], Seed: seed);
+        var sessionOptions = new SessionOptions(TargetReturns: [.. Enumerable.Range(0, n).Select(i => ((IHasMaxReturn)envs[i]).MaxReturn)], Seed: seed,
+            ImaginationReserve: reserve);
         var shared = model.CreateSession(n, sessionOptions with { SharedPrefix = true });
         var naive = model.CreateSession(n, sessionOptions with { SharedPrefix = false });
         var options = new BeamSearchOptions(Horizon: horizon, Deterministic: deterministic, Seed: seed);

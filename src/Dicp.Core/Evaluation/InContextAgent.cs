@@ -10,7 +10,9 @@ namespace Dicp.Evaluation;
 /// start (the task's max return for grid worlds, 10 × horizon for continuous tasks, as the reference). Required by IDT;
 /// ignored by AD and DPT.</param>
 /// <param name="Seed">Seeds the session's own sampling (IDT's latent decisions); the planner has its own seed.</param>
-public sealed record AgentOptions(IReadOnlyList<int>? MaxEpisodeSteps = null, IReadOnlyList<float>? TargetReturns = null, int Seed = 0);
+/// <param name="ImaginationReserve">The session's <see cref="SessionOptions.ImaginationReserve"/> (default 0: the whole window).</param>
+public sealed record AgentOptions(IReadOnlyList<int>? MaxEpisodeSteps = null, IReadOnlyList<float>? TargetReturns = null, int Seed = 0,
+    int ImaginationReserve = 0);
 
 /// <summary>
 /// An in-context agent for a loop of one's own: <see cref="Act(ReadOnlySpan{float})"/> takes the current observation
@@ -61,7 +63,10 @@ public sealed class InContextAgent
         if (options.MaxEpisodeSteps is { } m && (m.Count != environments || m.Any(x => x < 1)))
             throw new ArgumentException($"AgentOptions.MaxEpisodeSteps must hold {environments} positive lengths, got [{string.Join(", ", m)}].", nameof(options));
         (Model, Planner, Environments, Options) = (model, planner, environments, options);
-        Session = model.CreateSession(environments, SessionOptions.Default with { TargetReturns = options.TargetReturns, Seed = options.Seed });
+        Session = model.CreateSession(environments, SessionOptions.Default with
+        {
+            TargetReturns = options.TargetReturns, Seed = options.Seed, ImaginationReserve = options.ImaginationReserve,
+        });
         ActionSize = model.ActionSpace.Size;
         int o = model.ObservationSize;
         _maxSteps = options.MaxEpisodeSteps?.ToArray() ?? Enumerable.Repeat(int.MaxValue, environments).ToArray();

@@ -8,7 +8,8 @@ namespace Dicp.Evaluation;
 /// <param name="Episodes">Episodes per task, played back to back in one context (reference: 50; 100 with planning).</param>
 /// <param name="Seed">Seeds the environments' resets (task <c>i</c>'s <c>e</c>-th episode uses <c>Seed + e·E + i</c>).</param>
 /// <param name="ReportSuccess">Record per-episode success flags (tasks that define success, e.g. Point-Robot, Meta-World).</param>
-public sealed record EvaluationOptions(int Episodes = 50, int Seed = 0, bool ReportSuccess = false);
+/// <param name="ImaginationReserve">The session's <see cref="SessionOptions.ImaginationReserve"/> (default 0: the whole window).</param>
+public sealed record EvaluationOptions(int Episodes = 50, int Seed = 0, bool ReportSuccess = false, int ImaginationReserve = 0);
 
 /// <summary>Reported each time every task has finished one more episode.</summary>
 /// <param name="Episode">The episode index just completed by all tasks (0-based).</param>
@@ -67,7 +68,7 @@ public static class InContextEvaluator
         vec.Reset(options.Seed, obs);
         // The agent keeps the contexts, hands the model its observation floats (ModelConfig.SourceObservationSize) and
         // limits the planning depth by each episode's steps left.
-        var agent = new InContextAgent(model, planner, n, new AgentOptions([.. environments.Select(env => env.MaxEpisodeSteps)], targets, options.Seed));
+        var agent = new InContextAgent(model, planner, n, new AgentOptions([.. environments.Select(env => env.MaxEpisodeSteps)], targets, options.Seed, options.ImaginationReserve));
         var reported = 0;
         long steps = 0;
         while (reported < episodes)

@@ -21,11 +21,16 @@ namespace Dicp.Models;
 /// (W − h transitions) is encoded once per environment and shared by all its nodes at that depth. A path of depth H
 /// thus runs Σ(h + 1) = H(H + 1)/2 stem tokens — O(H²) — because dropping the window's first transition changes the
 /// hidden state of every later token, so an ancestor's keys and values are not those the child needs.</para>
+/// <para>Where the window does not slide between a node and its child (the real context shorter than W by at least the
+/// depth, <see cref="SessionOptions.ImaginationReserve"/>, or IDT's whole-segment window) the child's stem begins with its
+/// parent's, and the child runs only its new tokens over the parent's cached keys and values (chained stems, the
+/// <c>Chain</c> part of this class): AD 2 tokens per node, IDT 4, so a path of depth H runs O(H) stem tokens.</para>
 /// <para>Batches: nodes of every environment and depth go through one backbone call per (shape, stage), the prefix
 /// rows chosen per candidate (<c>prefixOf</c>) and the stem rows per candidate (<c>groupOf</c>).</para>
 /// </remarks>
-internal abstract class CachedImagination(IInContextSession session, Transformer backbone, int environments)
+internal abstract partial class CachedImagination(IInContextSession session, Transformer backbone, int environments)
 {
+    private readonly Transformer _backbone = backbone;
     private readonly Dictionary<int, KvRow>[] _prefixes = [.. Enumerable.Range(0, environments).Select(_ => new Dictionary<int, KvRow>())];
     private readonly long[] _versions = new long[environments];
 
@@ -38,8 +43,8 @@ internal abstract class CachedImagination(IInContextSession session, Transformer
     /// <summary>Stem tokens encoded so far (a diagnostic of the imagination's cost, summed over nodes).</summary>
     public long StemTokenCount { get; private set; }
 
-    private int Layers => backbone.Config.NLayer;
-    private int Dim => backbone.Config.DModel;
+    private int Layers => _backbone.Config.NLayer;
+    private int Dim => _backbone.Config.DModel;
 
     /// <summary>Environment <paramref name="environment"/>'s context version: rollouts made under another are stale.</summary>
     public long Version(int environment) => _versions[environment];
@@ -70,8 +75,12 @@ internal abstract class CachedImagination(IInContextSession session, Transformer
     /// <summary>(E', P, d) the embedded prefixes of <paramref name="environments"/>.</summary>
     protected abstract Tensor PrefixTokens(IReadOnlyList<int> environments, Shape shape);
 
-    /// <summary>(G, S, d) the embedded stems of <paramref name="nodes"/> (same shape): their kept imagined transitions, then the query tokens.</summary>
-    protected abstract Tensor StemTokens(IReadOnlyList<Rollout> nodes, Shape shape);
+    /// <summary>
+    /// (G, S − <paramref name="from"/>, d) the embedded stems of <paramref name="nodes"/> (same shape): their kept imagined
+    /// transitions, then the query tokens, from stem token <paramref name="from"/> on (0: the whole stem; more only as
+    /// <see cref="ChainedTokens"/> allows).
+    /// </summary>
+    protected abstract Tensor StemTokens(IReadOnlyList<Rollout> nodes, Shape shape, int from);
 
     /// <summary>(M, 1, d) the embedded actions (M, A).</summary>
     protected abstract Tensor ActionTokens(float[] actions, int count);
@@ -94,7 +103,7 @@ internal abstract class CachedImagination(IInContextSession session, Transformer
             for (var e = 0; e < _prefixes.Length; e++)
                 if (!missing.Contains(e) && !_prefixes[e].ContainsKey(shape.DroppedReal) && HasPrefix(e, shape)) missing.Add(e);
             var batch = new KvSegment(Layers, missing.Count, length, Dim);
-            backbone.Forward(PrefixTokens(missing, shape), new KvContext(Fill: batch)); // (E', P, d)
+            _backbone.Forward(PrefixTokens(missing, shape), new KvContext(Fill: batch)); // (E', P, d)
             PrefixEncodings++;
             for (var r = 0; r < missing.Count; r++) _prefixes[missing[r]][shape.DroppedReal] = new KvRow(batch, r);
         }
@@ -140,16 +149,10 @@ internal abstract class CachedImagination(IInContextSession session, Transformer
                 var (prefix, rowOfEnv) = Prefixes(envs, shape);
                 int PrefixRow(Rollout node) => rowOfEnv[envs.IndexOf(node.Environment)];
 
-                // The stems of nodes stepped for the first time, over their environment's prefix.
+                // The stems of nodes stepped for the first time, over their environment's prefix: chained onto their
+                // parents' cached stems where the window does not slide between parent and child, else whole.
                 var fresh = members.Select(k => distinct[k]).Where(node => node.Kv is null).ToList();
-                if (fresh.Count > 0)
-                {
-                    var tokens = StemTokens(fresh, shape); // (G, S, d)
-                    var stems = new KvSegment(Layers, fresh.Count, tokens.Shape[1], d);
-                    backbone.Forward(tokens, new KvContext(prefix, [.. fresh.Select(PrefixRow)], Fill: stems));
-                    StemTokenCount += fresh.Count * tokens.Shape[1];
-                    for (var g = 0; g < fresh.Count; g++) fresh[g].Kv = new KvRow(stems, g);
-                }
+                if (fresh.Count > 0) EncodeStems(fresh, shape, prefix, [.. fresh.Select(PrefixRow)]);
 
                 // One action token per candidate, over its prefix and its node's stem.
                 var (middle, rowOfMember) = Gather([.. members.Select(k => distinct[k].Kv!.Value)]);
@@ -165,7 +168,7 @@ internal abstract class CachedImagination(IInContextSession session, Transformer
                     prefixOf[j] = PrefixRow(nodes[i]);
                     middle.LastHidden.AsSpan(groupOf[j] * d, d).CopyTo(policyRows.AsSpan(i * d, d)); // the query observation's token
                 }
-                var hidden = backbone.Forward(ActionTokens(acts, m), new KvContext(prefix, prefixOf, middle, groupOf)); // (M, 1, d)
+                var hidden = _backbone.Forward(ActionTokens(acts, m), new KvContext(prefix, prefixOf, middle, groupOf)); // (M, 1, d)
                 for (var j = 0; j < m; j++) hidden.Data.AsSpan(j * d, d).CopyTo(dynamicsRows.AsSpan(candidates[j] * d, d));
             }
             WriteHeads(n, policyRows, dynamicsRows, predictions);
@@ -175,7 +178,9 @@ internal abstract class CachedImagination(IInContextSession session, Transformer
 
     /// <summary>
     /// <see cref="IInContextSession.Predict"/> over rollouts: the candidates' paths become one tree (equal transitions
-    /// share a node, compared float for float), and their leaves are stepped with the query actions.
+    /// share a node, compared float for float), and their leaves are stepped with the query actions. The inner nodes of
+    /// that tree are never stepped, so their stems are not cached and the leaves encode their whole stems (no chaining);
+    /// the planners step nodes depth by depth (<see cref="Step"/>), where children chain.
     /// </summary>
     public void Predict(int environment, CandidateBatch b, CandidatePredictions predictions)
     {

@@ -56,7 +56,19 @@ public interface IInContextModel
 /// Required by IDT (one value per environment); ignored by AD and DPT.
 /// </param>
 /// <param name="Seed">Seeds the session's own sampling (IDT's latent decisions); ignored by AD and DPT.</param>
-public sealed record SessionOptions(bool SharedPrefix = true, int MaxCandidates = 64, IReadOnlyList<float>? TargetReturns = null, int Seed = 0)
+/// <param name="ImaginationReserve">
+/// r ≥ 0 (default 0: today's behaviour, the whole window): AD and DPT sessions show every query (the policy, and the
+/// world model at every imagined depth) at most <see cref="IInContextModel.WindowTransitions"/> − r real transitions,
+/// the most recent ones, so that imagination up to depth r fits the window without sliding it. The KV-cached
+/// imagination then chains each node onto its parent's cached keys and values (a node runs only its new tokens: O(H)
+/// backbone tokens per path of depth H ≤ r instead of O(H²)). The price is a shorter real context: the model conditions
+/// on r fewer past transitions than it was trained to use at full window, which may weaken in-context improvement; the
+/// real window itself still holds all W transitions (<see cref="IInContextSession.ContextLength"/>). Must be below
+/// <see cref="IInContextModel.WindowTransitions"/>. IDT sessions need no reserve (their imagination keeps the whole
+/// segment and never slides) and reject a non-zero one with <see cref="ModelConfig.SlidingImagination"/>.
+/// </param>
+public sealed record SessionOptions(bool SharedPrefix = true, int MaxCandidates = 64, IReadOnlyList<float>? TargetReturns = null, int Seed = 0,
+    int ImaginationReserve = 0)
 {
     /// <summary>The default settings.</summary>
     public static SessionOptions Default { get; } = new();
@@ -118,7 +130,8 @@ public interface IInContextSession
     /// </summary>
     /// <remarks>
     /// The window slides over imagined transitions exactly as over real ones: the model sees the last
-    /// <see cref="IInContextModel.WindowTransitions"/> of (real ++ imagined). Predictions are deterministic decodes
+    /// <see cref="IInContextModel.WindowTransitions"/> of (real ++ imagined), the real part limited to its last W − r
+    /// transitions with <see cref="SessionOptions.ImaginationReserve"/> r. Predictions are deterministic decodes
     /// (argmax for discrete heads, the mean or clipped value for continuous ones).
     /// </remarks>
     /// <param name="environment">The environment whose real context the candidates share.</param>

@@ -96,12 +96,19 @@ public sealed partial class InContextSession
     {
         private readonly InContextModel _model = session._model;
 
-        /// <summary>W window, L real transitions, h depth: drop the first max(0, L + h − W) of (real ++ imagined).</summary>
+        /// <summary>
+        /// W window, L real transitions, r reserve, h depth: the last min(L, W − r) real transitions (all of them with
+        /// r = 0), then the imagined ones, minus the first max(0, that + h − W) of the two.
+        /// </summary>
         public Shape ShapeAt(int depth)
         {
-            var dropped = Math.Max(0, session._count + depth - _model.WindowTransitions);
-            var droppedReal = Math.Min(dropped, session._count);
-            return new Shape(droppedReal, session._count - droppedReal, dropped - droppedReal, depth - (dropped - droppedReal));
+            int w = _model.WindowTransitions, l = session._count;
+            var reserved = Math.Max(0, l - (w - session.Options.ImaginationReserve)); // real transitions the reserve leaves out
+            var live = l - reserved;
+            var dropped = Math.Max(0, live + depth - w);
+            var droppedReal = reserved + Math.Min(dropped, live);
+            var droppedImagined = dropped - Math.Min(dropped, live);
+            return new Shape(droppedReal, l - droppedReal, droppedImagined, depth - droppedImagined);
         }
 
         protected override Shape ShapeOf(int environment, int depth) => ShapeAt(depth);
@@ -119,12 +126,16 @@ public sealed partial class InContextSession
             return _model.EmbedTransitions(features, environments.Count, kept); // (E', P, d)
         }
 
-        /// <summary>AD <c>[imagined…, s_q]</c>; DPT <c>[s_q, real…, imagined…]</c>.</summary>
-        protected override Tensor StemTokens(IReadOnlyList<Rollout> nodes, Shape shape)
+        /// <summary>AD: the kept imagined transitions (one token each) without the query: a child's stem begins with them; DPT: none (its query comes first).</summary>
+        protected override int ChainedTokens(Shape parent) => _model.QueryFirst ? 0 : parent.KeptImagined;
+
+        /// <summary>AD <c>[imagined…, s_q]</c> from token <paramref name="from"/> on; DPT <c>[s_q, real…, imagined…]</c> (from 0 only).</summary>
+        protected override Tensor StemTokens(IReadOnlyList<Rollout> nodes, Shape shape, int from)
         {
+            if (from < 0 || from > (_model.QueryFirst ? 0 : shape.KeptImagined)) throw new ArgumentOutOfRangeException(nameof(from));
             int g = nodes.Count, o = _model.ObservationSize, f = _model.TransitionFeatures;
             var real = _model.QueryFirst ? shape.KeptReal : 0;
-            var k = real + shape.KeptImagined;
+            var k = real + shape.KeptImagined - from; // AD: the imagined transitions from `from` on
             var features = new float[Math.Max(g * k * f, 1)]; // (G, k, F)
             var queries = new float[g * o];
             var path = new Rollout[shape.DroppedImagined + shape.KeptImagined];
@@ -133,10 +144,10 @@ public sealed partial class InContextSession
                 var node = nodes[j];
                 if (real > 0) session.CopyWindow(node.Environment, shape.DroppedReal, features.AsSpan(j * k * f, real * f));
                 node.PathTo(path);
-                for (var t = 0; t < shape.KeptImagined; t++)
+                for (var t = from; t < shape.KeptImagined; t++)
                 {
                     var step = path[shape.DroppedImagined + t];
-                    _model.EncodeTransition(step.State, step.Action, step.Reward, step.NextState, features.AsSpan((j * k + real + t) * f, f));
+                    _model.EncodeTransition(step.State, step.Action, step.Reward, step.NextState, features.AsSpan((j * k + real + t - from) * f, f));
                 }
                 node.Observation.CopyTo(queries.AsSpan(j * o, o));
             }

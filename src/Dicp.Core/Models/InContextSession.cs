@@ -19,6 +19,11 @@ namespace Dicp.Models;
 /// transitions and query observation (AD: its stem; DPT: the query state, the kept real transitions and the imagined
 /// ones, the query coming first), encoded once per node; each stepped action runs one token. Without it every step
 /// recomputes the node's whole window (<see cref="Predict"/>, the reference's way).</para>
+/// <para>Chaining: while L + h ≤ W the window does not slide between a node and its child, and the child's stem
+/// continues its parent's cached one: it runs only its new transition and query (2 tokens), so a path of depth H runs
+/// O(H) stem tokens; once the window slides every depth re-encodes the node's h + 1 stem tokens (O(H²) per path).
+/// <see cref="SessionOptions.ImaginationReserve"/> r keeps every query's real context at most W − r transitions, so
+/// imagination up to depth r never slides.</para>
 /// </remarks>
 public sealed partial class InContextSession : IInContextSession
 {
@@ -36,6 +41,10 @@ public sealed partial class InContextSession : IInContextSession
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(environments);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxCandidates, "SessionOptions.MaxCandidates");
+        ArgumentOutOfRangeException.ThrowIfNegative(options.ImaginationReserve, "SessionOptions.ImaginationReserve");
+        if (options.ImaginationReserve > 0 && options.ImaginationReserve >= model.WindowTransitions)
+            throw new ArgumentOutOfRangeException("SessionOptions.ImaginationReserve", options.ImaginationReserve,
+                $"{model.Name}: SessionOptions.ImaginationReserve {options.ImaginationReserve} must leave real context: it must be below the window's {model.WindowTransitions} transitions.");
         _model = model;
         Environments = environments;
         Options = options;
@@ -112,7 +121,8 @@ public sealed partial class InContextSession : IInContextSession
     /// <inheritdoc/>
     public void Policy(ReadOnlySpan<float> observations, Span<float> distribution)
     {
-        int e = Environments, o = _model.ObservationSize, p = _model.PolicySize, l = _count, f = _model.TransitionFeatures;
+        int e = Environments, o = _model.ObservationSize, p = _model.PolicySize, f = _model.TransitionFeatures;
+        var (skip, l, _, _) = _imagination.ShapeAt(0); // the real transitions the policy sees: all, or the last W − r with a reserve
         CheckLength(observations.Length, e * o, "observations", "(E, O)");
         if (distribution.Length < e * p) throw new ArgumentException($"Policy: distribution holds {distribution.Length} floats; (E {e}, P {p}) needs {e * p}.", nameof(distribution));
         using var noGrad = GradMode.NoGrad();
@@ -129,7 +139,7 @@ public sealed partial class InContextSession : IInContextSession
             return;
         }
         var features = new float[Math.Max(e * l * f, 1)];
-        for (var i = 0; i < e; i++) CopyWindow(i, 0, features.AsSpan(i * l * f, l * f));
+        for (var i = 0; i < e; i++) CopyWindow(i, skip, features.AsSpan(i * l * f, l * f));
         var x = _model.AssembleTokens(e, features, l, observations, default, withQueryAction: false); // (E, L + 1, d)
         var h = _model.BackboneInference(x);                                                        // (E, L + 1, d)
         var positions = new int[e];

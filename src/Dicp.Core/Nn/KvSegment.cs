@@ -51,6 +51,24 @@ internal sealed class KvSegment
         }
         LastHidden.AsSpan(row * d, d).CopyTo(to.LastHidden.AsSpan(toRow * d, d));
     }
+
+    /// <summary>
+    /// Copies the first <paramref name="count"/> tokens of row <paramref name="row"/> (every layer's keys and values) into
+    /// row <paramref name="toRow"/> of <paramref name="to"/> (same layers and d, any Length ≥ offset + count) at tokens
+    /// <paramref name="offset"/> … offset + count − 1; the last hidden states are not copied.
+    /// </summary>
+    public void CopyTokensTo(int row, int count, KvSegment to, int toRow, int offset)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offset + count, to.Length);
+        int d = _d, from = Length, into = to.Length; // a row per layer is (H, hs, Length): d channels of Length tokens each
+        for (var l = 0; l < Keys.Length; l++)
+            for (var c = 0; c < d; c++)
+            {
+                Keys[l].AsSpan((row * d + c) * from, count).CopyTo(to.Keys[l].AsSpan((toRow * d + c) * into + offset, count));
+                Values[l].AsSpan((row * d + c) * from, count).CopyTo(to.Values[l].AsSpan((toRow * d + c) * into + offset, count));
+            }
+    }
 }
 
 /// <summary>

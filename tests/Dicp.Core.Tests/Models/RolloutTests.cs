@@ -107,8 +107,8 @@ public class RolloutTests
     /// Token evaluations of one path (one action per depth) of depth H = 5, AD, window W = 7: with the window full every
     /// depth slides it, so each node runs its h + 1 stem tokens (imagined transitions and query state) anew: Σ = H(H+1)/2
     /// = 15, plus one prefix encoding per depth (W − h real transitions, shared by every node of the environment at
-    /// that depth). A second action from the root reuses the root's stem (no new tokens). With a window of 2 (no slide
-    /// within H = 3) the count is still 1 + 2 + 3 = 6: ancestors' keys and values are not chained.
+    /// that depth). A second action from the root reuses the root's stem (no new tokens). With a context of 2 (no slide
+    /// within H = 3) ancestors' keys and values are chained (<see cref="RolloutChainTests"/>): 1 + 2 + 2 = 5.
     /// </summary>
     [Fact]
     public void APathOfDepthHRunsHTimesHPlusOneOverTwoStemTokens()
@@ -133,7 +133,7 @@ public class RolloutTests
         SessionTests.AppendRandom(short_, m, g);
         node = short_.Root(0, [2, 3]);
         for (var h = 0; h < 3; h++) { node.Step([1f], p, children); node = children[0]; }
-        Assert.Equal(6, short_.StemTokens);
+        Assert.Equal(5, short_.StemTokens);
         Assert.Equal(1, short_.PrefixEncodings); // L + h ≤ W: one prefix (the whole window) serves every depth
     }
 }

@@ -65,10 +65,14 @@ public sealed partial class IdtSession
         /// <c>[imagined…, z, s_q]</c>: kept' + 1 steps whose last keeps only <c>[z, s]</c> (its action and reward stay 0,
         /// valid inputs that reach no token); imagined step i sits at j + i and reads its z row (<c>DecisionRow</c>).
         /// </summary>
-        protected override Tensor StemTokens(IReadOnlyList<Rollout> nodes, Shape shape)
+        /// <remarks>From token <paramref name="from"/> on: the steps from <c>from / 4</c> on are embedded and the first
+        /// <c>from mod 4</c> of their tokens dropped.</remarks>
+        protected override Tensor StemTokens(IReadOnlyList<Rollout> nodes, Shape shape, int from)
         {
             int g = nodes.Count, o = _model.ObservationSize, a = _model.ActionSize, dz = _model.Config.LatentDim;
-            int j = shape.DroppedReal + shape.KeptReal, keptImagined = shape.KeptImagined, steps = keptImagined + 1;
+            int j = shape.DroppedReal + shape.KeptReal, keptImagined = shape.KeptImagined;
+            if (from < 0 || from > 4 * keptImagined + 1) throw new ArgumentOutOfRangeException(nameof(from));
+            int first = from / 4, steps = keptImagined + 1 - first; // the stem's steps from `first` on, the query's included
             float[] z = new float[g * steps * dz], st = new float[g * steps * o], ac = new float[g * steps * a], rw = new float[g * steps];
             var path = new Rollout[shape.DroppedImagined + keptImagined];
             for (var r = 0; r < g; r++)
@@ -77,18 +81,26 @@ public sealed partial class IdtSession
                 var env = session._envs[node.Environment];
                 node.PathTo(path);
                 for (var t = 0; t < steps; t++)
-                    env.Z.AsSpan(session.DecisionRow(j + shape.DroppedImagined + t, j) * dz, dz).CopyTo(z.AsSpan((r * steps + t) * dz, dz));
-                for (var t = 0; t < keptImagined; t++)
+                    env.Z.AsSpan(session.DecisionRow(j + shape.DroppedImagined + first + t, j) * dz, dz).CopyTo(z.AsSpan((r * steps + t) * dz, dz));
+                for (var t = 0; t < keptImagined - first; t++)
                 {
-                    var step = path[shape.DroppedImagined + t];
+                    var step = path[shape.DroppedImagined + first + t];
                     step.State.CopyTo(st.AsSpan((r * steps + t) * o));
                     step.Action.CopyTo(ac.AsSpan((r * steps + t) * a));
                     rw[r * steps + t] = step.Reward;
                 }
-                node.Observation.CopyTo(st.AsSpan((r * steps + keptImagined) * o));
+                node.Observation.CopyTo(st.AsSpan((r * steps + steps - 1) * o));
             }
-            return _model.ToGo.Embed(new Tensor(z, [g, steps, dz]), st, ac, rw, g, steps, lastTokens: 2); // (G, 4·kept' + 2, d)
+            var x = _model.ToGo.Embed(new Tensor(z, [g, steps, dz]), st, ac, rw, g, steps, lastTokens: 2); // (G, 4·steps − 2, d)
+            var skip = from - 4 * first;
+            return skip == 0 ? x : Ops.Slice(x, 1, skip, x.Shape[1] - skip);                               // (G, 4·kept' + 2 − from, d)
         }
+
+        /// <summary>
+        /// The parent's whole stem: its closing <c>[z, s_q]</c> are the child's step <c>[z, s]</c> (the child's state is the
+        /// parent's observation, and step j + h − 1 reads the same z row); with sliding imagination only while nothing slid.
+        /// </summary>
+        protected override int ChainedTokens(Shape parent) => 4 * parent.KeptImagined + 2;
 
         protected override Tensor ActionTokens(float[] actions, int count) => _model.ToGo.EmbedActions(actions, count); // (M, 1, d)
 

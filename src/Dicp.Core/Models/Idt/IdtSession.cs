@@ -27,6 +27,11 @@ namespace Dicp.Models;
 /// segment's end, a new z, <see cref="Reset"/>: its rollouts then become stale); each node's stem (its kept imagined
 /// steps and <c>[z, s_q]</c>) is encoded once over it, and each stepped action runs only its query-action token.
 /// Without it every step runs the node's whole sequence; both give the same predictions within 1e-5.</para>
+/// <para>Chaining: without <see cref="ModelConfig.SlidingImagination"/> the window keeps the whole segment and never
+/// slides, and a child's stem continues its parent's whole cached stem (the parent's <c>[z, s_q]</c> are the child's
+/// step <c>[z, s]</c>): each node runs only <c>[a, r, z, s_q]</c>, 4 tokens, so a path of depth H runs 4H + 2 stem
+/// tokens instead of Σ(4h + 2). <see cref="SessionOptions.ImaginationReserve"/> is not needed (and with sliding
+/// imagination not supported).</para>
 /// </remarks>
 public sealed partial class IdtSession : IInContextSession
 {
@@ -45,6 +50,9 @@ public sealed partial class IdtSession : IInContextSession
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(environments);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxCandidates, "SessionOptions.MaxCandidates");
+        ArgumentOutOfRangeException.ThrowIfNegative(options.ImaginationReserve, "SessionOptions.ImaginationReserve");
+        if (options.ImaginationReserve > 0 && model.Config.SlidingImagination)
+            throw new ArgumentException($"{model.Name}: SessionOptions.ImaginationReserve is not supported with ModelConfig.SlidingImagination (got {options.ImaginationReserve}).", nameof(options));
         if (options.TargetReturns is not { } targets || targets.Count != environments)
             throw new ArgumentException($"{model.Name}: SessionOptions.TargetReturns must hold the initial return-to-go of each of the {environments} environments " +
                 $"(the task's max return, or 10 × horizon for continuous tasks), got {(options.TargetReturns is null ? "null" : options.TargetReturns.Count + " values")}.", nameof(options));
