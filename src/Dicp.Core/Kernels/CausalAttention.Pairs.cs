@@ -102,4 +102,75 @@ internal readonly partial struct CausalAttention
         for (var j = 0; j < y.Length; j += 8)
             Vector256.FusedMultiplyAdd(va, Vector256.LoadUnsafe(ref rx, (nuint)j), Vector256.LoadUnsafe(ref ry, (nuint)j)).StoreUnsafe(ref ry, (nuint)j);
     }
+
+    /// <summary>
+    /// out[e] = Σ_j p[j]·v[e·tp + j] for e &lt; <paramref name="hs"/>, j &lt; n: four <see cref="DotPairs"/> at a time, each
+    /// with its own accumulators and reduction (so each equals its <see cref="DotPairs"/>), one load of p per four.
+    /// </summary>
+    private static void DotsPairs(ReadOnlySpan<float> p, float[] v, int tp, int n, int hs, Span<float> output)
+    {
+        ref var rp = ref Unsafe.AsRef(in p[0]);
+        var e = 0;
+        for (; e + 4 <= hs; e += 4)
+        {
+            ref var v0 = ref v[e * tp];
+            ref var v1 = ref v[(e + 1) * tp];
+            ref var v2 = ref v[(e + 2) * tp];
+            ref var v3 = ref v[(e + 3) * tp];
+            Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            for (nuint j = 0; j < (nuint)n; j += W)
+            {
+                var plo = Vector256.LoadUnsafe(ref rp, j);
+                var phi = Vector256.LoadUnsafe(ref rp, j + 8);
+                a0 = Vector256.FusedMultiplyAdd(plo, Vector256.LoadUnsafe(ref v0, j), a0); b0 = Vector256.FusedMultiplyAdd(phi, Vector256.LoadUnsafe(ref v0, j + 8), b0);
+                a1 = Vector256.FusedMultiplyAdd(plo, Vector256.LoadUnsafe(ref v1, j), a1); b1 = Vector256.FusedMultiplyAdd(phi, Vector256.LoadUnsafe(ref v1, j + 8), b1);
+                a2 = Vector256.FusedMultiplyAdd(plo, Vector256.LoadUnsafe(ref v2, j), a2); b2 = Vector256.FusedMultiplyAdd(phi, Vector256.LoadUnsafe(ref v2, j + 8), b2);
+                a3 = Vector256.FusedMultiplyAdd(plo, Vector256.LoadUnsafe(ref v3, j), a3); b3 = Vector256.FusedMultiplyAdd(phi, Vector256.LoadUnsafe(ref v3, j + 8), b3);
+            }
+            output[e] = Vector256.Sum(a0) + Vector256.Sum(b0);
+            output[e + 1] = Vector256.Sum(a1) + Vector256.Sum(b1);
+            output[e + 2] = Vector256.Sum(a2) + Vector256.Sum(b2);
+            output[e + 3] = Vector256.Sum(a3) + Vector256.Sum(b3);
+        }
+        for (; e < hs; e++) output[e] = DotPairs(p, v.AsSpan(e * tp, n));
+    }
+
+    /// <summary>
+    /// The first half of a backward row, 8 lanes at a time: dvᵀ[e, j] += g[e]·p̃[j] and dp[j] = Σ_e g[e]·vᵀ[e, j] with
+    /// e in order from dp = 0 (the <see cref="AxpyPairs"/> calls of the portable loop, fused over e).
+    /// </summary>
+    private static void ValueGradPairs(ReadOnlySpan<float> g, ReadOnlySpan<float> pd, float[] vt, float[] dvt, int tp, Span<float> dp)
+    {
+        ref var rp = ref Unsafe.AsRef(in pd[0]);
+        ref var rd = ref dp[0];
+        ref var rv = ref vt[0];
+        ref var rdv = ref dvt[0];
+        for (nuint j = 0; j < (nuint)dp.Length; j += 8)
+        {
+            var pj = Vector256.LoadUnsafe(ref rp, j);
+            var acc = Vector256<float>.Zero;
+            nuint row = j;
+            for (var e = 0; e < g.Length; e++, row += (nuint)tp)
+            {
+                var ge = Vector256.Create(g[e]);
+                Vector256.FusedMultiplyAdd(ge, pj, Vector256.LoadUnsafe(ref rdv, row)).StoreUnsafe(ref rdv, row);
+                acc = Vector256.FusedMultiplyAdd(ge, Vector256.LoadUnsafe(ref rv, row), acc);
+            }
+            acc.StoreUnsafe(ref rd, j);
+        }
+    }
+
+    /// <summary>dkᵀ[e, j] += q[e]·ds[j] for all e, 8 lanes at a time (the portable loop's <see cref="AxpyPairs"/> calls, fused over e).</summary>
+    private static void KeyGradPairs(ReadOnlySpan<float> q, ReadOnlySpan<float> ds, float[] dkt, int tp)
+    {
+        ref var rs = ref Unsafe.AsRef(in ds[0]);
+        ref var rdk = ref dkt[0];
+        for (nuint j = 0; j < (nuint)ds.Length; j += 8)
+        {
+            var sj = Vector256.LoadUnsafe(ref rs, j);
+            nuint row = j;
+            for (var e = 0; e < q.Length; e++, row += (nuint)tp)
+                Vector256.FusedMultiplyAdd(Vector256.Create(q[e]), sj, Vector256.LoadUnsafe(ref rdk, row)).StoreUnsafe(ref rdk, row);
+        }
+    }
 }

@@ -89,7 +89,8 @@ internal readonly partial struct CausalAttention
                 if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, row[..n], pd, false);
                 else row[..n].CopyTo(pd);
                 var oi = output.AsSpan((b * T + i) * D + h * Hs, Hs);
-                for (var d = 0; d < Hs; d++) oi[d] = Dot(pd, s.Vt.AsSpan(d * tp, n), pairs); // o_i[d] = Σ_j p̃_j v_j[d]
+                if (pairs) DotsPairs(pd, s.Vt, tp, n, Hs, oi);
+                else for (var d = 0; d < Hs; d++) oi[d] = Dot(pd, s.Vt.AsSpan(d * tp, n), pairs); // o_i[d] = Σ_j p̃_j v_j[d]
             }
         }
     }
@@ -110,6 +111,7 @@ internal readonly partial struct CausalAttention
             var dropScale = 1f / (1f - DropoutP);
             var scale = Scale;
             var pairs = Pairs;
+            Span<float> dqAdd = stackalloc float[Hs];
             for (var i = 0; i < T; i++)
             {
                 var n = (i + 1 + W - 1) / W * W;
@@ -119,11 +121,15 @@ internal readonly partial struct CausalAttention
                 var dp = s.Row2.AsSpan(0, n);
                 if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, p, pd, false);
                 else p.CopyTo(pd);
-                dp.Clear();
-                for (var d = 0; d < Hs; d++)
+                if (pairs) ValueGradPairs(go, pd, s.Vt, s.Dvt, tp, dp); // the loop below, fused over d
+                else
                 {
-                    Axpy(go[d], pd, s.Dvt.AsSpan(d * tp, n), pairs);  // dv_j[d] += p̃_ij·do_i[d]
-                    Axpy(go[d], s.Vt.AsSpan(d * tp, n), dp, pairs);  // dp̃_ij = do_i·v_j
+                    dp.Clear();
+                    for (var d = 0; d < Hs; d++)
+                    {
+                        Axpy(go[d], pd, s.Dvt.AsSpan(d * tp, n), pairs);  // dv_j[d] += p̃_ij·do_i[d]
+                        Axpy(go[d], s.Vt.AsSpan(d * tp, n), dp, pairs);  // dp̃_ij = do_i·v_j
+                    }
                 }
                 if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, dp, dp, false); // dp = dp̃·mask/(1−p)
                 var dot = Dot(p, dp, pairs);
@@ -131,7 +137,13 @@ internal readonly partial struct CausalAttention
                 else SoftmaxBackward(p, dp, dot, scale);
                 var dqi = s.Dq.AsSpan(i * Hs, Hs);
                 var qi = s.Q.AsSpan(i * Hs, Hs);
-                for (var d = 0; d < Hs; d++)
+                if (pairs)
+                {
+                    DotsPairs(dp, s.Kt, tp, n, Hs, dqAdd);
+                    for (var d = 0; d < Hs; d++) dqi[d] += dqAdd[d];
+                    KeyGradPairs(qi, dp, s.Dkt, tp);
+                }
+                else for (var d = 0; d < Hs; d++)
                 {
                     dqi[d] += Dot(dp, s.Kt.AsSpan(d * tp, n), pairs); // dq_i[d] = Σ_j ds_ij k_j[d]
                     Axpy(qi[d], dp, s.Dkt.AsSpan(d * tp, n), pairs);  // dk_j[d] += ds_ij q_i[d]

@@ -69,3 +69,37 @@ public class AttentionPairsTests
                 Assert.Fail($"{what}[{i}]: {actual[i]:R}, portable {expected[i]:R}");
     }
 }
+
+/// <summary>The rotary embedding's four-lane loops against the scalar formula, bit for bit.</summary>
+public class RotaryVectorTests
+{
+    [Theory]
+    [InlineData(2)]
+    [InlineData(6)]
+    [InlineData(8)]
+    [InlineData(12)]
+    [InlineData(16)]
+    public void RotationsMatchTheScalarLoop(int hs)
+    {
+        var rope = new RotaryCache(20, hs);
+        var g = new Generator(hs);
+        var x = new float[hs];
+        var acc = new float[hs];
+        for (var t = 0; t < 20; t++)
+        {
+            g.FillNormal(x); g.FillNormal(acc);
+            var y = new float[hs];
+            rope.Rotate(x, y, t);
+            var back = (float[])acc.Clone();
+            rope.RotateBackAccumulate(x, back, t);
+            int half = hs / 2, o = t * hs;
+            for (var i = 0; i < half; i++)
+            {
+                Assert.Equal(x[i] * rope.Cos[o + i] - x[i + half] * rope.Sin[o + i], y[i]);
+                Assert.Equal(x[i + half] * rope.Cos[o + i + half] + x[i] * rope.Sin[o + i + half], y[i + half]);
+                Assert.Equal(acc[i] + (x[i] * rope.Cos[o + i] + x[i + half] * rope.Sin[o + i + half]), back[i]);
+                Assert.Equal(acc[i + half] + (x[i + half] * rope.Cos[o + i + half] - x[i] * rope.Sin[o + i]), back[i + half]);
+            }
+        }
+    }
+}
