@@ -16,6 +16,7 @@ internal static partial class Gemm
     private static unsafe void RowPanel6(float* a, int sr, int sk, float* b, int ldb, float* c, int ldc, int n, int k, bool acc)
     {
         var j = 0;
+        nint s1 = sr, s2 = 2 * s1, s3 = 3 * s1, s4 = 4 * s1, s5 = 5 * s1, stepA = sk, stepB = ldb; // row offsets kept in registers
         for (; j + 16 <= n; j += 16)
         {
             Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
@@ -39,17 +40,17 @@ internal static partial class Gemm
             }
             var pa = a;
             var pb = b + j;
-            for (var p = 0; p < k; p++, pa += sk, pb += ldb)
+            for (var p = 0; p < k; p++, pa += stepA, pb += stepB)
             {
                 var b0 = Vector256.Load(pb);
                 var b1 = Vector256.Load(pb + 8);
                 Vector256<float> av;
                 av = Vector256.Create(pa[0]); c00 = Vector256.FusedMultiplyAdd(av, b0, c00); c01 = Vector256.FusedMultiplyAdd(av, b1, c01);
-                av = Vector256.Create(pa[sr]); c10 = Vector256.FusedMultiplyAdd(av, b0, c10); c11 = Vector256.FusedMultiplyAdd(av, b1, c11);
-                av = Vector256.Create(pa[2 * sr]); c20 = Vector256.FusedMultiplyAdd(av, b0, c20); c21 = Vector256.FusedMultiplyAdd(av, b1, c21);
-                av = Vector256.Create(pa[3 * sr]); c30 = Vector256.FusedMultiplyAdd(av, b0, c30); c31 = Vector256.FusedMultiplyAdd(av, b1, c31);
-                av = Vector256.Create(pa[4 * sr]); c40 = Vector256.FusedMultiplyAdd(av, b0, c40); c41 = Vector256.FusedMultiplyAdd(av, b1, c41);
-                av = Vector256.Create(pa[5 * sr]); c50 = Vector256.FusedMultiplyAdd(av, b0, c50); c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
+                av = Vector256.Create(pa[s1]); c10 = Vector256.FusedMultiplyAdd(av, b0, c10); c11 = Vector256.FusedMultiplyAdd(av, b1, c11);
+                av = Vector256.Create(pa[s2]); c20 = Vector256.FusedMultiplyAdd(av, b0, c20); c21 = Vector256.FusedMultiplyAdd(av, b1, c21);
+                av = Vector256.Create(pa[s3]); c30 = Vector256.FusedMultiplyAdd(av, b0, c30); c31 = Vector256.FusedMultiplyAdd(av, b1, c31);
+                av = Vector256.Create(pa[s4]); c40 = Vector256.FusedMultiplyAdd(av, b0, c40); c41 = Vector256.FusedMultiplyAdd(av, b1, c41);
+                av = Vector256.Create(pa[s5]); c50 = Vector256.FusedMultiplyAdd(av, b0, c50); c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
             }
             c00.Store(c + 0 * ldc + j); c01.Store(c + 0 * ldc + j + 8);
             c10.Store(c + 1 * ldc + j); c11.Store(c + 1 * ldc + j + 8);
