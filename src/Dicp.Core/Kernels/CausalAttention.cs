@@ -26,6 +26,9 @@ internal readonly partial struct CausalAttention
     public required float DropoutP { get; init; }
     public required ulong DropoutKey { get; init; }
 
+    /// <summary>Set to run the <see cref="Vector512{T}"/> row helpers even where the 256-bit pairs would (the reference).</summary>
+    public bool ForcePortable { get; init; }
+
     private int D => H * Hs;
 
     /// <summary>T rounded up to whole vectors: the row stride of the saved probabilities.</summary>
@@ -70,20 +73,24 @@ internal readonly partial struct CausalAttention
             int b = bh / H, h = bh % H, tp = Tp;
             LoadHead(qkv, b, h, s);
             var dropScale = 1f / (1f - DropoutP);
+            var pairs = Pairs;
             for (var i = 0; i < T; i++)
             {
                 var n = (i + 1 + W - 1) / W * W; // lanes covering j = 0..i
                 var row = probs.AsSpan((bh * T + i) * tp, tp);
-                Scores(s.Q.AsSpan(i * Hs, Hs), s.Kt, tp, n, row);
+                if (pairs) ScoresPairs(s.Q.AsSpan(i * Hs, Hs), s.Kt, tp, n, row, Scale);
+                else Scores(s.Q.AsSpan(i * Hs, Hs), s.Kt, tp, n, row);
                 for (var j = i + 1; j < n; j++) row[j] = float.NegativeInfinity;
-                SoftmaxInPlace(row[..n]);
+                if (pairs) SoftmaxPairs(row[..n]);
+                else SoftmaxInPlace(row[..n]);
                 row[n..].Clear();
 
                 var pd = s.Row.AsSpan(0, n);
                 if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, row[..n], pd, false);
                 else row[..n].CopyTo(pd);
                 var oi = output.AsSpan((b * T + i) * D + h * Hs, Hs);
-                for (var d = 0; d < Hs; d++) oi[d] = Dot(pd, s.Vt.AsSpan(d * tp, n)); // o_i[d] = Σ_j p̃_j v_j[d]
+                if (pairs) DotsPairs(pd, s.Vt, tp, n, Hs, oi);
+                else for (var d = 0; d < Hs; d++) oi[d] = Dot(pd, s.Vt.AsSpan(d * tp, n), pairs); // o_i[d] = Σ_j p̃_j v_j[d]
             }
         }
     }
@@ -103,6 +110,8 @@ internal readonly partial struct CausalAttention
             Array.Clear(s.Dq); Array.Clear(s.Dkt); Array.Clear(s.Dvt);
             var dropScale = 1f / (1f - DropoutP);
             var scale = Scale;
+            var pairs = Pairs;
+            Span<float> dqAdd = stackalloc float[Hs];
             for (var i = 0; i < T; i++)
             {
                 var n = (i + 1 + W - 1) / W * W;
@@ -112,21 +121,32 @@ internal readonly partial struct CausalAttention
                 var dp = s.Row2.AsSpan(0, n);
                 if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, p, pd, false);
                 else p.CopyTo(pd);
-                dp.Clear();
-                for (var d = 0; d < Hs; d++)
+                if (pairs) ValueGradPairs(go, pd, s.Vt, s.Dvt, tp, dp); // the loop below, fused over d
+                else
                 {
-                    Axpy(go[d], pd, s.Dvt.AsSpan(d * tp, n));          // dv_j[d] += p̃_ij·do_i[d]
-                    Axpy(go[d], s.Vt.AsSpan(d * tp, n), dp);          // dp̃_ij = do_i·v_j
+                    dp.Clear();
+                    for (var d = 0; d < Hs; d++)
+                    {
+                        Axpy(go[d], pd, s.Dvt.AsSpan(d * tp, n), pairs);  // dv_j[d] += p̃_ij·do_i[d]
+                        Axpy(go[d], s.Vt.AsSpan(d * tp, n), dp, pairs);  // dp̃_ij = do_i·v_j
+                    }
                 }
                 if (DropoutP > 0f) DropoutMask.Apply(DropoutKey, (uint)((bh * T + i) * T), DropoutP, dropScale, dp, dp, false); // dp = dp̃·mask/(1−p)
-                var dot = Dot(p, dp);
-                SoftmaxBackward(p, dp, dot, scale);                  // dp ← ds_ij = p_ij (dp_ij − Σ p dp) / √hs
+                var dot = Dot(p, dp, pairs);
+                if (pairs) SoftmaxBackwardPairs(p, dp, dot, scale);  // dp ← ds_ij = p_ij (dp_ij − Σ p dp) / √hs
+                else SoftmaxBackward(p, dp, dot, scale);
                 var dqi = s.Dq.AsSpan(i * Hs, Hs);
                 var qi = s.Q.AsSpan(i * Hs, Hs);
-                for (var d = 0; d < Hs; d++)
+                if (pairs)
                 {
-                    dqi[d] += Dot(dp, s.Kt.AsSpan(d * tp, n));        // dq_i[d] = Σ_j ds_ij k_j[d]
-                    Axpy(qi[d], dp, s.Dkt.AsSpan(d * tp, n));         // dk_j[d] += ds_ij q_i[d]
+                    DotsPairs(dp, s.Kt, tp, n, Hs, dqAdd);
+                    for (var d = 0; d < Hs; d++) dqi[d] += dqAdd[d];
+                    KeyGradPairs(qi, dp, s.Dkt, tp);
+                }
+                else for (var d = 0; d < Hs; d++)
+                {
+                    dqi[d] += Dot(dp, s.Kt.AsSpan(d * tp, n), pairs); // dq_i[d] = Σ_j ds_ij k_j[d]
+                    Axpy(qi[d], dp, s.Dkt.AsSpan(d * tp, n), pairs);  // dk_j[d] += ds_ij q_i[d]
                 }
             }
             Span<float> tmp = stackalloc float[Hs];
@@ -228,9 +248,10 @@ internal readonly partial struct CausalAttention
             (Vector512.LoadUnsafe(ref rp, (nuint)j) * (Vector512.LoadUnsafe(ref rd, (nuint)j) - vdot) * scale).StoreUnsafe(ref rd, (nuint)j);
     }
 
-    /// <summary>Σ a ⊙ b over a length that is a multiple of 16.</summary>
-    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    /// <summary>Σ a ⊙ b over a length that is a multiple of 16 (<paramref name="pairs"/>: as 256-bit halves, same result).</summary>
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, bool pairs)
     {
+        if (pairs) return DotPairs(a, b);
         ref var ra = ref Unsafe.AsRef(in a[0]);
         ref var rb = ref Unsafe.AsRef(in b[0]);
         var acc = Vector512<float>.Zero;
@@ -239,9 +260,14 @@ internal readonly partial struct CausalAttention
         return Vector512.Sum(acc);
     }
 
-    /// <summary>y += α·x over a length that is a multiple of 16.</summary>
-    private static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>y += α·x over a length that is a multiple of 16 (<paramref name="pairs"/>: as 256-bit halves, same result).</summary>
+    private static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y, bool pairs)
     {
+        if (pairs)
+        {
+            AxpyPairs(alpha, x, y);
+            return;
+        }
         ref var rx = ref Unsafe.AsRef(in x[0]);
         ref var ry = ref y[0];
         var va = Vector512.Create(alpha);

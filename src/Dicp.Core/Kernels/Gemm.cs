@@ -9,12 +9,15 @@ namespace Dicp.Kernels;
 /// </summary>
 /// <remarks>
 /// op(A) is M×K, op(B) is K×N, all row-major with leading dimensions. A transposed B is packed into row-major scratch
-/// first; A is read in place through row and column strides. The micro-kernel streams rows of B and broadcasts elements of A: 4 rows × 32 columns
-/// (2 × <see cref="Vector512{T}"/>, 8 accumulators) or 4 × 16 with <see cref="Vector256{T}"/>, then narrower tails.
+/// first; A is read in place through row and column strides. The micro-kernel streams rows of B and broadcasts elements of A: 8 rows × 32 columns
+/// (2 × <see cref="Vector512{T}"/>, 16 accumulators) and 4 × 32 on AVX-512, 6 × 16 (2 × <see cref="Vector256{T}"/>,
+/// 12 accumulators) on AVX2, then 4 × 16, 4 × 8 and single-row tails. Every element of C is the same FMA chain over k
+/// whichever panel computes it, so the panel choice never changes results (<see cref="KernelOptions.Portable"/>
+/// selects the panels of before the 6 × 16 one, as a reference).
 /// Work is split over row blocks when M is large and over fixed K chunks (partial sums added in a fixed order) when
 /// M is small and K is large, so results do not depend on the number of threads.
 /// </remarks>
-internal static class Gemm
+internal static partial class Gemm
 {
     private const int Mr = 4;
     private const int KChunk = 512; // weight gradients at batch 64 (K = 5 184) still split into 11 tasks
@@ -22,7 +25,13 @@ internal static class Gemm
 
     /// <summary>C[M×N] (+)= op(A)·op(B). A is M×K (or K×M when <paramref name="transA"/>), B is K×N (or N×K when <paramref name="transB"/>).</summary>
     public static void Multiply(bool transA, bool transB, int m, int n, int k,
-        float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, bool accumulate)
+        float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, bool accumulate) =>
+        MultiplyWithPanels(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, KernelOptions.Portable);
+
+    /// <summary><see cref="Multiply"/> with the panels chosen by the caller: <paramref name="portable"/> runs without the
+    /// AVX2 6 × 16 panel (the same results bit for bit, slower on an AVX2 host).</summary>
+    public static void MultiplyWithPanels(bool transA, bool transB, int m, int n, int k,
+        float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, bool accumulate, bool portable)
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
@@ -42,7 +51,7 @@ internal static class Gemm
                 Transpose(b, bOff, ldb, n, k, packB);   // (N, K) -> (K, N)
                 b = packB; bOff = 0; ldb = n;
             }
-            MultiplyNN(m, n, k, a, aOff, sr, sk, b, bOff, ldb, c, cOff, ldc, accumulate);
+            MultiplyNN(m, n, k, a, aOff, sr, sk, b, bOff, ldb, c, cOff, ldc, accumulate, UsesWidePanel(portable));
         }
         finally
         {
@@ -62,7 +71,7 @@ internal static class Gemm
             if (!accumulate) c.AsSpan(0, m * n).Clear();
             return;
         }
-        Block(0, m, n, 0, k, a, 0, k, 1, b, bOff, n, c, 0, n, accumulate);
+        Block(0, m, n, 0, k, a, 0, k, 1, b, bOff, n, c, 0, n, accumulate, UsesWidePanel(KernelOptions.Portable));
     }
 
     /// <summary>dst (cols × rows) = transpose of src (rows × cols, leading dimension ld).</summary>
@@ -84,13 +93,16 @@ internal static class Gemm
         }
     }
 
+    /// <summary>Whether the AVX2 6 × 16 panel runs (a host without AVX-512, unless the portable panels are asked for).</summary>
+    private static bool UsesWidePanel(bool portable) => !portable && !Vector512.IsHardwareAccelerated && Vector256.IsHardwareAccelerated;
+
     private static void MultiplyNN(int m, int n, int k, float[] a, int aOff, int sr, int sk, float[] b, int bOff, int ldb,
-        float[] c, int cOff, int ldc, bool accumulate)
+        float[] c, int cOff, int ldc, bool accumulate, bool wide)
     {
         var flops = (long)m * n * k;
         if (flops < ParallelFlops)
         {
-            Block(0, m, n, 0, k, a, aOff, sr, sk, b, bOff, ldb, c, cOff, ldc, accumulate);
+            Block(0, m, n, 0, k, a, aOff, sr, sk, b, bOff, ldb, c, cOff, ldc, accumulate, wide);
             return;
         }
 
@@ -102,8 +114,9 @@ internal static class Gemm
         {
             // Split rows: each output element is computed by exactly one thread, in the same order.
             var chunks = Math.Min(rowBlocks, 64);
-            var per = (rowBlocks + chunks - 1) / chunks;
-            ParallelLoop.For(0, chunks, new Tasks(m, n, k, a, aOff, sr, sk, b, bOff, ldb, c, cOff, ldc, accumulate, RowsPerTask: per * Mr, KSplit: false));
+            var rows = (rowBlocks + chunks - 1) / chunks * Mr;
+            if (wide) rows = (rows + 11) / 12 * 12; // whole 6-row panels per task (the split never changes results)
+            ParallelLoop.For(0, (m + rows - 1) / rows, new Tasks(m, n, k, a, aOff, sr, sk, b, bOff, ldb, c, cOff, ldc, accumulate, rows, KSplit: false, wide));
             return;
         }
 
@@ -112,7 +125,7 @@ internal static class Gemm
         var partial = ArrayPool<float>.Shared.Rent(kChunks * m * n);
         try
         {
-            ParallelLoop.For(0, kChunks, new Tasks(m, n, k, a, aOff, sr, sk, b, bOff, ldb, partial, 0, n, Accumulate: false, RowsPerTask: m, KSplit: true));
+            ParallelLoop.For(0, kChunks, new Tasks(m, n, k, a, aOff, sr, sk, b, bOff, ldb, partial, 0, n, Accumulate: false, RowsPerTask: m, KSplit: true, wide));
             for (var i = 0; i < m; i++)
             {
                 var dst = c.AsSpan(cOff + i * ldc, n);
@@ -132,25 +145,25 @@ internal static class Gemm
     /// of all rows into its own (M, N) slice of C.
     /// </summary>
     private readonly record struct Tasks(int M, int N, int K, float[] A, int AOff, int Sr, int Sk, float[] B, int BOff, int Ldb,
-        float[] C, int COff, int Ldc, bool Accumulate, int RowsPerTask, bool KSplit) : IParallelBody
+        float[] C, int COff, int Ldc, bool Accumulate, int RowsPerTask, bool KSplit, bool Wide) : IParallelBody
     {
         public void Run(int i)
         {
             if (KSplit)
             {
                 var k0 = i * KChunk;
-                Block(0, M, N, k0, Math.Min(K, k0 + KChunk), A, AOff, Sr, Sk, B, BOff, Ldb, C, COff + i * M * N, Ldc, accumulate: false);
+                Block(0, M, N, k0, Math.Min(K, k0 + KChunk), A, AOff, Sr, Sk, B, BOff, Ldb, C, COff + i * M * N, Ldc, accumulate: false, Wide);
                 return;
             }
             var r0 = i * RowsPerTask;
             var r1 = Math.Min(M, r0 + RowsPerTask);
-            if (r0 < r1) Block(r0, r1, N, 0, K, A, AOff, Sr, Sk, B, BOff, Ldb, C, COff, Ldc, Accumulate);
+            if (r0 < r1) Block(r0, r1, N, 0, K, A, AOff, Sr, Sk, B, BOff, Ldb, C, COff, Ldc, Accumulate, Wide);
         }
     }
 
     /// <summary>C[r0..r1, 0..n] (+)= A[r0..r1, k0..k1] · B[k0..k1, 0..n], K tiled so a slab of B stays in cache.</summary>
     private static unsafe void Block(int r0, int r1, int n, int k0, int k1, float[] a, int aOff, int sr, int sk,
-        float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, bool accumulate)
+        float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, bool accumulate, bool wide)
     {
         const int KTile = 64; // a 64-row slab of A and B stays in L1 for the long-K weight gradients; the FMA order per element is unchanged
         fixed (float* pa0 = a, pb0 = b, pc0 = c)
@@ -166,242 +179,14 @@ internal static class Gemm
                 if (Vector512.IsHardwareAccelerated && n >= 32)
                     for (; i + 2 * Mr <= r1; i += 2 * Mr)
                         RowPanel8(pa + (long)i * sr, sr, sk, pb, ldb, pc + (long)i * ldc, ldc, n, kk, acc);
+                else if (wide && n >= 16)
+                    for (; i + 6 <= r1; i += 6)
+                        RowPanel6(pa + (long)i * sr, sr, sk, pb, ldb, pc + (long)i * ldc, ldc, n, kk, acc);
                 for (; i + Mr <= r1; i += Mr)
                     RowPanel4(pa + (long)i * sr, sr, sk, pb, ldb, pc + (long)i * ldc, ldc, n, kk, acc);
                 for (; i < r1; i++)
                     RowPanel1(pa + (long)i * sr, sk, pb, ldb, pc + (long)i * ldc, n, kk, acc);
             }
-        }
-    }
-
-    /// <summary>
-    /// 8 rows × 32 columns of C per step (16 <see cref="Vector512{T}"/> accumulators: 2 loads of B and 8 broadcasts of A
-    /// per 16 FMAs); columns past the last multiple of 32 go to <see cref="RowPanel4"/>. Every element is the same FMA chain
-    /// over p as in the narrower panels, so results do not depend on which panel computed them.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void RowPanel8(float* a, int sr, int sk, float* b, int ldb, float* c, int ldc, int n, int k, bool acc)
-    {
-        var j = 0;
-        for (; j + 32 <= n; j += 32)
-        {
-            Vector512<float> c00, c01;
-            Vector512<float> c10, c11;
-            Vector512<float> c20, c21;
-            Vector512<float> c30, c31;
-            Vector512<float> c40, c41;
-            Vector512<float> c50, c51;
-            Vector512<float> c60, c61;
-            Vector512<float> c70, c71;
-            if (acc)
-            {
-                c00 = Vector512.Load(c + 0 * ldc + j); c01 = Vector512.Load(c + 0 * ldc + j + 16);
-                c10 = Vector512.Load(c + 1 * ldc + j); c11 = Vector512.Load(c + 1 * ldc + j + 16);
-                c20 = Vector512.Load(c + 2 * ldc + j); c21 = Vector512.Load(c + 2 * ldc + j + 16);
-                c30 = Vector512.Load(c + 3 * ldc + j); c31 = Vector512.Load(c + 3 * ldc + j + 16);
-                c40 = Vector512.Load(c + 4 * ldc + j); c41 = Vector512.Load(c + 4 * ldc + j + 16);
-                c50 = Vector512.Load(c + 5 * ldc + j); c51 = Vector512.Load(c + 5 * ldc + j + 16);
-                c60 = Vector512.Load(c + 6 * ldc + j); c61 = Vector512.Load(c + 6 * ldc + j + 16);
-                c70 = Vector512.Load(c + 7 * ldc + j); c71 = Vector512.Load(c + 7 * ldc + j + 16);
-            }
-            else
-            {
-                c00 = c01 = Vector512<float>.Zero;
-                c10 = c11 = Vector512<float>.Zero;
-                c20 = c21 = Vector512<float>.Zero;
-                c30 = c31 = Vector512<float>.Zero;
-                c40 = c41 = Vector512<float>.Zero;
-                c50 = c51 = Vector512<float>.Zero;
-                c60 = c61 = Vector512<float>.Zero;
-                c70 = c71 = Vector512<float>.Zero;
-            }
-            var pb = b + j;
-            for (var p = 0; p < k; p++, pb += ldb)
-            {
-                var b0 = Vector512.Load(pb);
-                var b1 = Vector512.Load(pb + 16);
-                Vector512<float> av;
-                av = Vector512.Create(a[0 * sr + p * sk]); c00 = Vector512.FusedMultiplyAdd(av, b0, c00); c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
-                av = Vector512.Create(a[1 * sr + p * sk]); c10 = Vector512.FusedMultiplyAdd(av, b0, c10); c11 = Vector512.FusedMultiplyAdd(av, b1, c11);
-                av = Vector512.Create(a[2 * sr + p * sk]); c20 = Vector512.FusedMultiplyAdd(av, b0, c20); c21 = Vector512.FusedMultiplyAdd(av, b1, c21);
-                av = Vector512.Create(a[3 * sr + p * sk]); c30 = Vector512.FusedMultiplyAdd(av, b0, c30); c31 = Vector512.FusedMultiplyAdd(av, b1, c31);
-                av = Vector512.Create(a[4 * sr + p * sk]); c40 = Vector512.FusedMultiplyAdd(av, b0, c40); c41 = Vector512.FusedMultiplyAdd(av, b1, c41);
-                av = Vector512.Create(a[5 * sr + p * sk]); c50 = Vector512.FusedMultiplyAdd(av, b0, c50); c51 = Vector512.FusedMultiplyAdd(av, b1, c51);
-                av = Vector512.Create(a[6 * sr + p * sk]); c60 = Vector512.FusedMultiplyAdd(av, b0, c60); c61 = Vector512.FusedMultiplyAdd(av, b1, c61);
-                av = Vector512.Create(a[7 * sr + p * sk]); c70 = Vector512.FusedMultiplyAdd(av, b0, c70); c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
-            }
-            c00.Store(c + 0 * ldc + j); c01.Store(c + 0 * ldc + j + 16);
-            c10.Store(c + 1 * ldc + j); c11.Store(c + 1 * ldc + j + 16);
-            c20.Store(c + 2 * ldc + j); c21.Store(c + 2 * ldc + j + 16);
-            c30.Store(c + 3 * ldc + j); c31.Store(c + 3 * ldc + j + 16);
-            c40.Store(c + 4 * ldc + j); c41.Store(c + 4 * ldc + j + 16);
-            c50.Store(c + 5 * ldc + j); c51.Store(c + 5 * ldc + j + 16);
-            c60.Store(c + 6 * ldc + j); c61.Store(c + 6 * ldc + j + 16);
-            c70.Store(c + 7 * ldc + j); c71.Store(c + 7 * ldc + j + 16);
-        }
-        if (j < n)
-        {
-            RowPanel4(a, sr, sk, b + j, ldb, c + j, ldc, n - j, k, acc);
-            RowPanel4(a + 4 * sr, sr, sk, b + j, ldb, c + 4 * ldc + j, ldc, n - j, k, acc);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void RowPanel4(float* a, int sr, int sk, float* b, int ldb, float* c, int ldc, int n, int k, bool acc)
-    {
-        var j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; j + 32 <= n; j += 32)
-            {
-                Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31;
-                if (acc)
-                {
-                    c00 = Vector512.Load(c + j); c01 = Vector512.Load(c + j + 16);
-                    c10 = Vector512.Load(c + ldc + j); c11 = Vector512.Load(c + ldc + j + 16);
-                    c20 = Vector512.Load(c + 2 * ldc + j); c21 = Vector512.Load(c + 2 * ldc + j + 16);
-                    c30 = Vector512.Load(c + 3 * ldc + j); c31 = Vector512.Load(c + 3 * ldc + j + 16);
-                }
-                else
-                {
-                    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector512<float>.Zero;
-                }
-                var pb = b + j;
-                for (var p = 0; p < k; p++, pb += ldb)
-                {
-                    var b0 = Vector512.Load(pb);
-                    var b1 = Vector512.Load(pb + 16);
-                    var a0 = Vector512.Create(a[p * sk]);
-                    c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                    var a1 = Vector512.Create(a[sr + p * sk]);
-                    c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                    var a2 = Vector512.Create(a[2 * sr + p * sk]);
-                    c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                    var a3 = Vector512.Create(a[3 * sr + p * sk]);
-                    c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-                }
-                c00.Store(c + j); c01.Store(c + j + 16);
-                c10.Store(c + ldc + j); c11.Store(c + ldc + j + 16);
-                c20.Store(c + 2 * ldc + j); c21.Store(c + 2 * ldc + j + 16);
-                c30.Store(c + 3 * ldc + j); c31.Store(c + 3 * ldc + j + 16);
-            }
-            for (; j + 16 <= n; j += 16)
-            {
-                Vector512<float> c0, c1, c2, c3;
-                if (acc)
-                {
-                    c0 = Vector512.Load(c + j); c1 = Vector512.Load(c + ldc + j);
-                    c2 = Vector512.Load(c + 2 * ldc + j); c3 = Vector512.Load(c + 3 * ldc + j);
-                }
-                else c0 = c1 = c2 = c3 = Vector512<float>.Zero;
-                var pb = b + j;
-                for (var p = 0; p < k; p++, pb += ldb)
-                {
-                    var b0 = Vector512.Load(pb);
-                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[p * sk]), b0, c0);
-                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[sr + p * sk]), b0, c1);
-                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2 * sr + p * sk]), b0, c2);
-                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3 * sr + p * sk]), b0, c3);
-                }
-                c0.Store(c + j); c1.Store(c + ldc + j); c2.Store(c + 2 * ldc + j); c3.Store(c + 3 * ldc + j);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; j + 16 <= n; j += 16)
-            {
-                Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31;
-                if (acc)
-                {
-                    c00 = Vector256.Load(c + j); c01 = Vector256.Load(c + j + 8);
-                    c10 = Vector256.Load(c + ldc + j); c11 = Vector256.Load(c + ldc + j + 8);
-                    c20 = Vector256.Load(c + 2 * ldc + j); c21 = Vector256.Load(c + 2 * ldc + j + 8);
-                    c30 = Vector256.Load(c + 3 * ldc + j); c31 = Vector256.Load(c + 3 * ldc + j + 8);
-                }
-                else c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector256<float>.Zero;
-                var pb = b + j;
-                for (var p = 0; p < k; p++, pb += ldb)
-                {
-                    var b0 = Vector256.Load(pb);
-                    var b1 = Vector256.Load(pb + 8);
-                    var a0 = Vector256.Create(a[p * sk]);
-                    c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
-                    var a1 = Vector256.Create(a[sr + p * sk]);
-                    c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
-                    var a2 = Vector256.Create(a[2 * sr + p * sk]);
-                    c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
-                    var a3 = Vector256.Create(a[3 * sr + p * sk]);
-                    c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
-                }
-                c00.Store(c + j); c01.Store(c + j + 8);
-                c10.Store(c + ldc + j); c11.Store(c + ldc + j + 8);
-                c20.Store(c + 2 * ldc + j); c21.Store(c + 2 * ldc + j + 8);
-                c30.Store(c + 3 * ldc + j); c31.Store(c + 3 * ldc + j + 8);
-            }
-            for (; j + 8 <= n; j += 8)
-            {
-                Vector256<float> c0, c1, c2, c3;
-                if (acc)
-                {
-                    c0 = Vector256.Load(c + j); c1 = Vector256.Load(c + ldc + j);
-                    c2 = Vector256.Load(c + 2 * ldc + j); c3 = Vector256.Load(c + 3 * ldc + j);
-                }
-                else c0 = c1 = c2 = c3 = Vector256<float>.Zero;
-                var pb = b + j;
-                for (var p = 0; p < k; p++, pb += ldb)
-                {
-                    var b0 = Vector256.Load(pb);
-                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[p * sk]), b0, c0);
-                    c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[sr + p * sk]), b0, c1);
-                    c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2 * sr + p * sk]), b0, c2);
-                    c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3 * sr + p * sk]), b0, c3);
-                }
-                c0.Store(c + j); c1.Store(c + ldc + j); c2.Store(c + 2 * ldc + j); c3.Store(c + 3 * ldc + j);
-            }
-        }
-        for (; j < n; j++)
-        {
-            for (var r = 0; r < Mr; r++)
-            {
-                var s = acc ? c[r * ldc + j] : 0f;
-                var ar = a + r * sr;
-                var pb = b + j;
-                for (var p = 0; p < k; p++, pb += ldb) s = MathF.FusedMultiplyAdd(ar[p * sk], *pb, s);
-                c[r * ldc + j] = s;
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void RowPanel1(float* a, int sk, float* b, int ldb, float* c, int n, int k, bool acc)
-    {
-        var j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; j + 16 <= n; j += 16)
-            {
-                var c0 = acc ? Vector512.Load(c + j) : Vector512<float>.Zero;
-                var pb = b + j;
-                for (var p = 0; p < k; p++, pb += ldb) c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[p * sk]), Vector512.Load(pb), c0);
-                c0.Store(c + j);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; j + 8 <= n; j += 8)
-            {
-                var c0 = acc ? Vector256.Load(c + j) : Vector256<float>.Zero;
-                var pb = b + j;
-                for (var p = 0; p < k; p++, pb += ldb) c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[p * sk]), Vector256.Load(pb), c0);
-                c0.Store(c + j);
-            }
-        }
-        for (; j < n; j++)
-        {
-            var s = acc ? c[j] : 0f;
-            var pb = b + j;
-            for (var p = 0; p < k; p++, pb += ldb) s = MathF.FusedMultiplyAdd(a[p * sk], *pb, s);
-            c[j] = s;
         }
     }
 }

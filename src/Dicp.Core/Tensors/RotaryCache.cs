@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Dicp.Tensors;
 
 /// <summary>
@@ -50,7 +52,16 @@ public sealed class RotaryCache
         var half = hs / 2;
         var c = Cos.AsSpan(t * hs, hs);
         var s = Sin.AsSpan(t * hs, hs);
-        for (var i = 0; i < half; i++)
+        var i = 0;
+        if (Vector128.IsHardwareAccelerated && src.Length >= hs && dst.Length >= hs && !src.Overlaps(dst)) // in place: the scalar loop
+            for (; i + 4 <= half; i += 4)
+            {
+                // The scalar loop's products and sums, four lanes at a time (no FMA: the same roundings).
+                Vector128<float> x1 = Vector128.Create(src.Slice(i, 4)), x2 = Vector128.Create(src.Slice(i + half, 4));
+                (x1 * Vector128.Create(c.Slice(i, 4)) - x2 * Vector128.Create(s.Slice(i, 4))).CopyTo(dst.Slice(i, 4));
+                (x2 * Vector128.Create(c.Slice(i + half, 4)) + x1 * Vector128.Create(s.Slice(i + half, 4))).CopyTo(dst.Slice(i + half, 4));
+            }
+        for (; i < half; i++)
         {
             dst[i] = src[i] * c[i] - src[i + half] * s[i];
             dst[i + half] = src[i + half] * c[i + half] + src[i] * s[i + half];
@@ -64,7 +75,17 @@ public sealed class RotaryCache
         var half = hs / 2;
         var c = Cos.AsSpan(t * hs, hs);
         var s = Sin.AsSpan(t * hs, hs);
-        for (var i = 0; i < half; i++)
+        var i = 0;
+        if (Vector128.IsHardwareAccelerated && g.Length >= hs && acc.Length >= hs && !g.Overlaps(acc))
+            for (; i + 4 <= half; i += 4)
+            {
+                Vector128<float> g1 = Vector128.Create(g.Slice(i, 4)), g2 = Vector128.Create(g.Slice(i + half, 4));
+                var a1 = acc.Slice(i, 4);
+                var a2 = acc.Slice(i + half, 4);
+                (Vector128.Create(a1) + (g1 * Vector128.Create(c.Slice(i, 4)) + g2 * Vector128.Create(s.Slice(i + half, 4)))).CopyTo(a1);
+                (Vector128.Create(a2) + (g2 * Vector128.Create(c.Slice(i + half, 4)) - g1 * Vector128.Create(s.Slice(i, 4)))).CopyTo(a2);
+            }
+        for (; i < half; i++)
         {
             acc[i] += g[i] * c[i] + g[i + half] * s[i + half];
             acc[i + half] += g[i + half] * c[i + half] - g[i] * s[i];
