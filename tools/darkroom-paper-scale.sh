@@ -6,7 +6,8 @@
 #
 #   tools/darkroom-paper-scale.sh [MODEL ...]          (default: dicp-ad ad; also dpt dicp-dpt idt dicp-idt)
 #
-# Environment: DICP (the dicp command; default dicp on PATH), RUNS (default ~/dicp-runs), SPLIT (train/test split
+# Environment: DICP (the dicp command; default dicp on PATH), CONFIGS (default the checkout's configs/), RUNS
+# (default ~/dicp-runs), SPLIT (train/test split
 # seed, default 0; runs of other splits go to runs/MODEL-darkroom-splitN), THREADS (worker threads per process,
 # default 1; the engine splits work by rows and fixed chunks, never by thread count, so the results and a resume are
 # bit-identical for any THREADS), PARALLEL (train the models at the same time, default 1 = yes), NICE (default 19).
@@ -14,7 +15,7 @@
 # so rerunning the same command continues an interrupted run. Commands, wall and CPU times and the load average go to
 # $RUNS/runs.log and $RUNS/times.log.
 set -euo pipefail
-CONFIGS=$(cd "$(dirname "$0")/../configs" && pwd)
+CONFIGS=${CONFIGS:-$(cd "$(dirname "$0")/../configs" && pwd)}
 DICP=${DICP:-dicp}; RUNS=${RUNS:-$HOME/dicp-runs}; SPLIT=${SPLIT:-0}; PARALLEL=${PARALLEL:-1}; NICE=${NICE:-19}
 export DOTNET_PROCESSOR_COUNT=${THREADS:-1}
 MODELS=("$@"); [ ${#MODELS[@]} -gt 0 ] || MODELS=(dicp-ad ad)
