@@ -59,7 +59,7 @@ internal readonly partial struct CausalAttention
         for (var j = 0; j < row.Length; j += 8) (Vector256.LoadUnsafe(ref r, (nuint)j) * inv).StoreUnsafe(ref r, (nuint)j);
     }
 
-    /// <summary><see cref="HorizontalMax(Vector512{float})"/> of the vector with halves <paramref name="lo"/>, <paramref name="hi"/>.</summary>
+    /// <summary>The largest lane of the 16-lane vector with halves <paramref name="lo"/>, <paramref name="hi"/> (the 256-bit pairs and <see cref="HorizontalMax(Vector512{float})"/> both reduce through it).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float HorizontalMax(Vector256<float> lo, Vector256<float> hi)
     {

@@ -230,13 +230,7 @@ internal readonly partial struct CausalAttention
         for (var j = 0; j < row.Length; j += W) (Vector512.LoadUnsafe(ref r, (nuint)j) * inv).StoreUnsafe(ref r, (nuint)j);
     }
 
-    internal static float HorizontalMax(Vector512<float> v)
-    {
-        var m = Vector256.Max(v.GetLower(), v.GetUpper());
-        var m4 = Vector128.Max(m.GetLower(), m.GetUpper());
-        var m2 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(2, 3, 0, 1)));
-        return MathF.Max(m2[0], m2[1]);
-    }
+    internal static float HorizontalMax(Vector512<float> v) => HorizontalMax(v.GetLower(), v.GetUpper());
 
     /// <summary>dp ← p ⊙ (dp − dot) · scale.</summary>
     private static void SoftmaxBackward(ReadOnlySpan<float> p, Span<float> dp, float dot, float scale)
