@@ -16,11 +16,12 @@ public class IdtSharedPrefixTests
     private const int C = 4;
 
     /// <summary>A DICP-IDT on the Darkroom grid (81 cells, 5 actions, 2 reward classes) or a continuous task (O 3, A 2).</summary>
-    private static IdtModel Model(bool grid, bool sliding = false)
+    /// <summary>A 3-layer DICP-IDT with segments of <paramref name="c"/> steps and a window of two segments, in training mode.</summary>
+    internal static IdtModel Model(bool grid, bool sliding = false, int c = C)
     {
         var config = new ModelConfig(Model: "idt", Dynamics: true, ObservationSize: grid ? 2 : 3, StateClasses: grid ? 81 : 0,
-            ActionCount: grid ? 5 : 0, ActionSize: 2, RewardClasses: grid ? 2 : 0, RewardMax: 1.5f, NTransit: 2 * C, EmbeddingDim: 32,
-            Layers: 3, Heads: 4, Inner: 64, Dropout: 0.1f, SegmentLength: C, LatentDim: 3, SlidingImagination: sliding);
+            ActionCount: grid ? 5 : 0, ActionSize: 2, RewardClasses: grid ? 2 : 0, RewardMax: 1.5f, NTransit: 2 * c, EmbeddingDim: 32,
+            Layers: 3, Heads: 4, Inner: 64, Dropout: 0.1f, SegmentLength: c, LatentDim: 3, SlidingImagination: sliding);
         var m = (IdtModel)InContextModels.Create(config, seed: 7);
         m.Train(); // sessions must ignore dropout whatever the mode
         return m;

@@ -28,15 +28,7 @@ public class RolloutChainTests
         return m;
     }
 
-    private static IdtModel BuildIdt(bool grid, bool sliding)
-    {
-        var config = new ModelConfig(Model: "idt", Dynamics: true, ObservationSize: grid ? 2 : 3, StateClasses: grid ? 81 : 0,
-            ActionCount: grid ? 5 : 0, ActionSize: 2, RewardClasses: grid ? 2 : 0, RewardMax: 1.5f, NTransit: 12, EmbeddingDim: 32,
-            Layers: 3, Heads: 4, Inner: 64, Dropout: 0.1f, SegmentLength: 6, LatentDim: 3, SlidingImagination: sliding);
-        var m = (IdtModel)InContextModels.Create(config, seed: 7);
-        m.Train();
-        return m;
-    }
+    private static IdtModel BuildIdt(bool grid, bool sliding) => IdtSharedPrefixTests.Model(grid, sliding, c: 6); // window 12
 
     private static float[] Random(IInContextModel m, Generator g, int n, bool actions)
     {
