@@ -28,6 +28,7 @@ var parsed = root.Parse(args);
 try
 {
     CliOutput.Configure(parsed);
+    if (Dicp.EngineEnvironment.Problem() is { } problem) throw new ArgumentException(problem);
 }
 catch (ArgumentException e)
 {

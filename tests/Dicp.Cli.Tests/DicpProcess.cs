@@ -11,7 +11,10 @@ internal sealed partial class DicpProcess : IDisposable
     private readonly StringBuilder _stdout = new(), _stderr = new();
 
     /// <summary>Starts <c>dicp ARGS</c> in <paramref name="workingDirectory"/>.</summary>
-    public DicpProcess(string workingDirectory, params string[] args)
+    public DicpProcess(string workingDirectory, params string[] args) : this(null, workingDirectory, args) { }
+
+    /// <summary>Starts <c>dicp ARGS</c> in <paramref name="workingDirectory"/> with <paramref name="environment"/> added to the inherited variables.</summary>
+    public DicpProcess(IReadOnlyDictionary<string, string>? environment, string workingDirectory, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dicp.dll"));
@@ -20,6 +23,7 @@ internal sealed partial class DicpProcess : IDisposable
         foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)
                      || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase) || k == "DOTNET_HOST_PATH").ToList())
             psi.Environment.Remove(key);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         Arguments = string.Join(' ', args);
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.Append(e.Data).Append('\n'); };
@@ -43,6 +47,13 @@ internal sealed partial class DicpProcess : IDisposable
     public static (int Code, string Stdout, string Stderr) Run(string workingDirectory, params string[] args)
     {
         using var p = new DicpProcess(workingDirectory, args);
+        return p.Wait();
+    }
+
+    /// <summary>Runs <c>dicp ARGS</c> with extra environment variables to the end; returns exit code, stdout and stderr.</summary>
+    public static (int Code, string Stdout, string Stderr) Run(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] args)
+    {
+        using var p = new DicpProcess(environment, workingDirectory, args);
         return p.Wait();
     }
 

@@ -106,6 +106,18 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_root, "run")));
     }
 
+    [Theory]
+    [InlineData("DICP_NUMERICS", "3")]
+    [InlineData("DICP_NUMERICS", "two")]
+    [InlineData("DICP_ATTENTION_BUDGET_MB", "-1")]
+    public void Case8_ABadEngineEnvironmentVariableIsOneLineBeforeAnyWork(string variable, string value)
+    {
+        var r = DicpProcess.Run(new Dictionary<string, string> { [variable] = value }, _root,
+            "train", "--config", Config("e.yaml", Yaml()), "--data", "data", "--out", "run-env");
+        AssertUserError(r, variable, $"'{value}'");
+        Assert.False(Directory.Exists(Path.Combine(_root, "run-env")));
+    }
+
     [Fact]
     public void Case1And5_ARerunWithAnotherModelIsRefusedAndWeightsLoadOnlyIntoTheirOwnConfig()
     {

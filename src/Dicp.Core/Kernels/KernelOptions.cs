@@ -22,7 +22,18 @@ internal static class KernelOptions
     /// saved-probability attention for head size 8, scalar SwiGLU backward, op-by-op dropout + RMSNorm); level 2 adds
     /// the 256-bit fused kernels there. On AVX-512 hosts both levels compute the same.
     /// </summary>
-    public static readonly int Numerics = ReadNumerics();
+    /// <exception cref="InvalidOperationException">Read while <c>DICP_NUMERICS</c> is not a level from 1 to <see cref="LatestNumerics"/>.</exception>
+    public static int Numerics
+    {
+        get
+        {
+            var v = Volatile.Read(ref _numerics);
+            if (v == 0) Volatile.Write(ref _numerics, v = ReadNumerics());
+            return v;
+        }
+    }
+
+    private static int _numerics; // 0: not read from the environment yet
 
     /// <summary>Whether the level-2 kernels for hosts without AVX-512 (256-bit head-8 attention, fused SwiGLU backward,
     /// fused dropout + RMSNorm) may run.</summary>

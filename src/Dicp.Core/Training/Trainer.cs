@@ -231,6 +231,7 @@ public sealed partial class Trainer
             TrainerOptionsJson = JsonSerializer.Serialize(Options, TrainingCheckpoint.Json),
             ModelConfigJson = ModelConfig is null ? null : ModelFile.ConfigJson(ModelConfig),
             RunConfigJson = RunConfigJson,
+            Numerics = state.Numerics,
         };
         checkpoint.Save(TrainingCheckpoint.PathIn(RunDirectory));
         _logger.LogDebug("Checkpoint written at step {Step}", state.Step);
@@ -252,9 +253,10 @@ public sealed partial class Trainer
         {
             if (File.Exists(metrics)) File.Delete(metrics);
             File.Delete(Path.Combine(RunDirectory, TimingFileName));
-            return new RunState { Pending = MetricSums.Empty() };
+            return new RunState { Pending = MetricSums.Empty(), Numerics = Kernels.KernelOptions.Fingerprint };
         }
         var c = TrainingCheckpoint.Read(path);
+        var numerics = ResumedNumerics(c, path);
         TrimMetrics(Path.Combine(RunDirectory, TimingFileName), c.Step);
         if (ModelConfig is { } config && c.ModelConfigJson is not null)
             ModelFile.CheckSame(ModelFile.ParseConfig(c.ModelConfigJson, path), config, path);
@@ -278,7 +280,25 @@ public sealed partial class Trainer
         _dropout.SetState(c.DropoutRng);
         TrimMetrics(metrics, c.Step);
         _logger.LogInformation("Resuming {Directory} from step {Step}", RunDirectory, c.Step);
-        return new RunState { Step = c.Step, Pending = c.Pending, Columns = c.Columns };
+        return new RunState { Step = c.Step, Pending = c.Pending, Columns = c.Columns, Numerics = numerics };
+    }
+
+    /// <summary>
+    /// The numerics history to record from now on: the checkpoint's, or — when this process's kernels round otherwise
+    /// (another <c>DICP_NUMERICS</c> level or instruction set) — the checkpoint's followed by "then" this process's, with a
+    /// warning that the run no longer continues bit for bit.
+    /// </summary>
+    private string ResumedNumerics(TrainingCheckpoint c, string path)
+    {
+        var current = Kernels.KernelOptions.Fingerprint;
+        var recorded = c.Numerics;
+        // Checkpoints from before the record were all at level 1; only the level can be compared for them.
+        var last = recorded is null ? "numerics 1" : recorded[(recorded.LastIndexOf(", then ", StringComparison.Ordinal) is var i && i >= 0 ? i + 7 : 0)..];
+        var same = recorded is null ? Kernels.KernelOptions.Numerics == 1 : last == current;
+        if (same) return recorded ?? current;
+        _logger.LogWarning("Resuming {Path} (step {Step}, kernels: {Recorded}) with other kernel numerics ({Current}); the run will differ from an uninterrupted one (DICP_NUMERICS selects the level)",
+            path, c.Step, recorded ?? "numerics 1 (not recorded)", current);
+        return $"{recorded ?? "numerics 1"} until step {c.Step.ToString(System.Globalization.CultureInfo.InvariantCulture)}, then {current}";
     }
 
     private sealed class RunState
@@ -288,6 +308,8 @@ public sealed partial class Trainer
         public required MetricSums Pending { get; set; }
 
         public IReadOnlyList<string>? Columns { get; set; }
+
+        public required string Numerics { get; set; }
     }
 
     /// <summary>

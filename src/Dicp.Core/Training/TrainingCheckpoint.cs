@@ -15,7 +15,7 @@ namespace Dicp.Training;
 /// One safetensors file, written atomically: tensors <c>model.{state-dict key}</c> and <c>optimizer.{i}.exp_avg</c>,
 /// <c>optimizer.{i}.exp_avg_sq</c> (F32); everything else in the string metadata (<c>format</c>, <c>step</c>,
 /// <c>optimizer_steps</c>, <c>sampler_rng</c>, <c>dropout_rng</c>, <c>pending</c>, <c>columns</c>,
-/// <c>trainer_options</c>, <c>model_config</c>, <c>run_config</c>).
+/// <c>trainer_options</c>, <c>model_config</c>, <c>run_config</c>, <c>numerics</c>).
 /// </remarks>
 public sealed class TrainingCheckpoint
 {
@@ -63,6 +63,13 @@ public sealed class TrainingCheckpoint
     /// <summary>The caller's run configuration as JSON (opaque), when given.</summary>
     public string? RunConfigJson { get; init; }
 
+    /// <summary>
+    /// The rounding of the kernels that trained up to this checkpoint (e.g. <c>numerics 2, avx2</c>: the engine's numerics
+    /// level and the widest vector path of the host); null in checkpoints written before it was recorded, which were
+    /// all at level 1. A run continues bit for bit only under the same value.
+    /// </summary>
+    public string? Numerics { get; init; }
+
     /// <summary>The path of the checkpoint of run directory <paramref name="runDirectory"/>.</summary>
     public static string PathIn(string runDirectory) => System.IO.Path.Combine(runDirectory, FileName);
 
@@ -82,6 +89,7 @@ public sealed class TrainingCheckpoint
         if (TrainerOptionsJson is not null) w.SetMetadata("trainer_options", TrainerOptionsJson);
         if (ModelConfigJson is not null) w.SetMetadata("model_config", ModelConfigJson);
         if (RunConfigJson is not null) w.SetMetadata("run_config", RunConfigJson);
+        if (Numerics is not null) w.SetMetadata("numerics", Numerics);
         w.Save(path);
     }
 
@@ -124,6 +132,7 @@ public sealed class TrainingCheckpoint
         f.Metadata.TryGetValue("trainer_options", out var options);
         f.Metadata.TryGetValue("model_config", out var config);
         f.Metadata.TryGetValue("run_config", out var run);
+        f.Metadata.TryGetValue("numerics", out var numerics);
         return new TrainingCheckpoint
         {
             Step = Parse("step", s => int.Parse(s, CultureInfo.InvariantCulture)),
@@ -137,6 +146,7 @@ public sealed class TrainingCheckpoint
             TrainerOptionsJson = options,
             ModelConfigJson = config,
             RunConfigJson = run,
+            Numerics = numerics,
         };
     }
 
