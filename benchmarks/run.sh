@@ -2,13 +2,16 @@
 # Runs Dicp's harness (benchmarks/Dicp.Benchmarks, Release) and its PyTorch twin (benchmarks/torch_twin.py) side by
 # side for each measurement and prints the ratio dicp/pytorch of the median times (< 1: Dicp is faster).
 #
-# usage: benchmarks/run.sh [all|quick|train|infer|gemm|alloc|profile|parity|plan]   (default: all)
+# usage: benchmarks/run.sh [all|quick|train|infer|gemm|alloc|profile|parity|plan|numerics]   (default: all)
 #   all     parity, ad-train 512 and 64, ad-infer 20 and 1000, gemm, alloc (Dicp only)   a few minutes
 #   parity  Dicp's weights and batch loaded into the twin: evaluation outputs must agree (max |diff| < 1e-3)
 #   quick   ad-train 64, ad-infer 20
 #   profile Dicp's step split and per-op microbenchmarks at batch 512, then PyTorch's profiler table (stderr)
 #   plan    one beam-search planning step of DICP-AD on Darkroom (K 10, L 5, horizon 8, 20 environments): Dicp's
 #           shared-prefix and naive paths, and the PyTorch twin of the reference's naive algorithm (minutes)
+#   numerics Dicp alone, before/after in one run: the training step at batch 512 and 64 (2 threads) and at batch 512 on
+#           1 thread, under DICP_NUMERICS=1 (the kernels' rounding before the AVX2 fused kernels) and the newest level,
+#           alternating ROUNDS times (default 3): each round's ratio new/old of the median step and the median ratio
 # env: THREADS (default 2), RESULTS=file (append the raw JSON lines), IDLE_WAIT=seconds to wait for an idle
 #      machine before each run (default 60; 0 disables), BUSY_PCT (default 20): "idle" means less CPU busy than this.
 #
@@ -108,6 +111,28 @@ for key in ("SHARED", "NAIVE"):
 EOF
 }
 
+# numerics: alternate DICP_NUMERICS=1 and the newest level on the same measurement; per-round and median ratios.
+numerics() {
+  local rounds="${ROUNDS:-3}" label th args old new r ratios
+  local specs=("batch 512|$THREADS|ad-train --batch 512 --steps 8 --warmup 3" "batch 64|$THREADS|ad-train --batch 64 --steps 30 --warmup 5"
+               "batch 512, 1 thread|1|ad-train --batch 512 --steps 4 --warmup 2")
+  for spec in "${specs[@]}"; do
+    IFS='|' read -r label th args <<< "$spec"; ratios=""
+    for r in $(seq "$rounds"); do
+      local t=(); read -ra t <<< "$args"
+      wait_idle; old=$(DICP_NUMERICS=1 dotnet run --no-build -c Release --project benchmarks/Dicp.Benchmarks -- "${t[@]}" --threads "$th" | grep '^{')
+      wait_idle; new=$(dotnet run --no-build -c Release --project benchmarks/Dicp.Benchmarks -- "${t[@]}" --threads "$th" | grep '^{')
+      record "$old"; record "$new"
+      ratios="$ratios $(OLD="$old" NEW="$new" LABEL="$label" R="$r" "$PY" -c '
+import json, os, sys
+o, n, label, r = json.loads(os.environ["OLD"])["median_ms"], json.loads(os.environ["NEW"])["median_ms"], os.environ["LABEL"], os.environ["R"]
+print(f"== numerics, {label}, round {r}: level 1 {o:.1f} ms, newest {n:.1f} ms, new/old = {n / o:.3f}", file=sys.stderr)
+print(f"{n / o:.4f}")')"
+    done
+    echo "== numerics, $label: median new/old over $rounds rounds = $(printf '%s\n' $ratios | sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}') (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  done
+}
+
 solo() { local l; wait_idle; while IFS= read -r l; do echo "$l"; record "$l"; done < <(dicp "$@" | grep '^{'); }
 
 case "$MODE" in
@@ -136,6 +161,7 @@ case "$MODE" in
   gemm) pair "gemm" gemm --iters 20 ;;
   parity) parity ;;
   plan) plan_step ;;
+  numerics) numerics ;;
   alloc) solo alloc --batch 64; solo alloc --batch 512 --steps 5 --warmup 2 ;;
   profile)
     solo profile --batch 512

@@ -59,6 +59,8 @@ public static class PlanStep
         var actions = new float[envs];
 
         var times = new List<double>();
+        long allocated = 0;
+        int gcs = 0;
         using (GradMode.NoGrad())
         {
             for (var i = 0; i < warmup + iters; i++)
@@ -69,9 +71,11 @@ public static class PlanStep
                 for (var e = 0; e < envs; e++) { a[e] = rng.NextInt(actionCount); r[e] = rng.NextInt(2); }
                 session.Append(s, a, r, s2, dones);
                 if (i == warmup) Benchmarks.Collect();
+                var (b0, g0) = (GC.GetAllocatedBytesForCurrentThread(), GC.CollectionCount(0));
                 var t0 = Stopwatch.GetTimestamp();
                 planner.Plan(session, request, actions);
                 var ms = Trainer.Ms(t0, Stopwatch.GetTimestamp());
+                if (i >= warmup) (allocated, gcs) = (allocated + GC.GetAllocatedBytesForCurrentThread() - b0, gcs + GC.CollectionCount(0) - g0);
                 if (i >= warmup) times.Add(ms);
                 if (verbose) Console.Error.WriteLine($"  {(i < warmup ? "warmup" : "iter")} {i}: {ms:F1} ms, actions [{string.Join(", ", actions)}]");
             }
@@ -89,6 +93,7 @@ public static class PlanStep
             .Add("envs", envs).Add("beam_k", beamK).Add("samples", samples).Add("horizon", horizon).Add("window", window)
             .Add("iters", iters).Add("median_ms", median, 2).Add("min_ms", times.Min(), 2).Add("ms_per_env", median / envs, 3)
             .Add("stem_tokens_per_step", (double)stems / (warmup + iters), 1).Add("prefix_encodings_per_step", (double)prefixes / (warmup + iters), 1)
+            .Add("alloc_mb_per_step", allocated / 1048576.0 / iters, 2).Add("gen0_gcs_per_step", (double)gcs / iters, 2)
             .Add("threads", Benchmarks.Threads)
             .Print();
     }
