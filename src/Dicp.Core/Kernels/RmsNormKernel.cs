@@ -66,6 +66,7 @@ internal readonly struct RmsNormKernel
         }
     }
 
+    /// <summary>Throws unless <see cref="D"/> is a whole number of the chosen width's vectors.</summary>
     private void CheckWidth()
     {
         if (D <= 0 || D % (UsesWide ? 16 : 8) != 0 || Lanes is not (0 or 8 or 16))
@@ -111,6 +112,7 @@ internal readonly struct RmsNormKernel
     private static float Reduce<TW, TV, TU>(TV s0, TV s1) where TW : struct, ILanes<TV, TU> where TV : unmanaged where TU : unmanaged =>
         TW.Count == 16 ? TW.Sum(s0) : TW.Sum(s0) + TW.Sum(s1);
 
+    /// <summary>Forward of block blk's rows: y and rstd.</summary>
     private void ForwardBlock<TW, TV, TU>(int blk, float[] x, float[] w, float[] y, float[] rstd)
         where TW : struct, ILanes<TV, TU> where TV : unmanaged where TU : unmanaged
     {
@@ -146,6 +148,7 @@ internal readonly struct RmsNormKernel
         }
     }
 
+    /// <summary>Backward of block blk's rows: gx += dx (when given), the block's dw into its slice of partial (when given).</summary>
     private void BackwardBlock<TW, TV, TU>(int blk, float[] x, float[] w, float[] rstd, float[] gy, float[]? gx, float[]? partial)
         where TW : struct, ILanes<TV, TU> where TV : unmanaged where TU : unmanaged
     {
