@@ -75,38 +75,67 @@ internal static class Elementwise
 }
 
 /// <summary>Fused backward of swiglu(a, b) = silu(a)·b: σ(a) is computed once per element for both gradients.</summary>
+/// <remarks>
+/// One vector body for both widths (<see cref="ILanes{TV, TU}"/>), with <see cref="FastMath.Exp(Vector512{float})"/>: the
+/// 256-bit body computes lane for lane what the 512-bit one does. It runs on hosts without AVX-512 at numerics level 2
+/// (<see cref="KernelOptions.Avx2Fused"/>); at level 1 they keep the scalar loop (<see cref="MathF.Exp"/>).
+/// </remarks>
 internal static class SwiGluBackward
 {
     /// <summary>ga (+)= gy·b·σ(a)(1 + a(1 − σ(a))) and gb (+)= gy·a·σ(a); either may be empty (not needed). Without
     /// <paramref name="accA"/>/<paramref name="accB"/> the result overwrites (a fresh, uncleared gradient).</summary>
-    public static void Run(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> gy, Span<float> ga, Span<float> gb, bool accA = true, bool accB = true)
+    public static void Run(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> gy, Span<float> ga, Span<float> gb, bool accA = true, bool accB = true) =>
+        Run(a, b, gy, ga, gb, accA, accB, Vector512.IsHardwareAccelerated ? 16 : KernelOptions.Avx2Fused ? 8 : 0);
+
+    /// <summary><see cref="Run(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, bool, bool)"/>
+    /// with the vector body chosen: <paramref name="lanes"/> 16 (512-bit, in software without AVX-512), 8 (256-bit) or 0
+    /// (scalar only).</summary>
+    internal static void Run(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> gy, Span<float> ga, Span<float> gb, bool accA, bool accB, int lanes)
     {
-        var keepA = accA ? Vector512<float>.AllBitsSet : Vector512<float>.Zero;
-        var keepB = accB ? Vector512<float>.AllBitsSet : Vector512<float>.Zero;
+        if (b.Length != a.Length || gy.Length != a.Length || (!ga.IsEmpty && ga.Length != a.Length) || (!gb.IsEmpty && gb.Length != a.Length))
+            throw new ArgumentException("Length mismatch in the SwiGLU backward kernel.");
         ref var pa = ref MemoryMarshal.GetReference(a);
         ref var pb = ref MemoryMarshal.GetReference(b);
         ref var pg = ref MemoryMarshal.GetReference(gy);
+        ref var qa = ref MemoryMarshal.GetReference(ga);
+        ref var qb = ref MemoryMarshal.GetReference(gb);
         bool wantA = !ga.IsEmpty, wantB = !gb.IsEmpty;
-        nuint n = (nuint)a.Length, i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        nuint n = (nuint)a.Length, i = lanes switch
         {
-            ref var qa = ref MemoryMarshal.GetReference(ga);
-            ref var qb = ref MemoryMarshal.GetReference(gb);
-            for (; i + 16 <= n; i += 16)
-            {
-                var x = Vector512.LoadUnsafe(ref pa, i);
-                var g = Vector512.LoadUnsafe(ref pg, i);
-                var sg = Vector512<float>.One / (Vector512<float>.One + FastMath.Exp(-x));
-                if (wantA) ((Vector512.LoadUnsafe(ref qa, i) & keepA) + g * Vector512.LoadUnsafe(ref pb, i) * sg * (Vector512<float>.One + x * (Vector512<float>.One - sg))).StoreUnsafe(ref qa, i);
-                if (wantB) ((Vector512.LoadUnsafe(ref qb, i) & keepB) + g * x * sg).StoreUnsafe(ref qb, i);
-            }
-        }
+            16 => Body<Lanes512, Vector512<float>, Vector512<uint>>(ref pa, ref pb, ref pg, ref qa, ref qb, n, wantA, wantB, accA, accB),
+            8 => Body<Lanes256, Vector256<float>, Vector256<uint>>(ref pa, ref pb, ref pg, ref qa, ref qb, n, wantA, wantB, accA, accB),
+            _ => 0,
+        };
         for (; i < n; i++)
         {
             float x = Unsafe.Add(ref pa, i), g = Unsafe.Add(ref pg, i), sg = 1f / (1f + MathF.Exp(-x));
-            if (wantA) ga[(int)i] = (accA ? ga[(int)i] : 0f) + g * Unsafe.Add(ref pb, i) * sg * (1f + x * (1f - sg));
-            if (wantB) gb[(int)i] = (accB ? gb[(int)i] : 0f) + g * x * sg;
+            if (wantA) Unsafe.Add(ref qa, i) = (accA ? Unsafe.Add(ref qa, i) : 0f) + g * Unsafe.Add(ref pb, i) * sg * (1f + x * (1f - sg));
+            if (wantB) Unsafe.Add(ref qb, i) = (accB ? Unsafe.Add(ref qb, i) : 0f) + g * x * sg;
         }
+    }
+
+    /// <summary>The whole vectors of the backward; returns the first element left for the scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nuint Body<TW, TV, TU>(ref float pa, ref float pb, ref float pg, ref float qa, ref float qb, nuint n, bool wantA, bool wantB, bool accA, bool accB)
+        where TW : struct, ILanes<TV, TU> where TV : unmanaged where TU : unmanaged
+    {
+        var keepA = accA ? TW.AllBitsSet : TW.Zero;
+        var keepB = accB ? TW.AllBitsSet : TW.Zero;
+        var one = TW.One;
+        var step = (nuint)TW.Count;
+        nuint i = 0;
+        for (; i + step <= n; i += step)
+        {
+            var x = TW.Load(ref pa, i);
+            var g = TW.Load(ref pg, i);
+            var sg = TW.Divide(one, TW.Add(one, TW.Exp(TW.Negate(x))));
+            // d/da silu(a) = σ(a)·(1 + a·(1 − σ(a)))
+            if (wantA)
+                TW.Store(TW.Add(TW.And(TW.Load(ref qa, i), keepA),
+                    TW.Multiply(TW.Multiply(TW.Multiply(g, TW.Load(ref pb, i)), sg), TW.Add(one, TW.Multiply(x, TW.Subtract(one, sg))))), ref qa, i);
+            if (wantB) TW.Store(TW.Add(TW.And(TW.Load(ref qb, i), keepB), TW.Multiply(TW.Multiply(g, x), sg)), ref qb, i);
+        }
+        return i;
     }
 }
 

@@ -19,7 +19,13 @@ public static partial class Ops
         if (weight.Rank != 1 || weight.Shape[0] != d)
             throw new ArgumentException($"RmsNorm: weight must have shape [{d}] for input {ShapeUtil.Format(x.Shape)}, got {ShapeUtil.Format(weight.Shape)}.");
         var rows = d == 0 ? 0 : x.Size / d;
-        if (RmsNormKernel.Supports(d)) return RmsNormFused(x, weight, eps, rows, d, 0f, 0UL);
+        return RmsNormKernel.Supports(d) ? RmsNormFused(x, weight, eps, rows, d, 0f, 0UL) : RmsNormRowwise(x, weight, eps, rows, d);
+    }
+
+    /// <summary>The generic <see cref="RmsNorm"/> (TensorPrimitives per row), which runs where <see cref="RmsNormKernel"/>
+    /// does not; tests call it as the op-by-op reference. Arguments as checked by <see cref="RmsNorm"/>.</summary>
+    internal static Tensor RmsNormRowwise(Tensor x, Tensor weight, float eps, int rows, int d)
+    {
         var y = Tensor.Uninitialized(x.Shape);
         var rstd = BufferPool.Rent(rows, clear: false); // 1/rms per row, saved for backward
         var norm = new RmsNormRows(x, weight, y, rstd, eps, d, Backward: false);
