@@ -83,6 +83,20 @@ public static partial class Ops
                 });
             return y;
         }
+        if (kernel.UsesHead8Avx2)
+        {
+            // The same on hosts with AVX2 but no AVX-512 (numerics level 2): lse (B, H, T) only, scores recomputed.
+            var record = GradMode.ShouldRecord(qkv);
+            var lse = record ? BufferPool.Rent(kernel.LseLength, clear: false) : null;
+            kernel.Forward8Avx2(qkv.Data, y.Data, lse);
+            if (record)
+                y.Record("causal_self_attention", [qkv], (qkv, kernel, lse: lse!), static (y, _, s) =>
+                {
+                    s.kernel.Backward8Avx2(s.qkv.Data, y.Data, s.lse, y.Grad!, s.qkv.EnsureGrad());
+                    BufferPool.Return(s.lse); // the node runs once: the graph is freed after backward
+                });
+            return y;
+        }
         if (kernel.SavedProbabilityBytes > probabilityBudgetBytes || (long)b * nHead * t * kernel.Tp > Array.MaxLength)
         {
             // Flash path (e.g. the Meta-World configuration: batch 512 × 8 heads × 1001 tokens would keep 16 GB per layer):
