@@ -10,7 +10,7 @@ internal readonly partial struct CausalAttention
     /// Forward and backward of two query rows a ≤ b of one (batch, head) pair over the loaded Q (T, 8), Kᵀ and Vᵀ
     /// (8, Tp), in 8-key halves of the 16-key blocks of <see cref="Forward8"/>.
     /// </summary>
-    private readonly unsafe struct RowPass256
+    private readonly unsafe partial struct RowPass256
     {
         private readonly float* _q, _kt, _vt, _row, _out;
         private readonly int _t, _tp, _d, _h;
@@ -53,15 +53,21 @@ internal readonly partial struct CausalAttention
             for (var jb = 0; jb < nb; jb++)
             {
                 var j = jb * 16;
-                Scores(qa, qb, _kt + j, tp, out var sa, out var sb);
-                Causal(ref sa, ref sb, a, b, j, negInf);
-                sa.Store(ra + j); sb.Store(rb + j);
-                maxAl = Vector256.MaxNative(maxAl, sa); maxBl = Vector256.MaxNative(maxBl, sb);
-                if (j + 8 > b) break; // the upper half is past both rows: −∞ scores, zero probabilities
-                Scores(qa, qb, _kt + j + 8, tp, out sa, out sb);
-                Causal(ref sa, ref sb, a, b, j + 8, negInf);
-                sa.Store(ra + j + 8); sb.Store(rb + j + 8);
-                maxAh = Vector256.MaxNative(maxAh, sa); maxBh = Vector256.MaxNative(maxBh, sb);
+                if (j + 8 > b)
+                {
+                    // The upper half is past both rows (−∞ scores, zero probabilities): the lower half alone.
+                    Scores(qa, qb, _kt + j, tp, out var sa, out var sb);
+                    Causal(ref sa, ref sb, a, b, j, negInf);
+                    sa.Store(ra + j); sb.Store(rb + j);
+                    maxAl = Vector256.MaxNative(maxAl, sa); maxBl = Vector256.MaxNative(maxBl, sb);
+                    break;
+                }
+                ScoresBlock(qa, qb, _kt + j, tp, out var sal, out var sbl, out var sah, out var sbh);
+                Causal(ref sal, ref sbl, a, b, j, negInf);
+                Causal(ref sah, ref sbh, a, b, j + 8, negInf);
+                sal.Store(ra + j); sbl.Store(rb + j); sah.Store(ra + j + 8); sbh.Store(rb + j + 8);
+                maxAl = Vector256.MaxNative(maxAl, sal); maxBl = Vector256.MaxNative(maxBl, sbl);
+                maxAh = Vector256.MaxNative(maxAh, sah); maxBh = Vector256.MaxNative(maxBh, sbh);
             }
             var ma = Vector256.Create(HorizontalMax(maxAl, maxAh));
             var mb = Vector256.Create(HorizontalMax(maxBl, maxBh));
@@ -121,25 +127,21 @@ internal readonly partial struct CausalAttention
         public void Backward(int bh, int a, bool pair, float* lse, float* gout, float* dq, float* dkt, float* dvt)
         {
             int tp = _tp, b = pair ? a + 1 : a, nb = b / 16 + 1, bIdx = bh / _h, h = bh % _h;
-            var zero = stackalloc float[8]; // the gradient of the stand-in row b when a is alone
-            float* qa = _q + a * 8, qb = _q + b * 8, ra = _row, rb = _row + tp;
+            float* qa = _q + a * 8, qb = _q + b * 8, ra = _row, rb = _row + tp, zero = _row + 2 * tp;
+            Vector256<float>.Zero.Store(zero); // the gradient of the stand-in row b when a is alone
             float* goA = gout + (bIdx * _t + a) * _d + h * 8, goB = pair ? goA + _d : zero;
             var diA = Vector256.Create(Vector256.Sum(Vector256.Load(goA) * Vector256.Load(_out + (bIdx * _t + a) * _d + h * 8))); // D_i = do_i·o_i
             var diB = pair ? Vector256.Create(Vector256.Sum(Vector256.Load(goB) * Vector256.Load(_out + (bIdx * _t + b) * _d + h * 8))) : default;
             var la = Vector256.Create(lse[bh * _t + a]);
             var lb = Vector256.Create(lse[bh * _t + b]);
             uint startA = (uint)((bh * _t + a) * _t), startB = (uint)((bh * _t + b) * _t);
-            for (var jb = 0; jb < nb; jb++)
+            var full = (b + 8) / 16 * 16; // the blocks before it reach row b in both halves
+            BackwardBlocks(full, a, b, qa, qb, goA, goB, la, lb, diA, diB, startA, startB, ra, rb, dkt, dvt);
+            if (full < nb * 16)
             {
-                var j = jb * 16;
-                BackwardHalf(j, a, b, qa, qb, goA, goB, la, lb, diA, diB, startA, startB, ra, rb, dkt, dvt);
-                if (j + 8 > b)
-                {
-                    Vector256<float>.Zero.Store(ra + j + 8); // the skipped half's ds
-                    Vector256<float>.Zero.Store(rb + j + 8);
-                    break;
-                }
-                BackwardHalf(j + 8, a, b, qa, qb, goA, goB, la, lb, diA, diB, startA, startB, ra, rb, dkt, dvt);
+                BackwardHalf(full, a, b, qa, qb, goA, goB, la, lb, diA, diB, startA, startB, ra, rb, dkt, dvt);
+                Vector256<float>.Zero.Store(ra + full + 8); // the skipped half's ds
+                Vector256<float>.Zero.Store(rb + full + 8);
             }
             var scale = Vector256.Create(1f / MathF.Sqrt(8f));
             var dqa = Reduce(ra, rb, _kt, tp, nb, out var dqb);
@@ -206,6 +208,46 @@ internal readonly partial struct CausalAttention
             }
             sa = sa0 + sa1;
             sb = sb0 + sb1;
+        }
+
+        /// <summary><see cref="Scores"/> of keys kt … kt + 7 (sal, sbl) and kt + 8 … kt + 15 (sah, sbh), sharing the broadcasts of q.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void ScoresBlock(float* qa, float* qb, float* kt, int tp,
+            out Vector256<float> sal, out Vector256<float> sbl, out Vector256<float> sah, out Vector256<float> sbh)
+        {
+            Vector256<float> k0l = Vector256.Load(kt), k0h = Vector256.Load(kt + 8), k1l = Vector256.Load(kt + tp), k1h = Vector256.Load(kt + tp + 8);
+            var q = Vector256.Create(qa[0]);
+            Vector256<float> sa0l = q * k0l, sa0h = q * k0h;
+            q = Vector256.Create(qa[1]);
+            Vector256<float> sa1l = q * k1l, sa1h = q * k1h;
+            q = Vector256.Create(qb[0]);
+            Vector256<float> sb0l = q * k0l, sb0h = q * k0h;
+            q = Vector256.Create(qb[1]);
+            Vector256<float> sb1l = q * k1l, sb1h = q * k1h;
+            ScoreStep(qa[2], qb[2], kt + 2 * tp, ref sa0l, ref sa0h, ref sb0l, ref sb0h);
+            ScoreStep(qa[3], qb[3], kt + 3 * tp, ref sa1l, ref sa1h, ref sb1l, ref sb1h);
+            ScoreStep(qa[4], qb[4], kt + 4 * tp, ref sa0l, ref sa0h, ref sb0l, ref sb0h);
+            ScoreStep(qa[5], qb[5], kt + 5 * tp, ref sa1l, ref sa1h, ref sb1l, ref sb1h);
+            ScoreStep(qa[6], qb[6], kt + 6 * tp, ref sa0l, ref sa0h, ref sb0l, ref sb0h);
+            ScoreStep(qa[7], qb[7], kt + 7 * tp, ref sa1l, ref sa1h, ref sb1l, ref sb1h);
+            sal = sa0l + sa1l;
+            sbl = sb0l + sb1l;
+            sah = sa0h + sa1h;
+            sbh = sb0h + sb1h;
+        }
+
+        /// <summary>One head dimension of <see cref="ScoresBlock"/>: the chains of rows a and b += q[e]·k_j[e] for the 16 keys at kt.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void ScoreStep(float qa, float qb, float* kt, ref Vector256<float> sal, ref Vector256<float> sah, ref Vector256<float> sbl, ref Vector256<float> sbh)
+        {
+            var kl = Vector256.Load(kt);
+            var kh = Vector256.Load(kt + 8);
+            var q = Vector256.Create(qa);
+            sal = Vector256.FusedMultiplyAdd(q, kl, sal);
+            sah = Vector256.FusedMultiplyAdd(q, kh, sah);
+            q = Vector256.Create(qb);
+            sbl = Vector256.FusedMultiplyAdd(q, kl, sbl);
+            sbh = Vector256.FusedMultiplyAdd(q, kh, sbh);
         }
 
         /// <summary>Lanes of keys j … j + 7 past row a (b) set to <paramref name="masked"/>.</summary>
