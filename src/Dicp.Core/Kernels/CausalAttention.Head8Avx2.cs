@@ -24,46 +24,59 @@ internal readonly partial struct CausalAttention
     /// <summary>Whether <see cref="Forward8Avx2"/>/<see cref="Backward8Avx2"/> apply: hs = 8 and <see cref="KernelOptions.Avx2Fused"/> with FMA.</summary>
     public bool UsesHead8Avx2 => Hs == 8 && KernelOptions.Avx2Fused && Avx2.IsSupported && Fma.IsSupported;
 
-    /// <summary>out (B, T, D) = attention(qkv (B, T, 3D)); lse (B, H, T), when given, receives each row's log-sum-exp.</summary>
-    public void Forward8Avx2(float[] qkv, float[] output, float[]? lse)
+    /// <summary>
+    /// Length in floats of the dropout mask as bits (B, H, T, Tp/8 bytes) that <see cref="Forward8Avx2"/> can save for
+    /// <see cref="Backward8Avx2"/>, sparing it the hash; 0 without dropout.
+    /// </summary>
+    public int KeepBitsLength => DropoutP > 0f ? (B * H * T * (Tp / 8) + 3) / 4 : 0;
+
+    /// <summary>
+    /// out (B, T, D) = attention(qkv (B, T, 3D)); lse (B, H, T), when given, receives each row's log-sum-exp, and keep
+    /// (<see cref="KeepBitsLength"/>), when given, the dropout mask as bits.
+    /// </summary>
+    public void Forward8Avx2(float[] qkv, float[] output, float[]? lse, float[]? keep = null)
     {
         var bh = B * H;
         var chunks = Math.Min(bh, Environment.ProcessorCount * 8);
-        if (bh * T < 4096 || chunks <= 1) { ForwardRange256(0, bh, qkv, output, lse); return; }
-        ParallelLoop.For(0, chunks, new Head8Avx2Chunks(this, (bh + chunks - 1) / chunks, qkv, output, lse, null, null));
+        if (bh * T < 4096 || chunks <= 1) { ForwardRange256(0, bh, qkv, output, lse, keep); return; }
+        ParallelLoop.For(0, chunks, new Head8Avx2Chunks(this, (bh + chunks - 1) / chunks, qkv, output, lse, keep, null, null));
     }
 
-    /// <summary>gqkv (B, T, 3D) += ∂/∂qkv given the forward output, the saved lse and gout (B, T, D).</summary>
-    public void Backward8Avx2(float[] qkv, float[] output, float[] lse, float[] gout, float[] gqkv)
+    /// <summary>
+    /// gqkv (B, T, 3D) += ∂/∂qkv given the forward output, the saved lse, the mask bits the forward saved (or null: the
+    /// mask is hashed again) and gout (B, T, D).
+    /// </summary>
+    public void Backward8Avx2(float[] qkv, float[] output, float[] lse, float[]? keep, float[] gout, float[] gqkv)
     {
         var bh = B * H;
         var chunks = Math.Min(bh, Environment.ProcessorCount * 8);
-        if (bh * T < 4096 || chunks <= 1) { BackwardRange256(0, bh, qkv, output, lse, gout, gqkv); return; }
-        ParallelLoop.For(0, chunks, new Head8Avx2Chunks(this, (bh + chunks - 1) / chunks, qkv, output, lse, gout, gqkv));
+        if (bh * T < 4096 || chunks <= 1) { BackwardRange256(0, bh, qkv, output, lse, keep, gout, gqkv); return; }
+        ParallelLoop.For(0, chunks, new Head8Avx2Chunks(this, (bh + chunks - 1) / chunks, qkv, output, lse, keep, gout, gqkv));
     }
 
     /// <summary>Chunk c of the (batch, head) pairs: forward, or backward when the gradients are given.</summary>
-    private readonly struct Head8Avx2Chunks(CausalAttention kernel, int per, float[] qkv, float[] output, float[]? lse, float[]? gout, float[]? gqkv) : IParallelBody
+    private readonly struct Head8Avx2Chunks(CausalAttention kernel, int per, float[] qkv, float[] output, float[]? lse, float[]? keep, float[]? gout, float[]? gqkv) : IParallelBody
     {
         private readonly CausalAttention _kernel = kernel;
 
         public void Run(int c)
         {
             int bh0 = c * per, bh1 = Math.Min(_kernel.B * _kernel.H, bh0 + per);
-            if (gout is null) _kernel.ForwardRange256(bh0, bh1, qkv, output, lse);
-            else _kernel.BackwardRange256(bh0, bh1, qkv, output, lse!, gout, gqkv!);
+            if (gout is null) _kernel.ForwardRange256(bh0, bh1, qkv, output, lse, keep);
+            else _kernel.BackwardRange256(bh0, bh1, qkv, output, lse!, keep, gout, gqkv!);
         }
     }
 
     /// <summary>Forward of the (batch, head) pairs bh0 … bh1 − 1 on this thread, rows two at a time (an odd last row paired with itself). Tests call it as the one-thread reference.</summary>
-    internal unsafe void ForwardRange256(int bh0, int bh1, float[] qkv, float[] output, float[]? lse)
+    internal unsafe void ForwardRange256(int bh0, int bh1, float[] qkv, float[] output, float[]? lse, float[]? keep)
     {
         if (bh0 >= bh1) return;
         var s = Scratch8();
         int t = T;
-        fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, prow = s.Row, pout = output)
+        CheckKeepBits(keep);
+        fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, prow = s.Row, pout = output, pkeep = keep)
         {
-            var rows = new RowPass256(this, pq, pk, pv, prow, pout);
+            var rows = new RowPass256(this, pq, pk, pv, prow, pout, pkeep);
             for (var bh = bh0; bh < bh1; bh++)
             {
                 LoadHead8(qkv, bh / H, bh % H, s);
@@ -73,14 +86,15 @@ internal readonly partial struct CausalAttention
     }
 
     /// <summary>Backward of the (batch, head) pairs bh0 … bh1 − 1 on this thread, rows two at a time (an odd last row paired with a zero-gradient copy of itself).</summary>
-    internal unsafe void BackwardRange256(int bh0, int bh1, float[] qkv, float[] output, float[] lse, float[] gout, float[] gqkv)
+    internal unsafe void BackwardRange256(int bh0, int bh1, float[] qkv, float[] output, float[] lse, float[]? keep, float[] gout, float[] gqkv)
     {
         if (bh0 >= bh1) return;
         var s = Scratch8();
         int t = T, tp = Tp;
-        fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, prow = s.Row, pdq = s.Dq, pdk = s.Dkt, pdv = s.Dvt, pout = output, pgo = gout, pl = lse, pg = gqkv)
+        CheckKeepBits(keep);
+        fixed (float* pq = s.Q, pk = s.Kt, pv = s.Vt, prow = s.Row, pdq = s.Dq, pdk = s.Dkt, pdv = s.Dvt, pout = output, pgo = gout, pl = lse, pg = gqkv, pkeep = keep)
         {
-            var rows = new RowPass256(this, pq, pk, pv, prow, pout);
+            var rows = new RowPass256(this, pq, pk, pv, prow, pout, pkeep);
             for (var bh = bh0; bh < bh1; bh++)
             {
                 int b = bh / H, h = bh % H;
@@ -91,6 +105,12 @@ internal readonly partial struct CausalAttention
                 ScatterHead8(pg, pdq, pdk, pdv, b, h);
             }
         }
+    }
+
+    private void CheckKeepBits(float[]? keep)
+    {
+        if (keep is not null && keep.Length < KeepBitsLength)
+            throw new ArgumentException($"The dropout mask bits need {KeepBitsLength} floats, got {keep.Length}.", nameof(keep));
     }
 
     /// <summary>

@@ -13,15 +13,15 @@ internal readonly partial struct CausalAttention
         /// operations are those of <see cref="BackwardHalf"/>.
         /// </summary>
         private void BackwardBlocks(int end, int a, int b, float* qa, float* qb, float* goA, float* goB, Vector256<float> la, Vector256<float> lb,
-            Vector256<float> diA, Vector256<float> diB, uint startA, uint startB, float* ra, float* rb, float* dkt, float* dvt)
+            Vector256<float> diA, Vector256<float> diB, uint startA, uint startB, byte* bitsA, byte* bitsB, float* ra, float* rb, float* dkt, float* dvt)
         {
-            for (var j = 0; j < end; j += 16) BackwardBlock(j, a, b, qa, qb, goA, goB, la, lb, diA, diB, startA, startB, ra, rb, dkt, dvt);
+            for (var j = 0; j < end; j += 16) BackwardBlock(j, a, b, qa, qb, goA, goB, la, lb, diA, diB, startA, startB, bitsA, bitsB, ra, rb, dkt, dvt);
         }
 
         /// <summary>Block j of <see cref="BackwardBlocks"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void BackwardBlock(int j, int a, int b, float* qa, float* qb, float* goA, float* goB, Vector256<float> la, Vector256<float> lb,
-            Vector256<float> diA, Vector256<float> diB, uint startA, uint startB, float* ra, float* rb, float* dkt, float* dvt)
+            Vector256<float> diA, Vector256<float> diB, uint startA, uint startB, byte* bitsA, byte* bitsB, float* ra, float* rb, float* dkt, float* dvt)
         {
             int tp = _tp;
             ScoresBlock(qa, qb, _kt + j, tp, out var sal, out var sbl, out var sah, out var sbh);
@@ -34,12 +34,10 @@ internal readonly partial struct CausalAttention
             Vector256<float> kal = Vector256<float>.AllBitsSet, kbl = kal, kah = kal, kbh = kal;
             if (_drop)
             {
-                var idx = Vector256.Create(startA + (uint)j) + LaneU;
-                kal = DropoutMask.Keep(idx, _k0, _k1, _th);
-                kah = DropoutMask.Keep(idx + Vector256.Create(8u), _k0, _k1, _th);
-                idx = Vector256.Create(startB + (uint)j) + LaneU;
-                kbl = DropoutMask.Keep(idx, _k0, _k1, _th);
-                kbh = DropoutMask.Keep(idx + Vector256.Create(8u), _k0, _k1, _th);
+                kal = Keep8(startA, bitsA, j);
+                kah = Keep8(startA, bitsA, j + 8);
+                kbl = Keep8(startB, bitsB, j);
+                kbh = Keep8(startB, bitsB, j + 8);
             }
             var dropScale = Vector256.Create(_dropScale);
             Vector256<float> pdal = (pal * dropScale) & kal, pdbl = (pbl * dropScale) & kbl;

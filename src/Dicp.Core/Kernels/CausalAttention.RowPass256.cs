@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Dicp.Kernels;
 
@@ -13,12 +14,13 @@ internal readonly partial struct CausalAttention
     private readonly unsafe partial struct RowPass256
     {
         private readonly float* _q, _kt, _vt, _row, _out;
+        private readonly byte* _bits; // the dropout mask as bits, (B·H·T, Tp/8) bytes, or null: hashed
         private readonly int _t, _tp, _d, _h;
         private readonly bool _drop;
         private readonly float _dropScale;
         private readonly Vector256<uint> _th, _k0, _k1;
 
-        public RowPass256(CausalAttention kernel, float* q, float* kt, float* vt, float* row, float* output)
+        public RowPass256(CausalAttention kernel, float* q, float* kt, float* vt, float* row, float* output, float* keepBits)
         {
             _q = q;
             _kt = kt;
@@ -31,6 +33,19 @@ internal readonly partial struct CausalAttention
             _th = Vector256.Create(DropoutMask.Threshold(kernel.DropoutP));
             _k0 = Vector256.Create((uint)kernel.DropoutKey);
             _k1 = Vector256.Create((uint)(kernel.DropoutKey >> 32));
+            _bits = _drop ? (byte*)keepBits : null;
+        }
+
+        /// <summary>Where row r's mask bits start (null without saved bits).</summary>
+        private byte* Bits(int bh, int r) => _bits is null ? null : _bits + (long)(bh * _t + r) * (_tp / 8);
+
+        /// <summary>The dropout mask of keys j … j + 7 of a row whose counters start at <paramref name="start"/>: from its bits when saved, else hashed.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector256<float> Keep8(uint start, byte* bits, int j)
+        {
+            if (bits is null) return DropoutMask.Keep(Vector256.Create(start + (uint)j) + LaneU, _k0, _k1, _th);
+            var bit = Vector256.Create(1, 2, 4, 8, 16, 32, 64, 128);
+            return Vector256.Equals(Vector256.Create((int)bits[j >> 3]) & bit, bit).AsSingle(); // lane l kept iff bit l is set
         }
 
         private static Vector256<float> LaneF => Vector256.Create(0f, 1, 2, 3, 4, 5, 6, 7);
@@ -73,39 +88,50 @@ internal readonly partial struct CausalAttention
             var mb = Vector256.Create(HorizontalMax(maxBl, maxBh));
             Vector256<float> sumAl = default, sumAh = default, sumBl = default, sumBh = default;
             uint startA = (uint)((bh * _t + a) * _t), startB = (uint)((bh * _t + b) * _t);
+            byte* bitsA = Bits(bh, a), bitsB = Bits(bh, b);
             for (var jb = 0; jb < nb; jb++)
             {
                 var j = jb * 16;
-                Probabilities(ra + j, rb + j, ma, mb, startA + (uint)j, startB + (uint)j, ref sumAl, ref sumBl);
+                Probabilities(ra, rb, j, ma, mb, startA, startB, bitsA, bitsB, ref sumAl, ref sumBl);
                 if (j + 8 > b)
                 {
                     Vector256<float>.Zero.Store(ra + j + 8); // what the skipped half would hold
                     Vector256<float>.Zero.Store(rb + j + 8);
                     break;
                 }
-                Probabilities(ra + j + 8, rb + j + 8, ma, mb, startA + (uint)j + 8, startB + (uint)j + 8, ref sumAh, ref sumBh);
+                Probabilities(ra, rb, j + 8, ma, mb, startA, startB, bitsA, bitsB, ref sumAh, ref sumBh);
             }
             var oa = Reduce(ra, rb, _vt, tp, nb, out var ob);
             Finish(bh, a, lse, ma, sumAl, sumAh, oa);
             Finish(bh, b, lse, mb, sumBl, sumBh, ob);
         }
 
-        /// <summary>p = exp(s − m) of 8 keys of both rows into the row buffers: the sums take p, the buffers the dropout-masked p.</summary>
+        /// <summary>
+        /// p = exp(s − m) of keys j … j + 7 of both rows into the row buffers: the sums take p, the buffers the
+        /// dropout-masked p; the mask is hashed and, when bits are saved, saved.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Probabilities(float* ra, float* rb, Vector256<float> ma, Vector256<float> mb, uint startA, uint startB,
-            ref Vector256<float> sumA, ref Vector256<float> sumB)
+        private void Probabilities(float* ra, float* rb, int j, Vector256<float> ma, Vector256<float> mb, uint startA, uint startB,
+            byte* bitsA, byte* bitsB, ref Vector256<float> sumA, ref Vector256<float> sumB)
         {
-            var pa = FastMath.ExpNonPositive(Vector256.Load(ra) - ma);
-            var pb = FastMath.ExpNonPositive(Vector256.Load(rb) - mb);
+            var pa = FastMath.ExpNonPositive(Vector256.Load(ra + j) - ma);
+            var pb = FastMath.ExpNonPositive(Vector256.Load(rb + j) - mb);
             sumA += pa;
             sumB += pb;
             if (_drop)
             {
-                pa &= DropoutMask.Keep(Vector256.Create(startA) + LaneU, _k0, _k1, _th);
-                pb &= DropoutMask.Keep(Vector256.Create(startB) + LaneU, _k0, _k1, _th);
+                var keepA = DropoutMask.Keep(Vector256.Create(startA + (uint)j) + LaneU, _k0, _k1, _th);
+                var keepB = DropoutMask.Keep(Vector256.Create(startB + (uint)j) + LaneU, _k0, _k1, _th);
+                pa &= keepA;
+                pb &= keepB;
+                if (bitsA is not null)
+                {
+                    bitsA[j >> 3] = (byte)Avx.MoveMask(keepA);
+                    bitsB[j >> 3] = (byte)Avx.MoveMask(keepB);
+                }
             }
-            pa.Store(ra);
-            pb.Store(rb);
+            pa.Store(ra + j);
+            pb.Store(rb + j);
         }
 
         /// <summary>Row i's output o_i = dropScale·acc / l and, when saving, lse_i = m + log l (l summed as <see cref="Vector512.Sum{T}"/> sums the two halves).</summary>
@@ -135,11 +161,12 @@ internal readonly partial struct CausalAttention
             var la = Vector256.Create(lse[bh * _t + a]);
             var lb = Vector256.Create(lse[bh * _t + b]);
             uint startA = (uint)((bh * _t + a) * _t), startB = (uint)((bh * _t + b) * _t);
+            byte* bitsA = Bits(bh, a), bitsB = Bits(bh, b);
             var full = (b + 8) / 16 * 16; // the blocks before it reach row b in both halves
-            BackwardBlocks(full, a, b, qa, qb, goA, goB, la, lb, diA, diB, startA, startB, ra, rb, dkt, dvt);
+            BackwardBlocks(full, a, b, qa, qb, goA, goB, la, lb, diA, diB, startA, startB, bitsA, bitsB, ra, rb, dkt, dvt);
             if (full < nb * 16)
             {
-                BackwardHalf(full, a, b, qa, qb, goA, goB, la, lb, diA, diB, startA, startB, ra, rb, dkt, dvt);
+                BackwardHalf(full, a, b, qa, qb, goA, goB, la, lb, diA, diB, startA, startB, bitsA, bitsB, ra, rb, dkt, dvt);
                 Vector256<float>.Zero.Store(ra + full + 8); // the skipped half's ds
                 Vector256<float>.Zero.Store(rb + full + 8);
             }
@@ -152,15 +179,15 @@ internal readonly partial struct CausalAttention
         /// <summary>The backward of keys j … j + 7 for both rows; ds of the rows go to ra + j and rb + j.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void BackwardHalf(int j, int a, int b, float* qa, float* qb, float* goA, float* goB, Vector256<float> la, Vector256<float> lb,
-            Vector256<float> diA, Vector256<float> diB, uint startA, uint startB, float* ra, float* rb, float* dkt, float* dvt)
+            Vector256<float> diA, Vector256<float> diB, uint startA, uint startB, byte* bitsA, byte* bitsB, float* ra, float* rb, float* dkt, float* dvt)
         {
             int tp = _tp;
             Scores(qa, qb, _kt + j, tp, out var sa, out var sb);
             var pa = FastMath.ExpNonPositive(sa - la);
             var pb = FastMath.ExpNonPositive(sb - lb);
             Causal(ref pa, ref pb, a, b, j, Vector256<float>.Zero);
-            var keepA = _drop ? DropoutMask.Keep(Vector256.Create(startA + (uint)j) + LaneU, _k0, _k1, _th) : Vector256<float>.AllBitsSet;
-            var keepB = _drop ? DropoutMask.Keep(Vector256.Create(startB + (uint)j) + LaneU, _k0, _k1, _th) : Vector256<float>.AllBitsSet;
+            var keepA = _drop ? Keep8(startA, bitsA, j) : Vector256<float>.AllBitsSet;
+            var keepB = _drop ? Keep8(startB, bitsB, j) : Vector256<float>.AllBitsSet;
             var dropScale = Vector256.Create(_dropScale);
             var pdA = (pa * dropScale) & keepA;
             var pdB = (pb * dropScale) & keepB;

@@ -85,15 +85,17 @@ public static partial class Ops
         }
         if (kernel.UsesHead8Avx2)
         {
-            // The same on hosts with AVX2 but no AVX-512 (numerics level 2): lse (B, H, T) only, scores recomputed.
+            // The same on hosts with AVX2 but no AVX-512 (numerics level 2): lse (B, H, T) and the dropout mask's bits kept, scores recomputed.
             var record = GradMode.ShouldRecord(qkv);
             var lse = record ? BufferPool.Rent(kernel.LseLength, clear: false) : null;
-            kernel.Forward8Avx2(qkv.Data, y.Data, lse);
+            var keep = record && dropout > 0f ? BufferPool.Rent(kernel.KeepBitsLength, clear: false) : null; // the mask as bits (B, H, T, Tp/8 bytes)
+            kernel.Forward8Avx2(qkv.Data, y.Data, lse, keep);
             if (record)
-                y.Record("causal_self_attention", [qkv], (qkv, kernel, lse: lse!), static (y, _, s) =>
+                y.Record("causal_self_attention", [qkv], (qkv, kernel, lse: lse!, keep), static (y, _, s) =>
                 {
-                    s.kernel.Backward8Avx2(s.qkv.Data, y.Data, s.lse, y.Grad!, s.qkv.EnsureGrad());
+                    s.kernel.Backward8Avx2(s.qkv.Data, y.Data, s.lse, s.keep, y.Grad!, s.qkv.EnsureGrad());
                     BufferPool.Return(s.lse); // the node runs once: the graph is freed after backward
+                    if (s.keep is not null) BufferPool.Return(s.keep);
                 });
             return y;
         }

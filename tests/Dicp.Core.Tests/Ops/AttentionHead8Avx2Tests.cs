@@ -23,14 +23,17 @@ public class AttentionHead8Avx2Tests
         B = b, T = t, H = h, Hs = 8, Rope = rope ? new RotaryCache(96, 8) : null, DropoutP = p, DropoutKey = 0x9E37_79B9_7F4A_7C15UL,
     };
 
+    private enum Path { Avx512, Avx2Hashed, Avx2SavedBits }
+
     /// <summary>Forward (output and lse) and backward (into a gradient that already holds values: the kernels add) of one kernel.</summary>
-    private static (float[] Y, float[] Lse, float[] G) Run(CausalAttention k, float[] qkv, float[] gout, bool avx2)
+    private static (float[] Y, float[] Lse, float[] G) Run(CausalAttention k, float[] qkv, float[] gout, Path path)
     {
         var y = new float[k.B * k.T * k.H * 8];
         var lse = new float[k.LseLength];
         var g = Randn(77, 0.5f, k.B, k.T, 3 * k.H * 8).ToArray();
-        if (avx2) { k.Forward8Avx2(qkv, y, lse); k.Backward8Avx2(qkv, y, lse, gout, g); }
-        else { k.Forward8(qkv, y, lse); k.Backward8(qkv, y, lse, gout, g); }
+        var keep = path == Path.Avx2SavedBits ? new float[k.KeepBitsLength] : null;
+        if (path == Path.Avx512) { k.Forward8(qkv, y, lse); k.Backward8(qkv, y, lse, gout, g); }
+        else { k.Forward8Avx2(qkv, y, lse, keep); k.Backward8Avx2(qkv, y, lse, keep, gout, g); }
         return (y, lse, g);
     }
 
@@ -52,12 +55,15 @@ public class AttentionHead8Avx2Tests
         var k = Kernel(b, t, h, rope, p);
         var qkv = Randn(t * 31 + b, 1.5f, b, t, 3 * h * 8).ToArray();
         var gout = Randn(t * 37 + h, 1f, b, t, h * 8).ToArray();
-        var (y0, l0, g0) = Run(k, qkv, gout, avx2: false);
-        var (y1, l1, g1) = Run(k, qkv, gout, avx2: true);
-        AssertBits(y0, y1, "y");
-        AssertBits(l0, l1, "lse");
-        AssertBits(g0, g1, "g");
-        if (p > 0f) Assert.Contains(y1, v => v != 0f);
+        var (y0, l0, g0) = Run(k, qkv, gout, Path.Avx512);
+        foreach (var path in new[] { Path.Avx2Hashed, Path.Avx2SavedBits })
+        {
+            var (y1, l1, g1) = Run(k, qkv, gout, path);
+            AssertBits(y0, y1, $"{path} y");
+            AssertBits(l0, l1, $"{path} lse");
+            AssertBits(g0, g1, $"{path} g");
+        }
+        if (p > 0f) Assert.Contains(y0, v => v == 0f); // some probabilities were dropped
     }
 
     [Theory]
@@ -76,8 +82,9 @@ public class AttentionHead8Avx2Tests
         var y1 = new float[y0.Length];
         var g1 = new float[g0.Length];
         var lse = new float[k.LseLength];
-        k.Forward8Avx2(qkv, y1, lse);
-        k.Backward8Avx2(qkv, y1, lse, gout, g1);
+        var keep = new float[k.KeepBitsLength];
+        k.Forward8Avx2(qkv, y1, lse, keep);
+        k.Backward8Avx2(qkv, y1, lse, keep, gout, g1);
         for (var i = 0; i < y0.Length; i++) Assert.True(Math.Abs(y0[i] - y1[i]) <= 1e-5 + 1e-5 * Math.Abs(y0[i]), $"y[{i}]: {y0[i]} vs {y1[i]}");
         var gmax = g0.Max(Math.Abs);
         for (var i = 0; i < g0.Length; i++) Assert.True(Math.Abs(g0[i] - g1[i]) <= 1e-6 * gmax + 1e-4 * Math.Abs(g0[i]), $"g[{i}]: {g0[i]} vs {g1[i]}");
@@ -126,12 +133,13 @@ public class AttentionHead8Avx2Tests
         var k = Kernel(B, T, H, true, p);
         var qkv = Randn(5, 1f, B, T, 3 * H * 8).ToArray();
         var gout = Randn(6, 1f, B, T, H * 8).ToArray();
-        var (y0, l0, g0) = Run(k, qkv, gout, avx2: true);
+        var (y0, l0, g0) = Run(k, qkv, gout, Path.Avx2SavedBits);
         var y1 = new float[y0.Length];
         var l1 = new float[l0.Length];
         var g1 = Randn(77, 0.5f, B, T, 3 * H * 8).ToArray();
-        k.ForwardRange256(0, B * H, qkv, y1, l1); // all (batch, head) pairs on this thread
-        k.BackwardRange256(0, B * H, qkv, y1, l1, gout, g1);
+        var keep = new float[k.KeepBitsLength];
+        k.ForwardRange256(0, B * H, qkv, y1, l1, keep); // all (batch, head) pairs on this thread
+        k.BackwardRange256(0, B * H, qkv, y1, l1, keep, gout, g1);
         AssertBits(y0, y1, "y");
         AssertBits(l0, l1, "lse");
         AssertBits(g0, g1, "g");
@@ -161,9 +169,10 @@ public class AttentionHead8Avx2AllocationTests
         var y = new float[B * T * H * 8];
         var lse = new float[k.LseLength];
         var g = new float[qkv.Length];
-        for (var i = 0; i < 3; i++) { k.Forward8Avx2(qkv, y, lse); k.Backward8Avx2(qkv, y, lse, gout, g); }
+        var keep = new float[k.KeepBitsLength];
+        for (var i = 0; i < 3; i++) { k.Forward8Avx2(qkv, y, lse, keep); k.Backward8Avx2(qkv, y, lse, keep, gout, g); }
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 3; i++) { k.Forward8Avx2(qkv, y, lse); k.Backward8Avx2(qkv, y, lse, gout, g); }
+        for (var i = 0; i < 3; i++) { k.Forward8Avx2(qkv, y, lse, keep); k.Backward8Avx2(qkv, y, lse, keep, gout, g); }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }
