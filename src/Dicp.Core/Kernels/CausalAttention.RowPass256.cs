@@ -84,8 +84,8 @@ internal readonly partial struct CausalAttention
                 maxAl = Vector256.MaxNative(maxAl, sal); maxBl = Vector256.MaxNative(maxBl, sbl);
                 maxAh = Vector256.MaxNative(maxAh, sah); maxBh = Vector256.MaxNative(maxBh, sbh);
             }
-            var ma = Vector256.Create(HorizontalMax(maxAl, maxAh));
-            var mb = Vector256.Create(HorizontalMax(maxBl, maxBh));
+            var ma = BroadcastMax(maxAl, maxAh);
+            var mb = BroadcastMax(maxBl, maxBh);
             Vector256<float> sumAl = default, sumAh = default, sumBl = default, sumBh = default;
             uint startA = (uint)((bh * _t + a) * _t), startB = (uint)((bh * _t + b) * _t);
             byte* bitsA = Bits(bh, a), bitsB = Bits(bh, b);
@@ -104,6 +104,19 @@ internal readonly partial struct CausalAttention
             var oa = Reduce(ra, rb, _vt, tp, nb, out var ob);
             Finish(bh, a, lse, ma, sumAl, sumAh, oa);
             Finish(bh, b, lse, mb, sumBl, sumBh, ob);
+        }
+
+        /// <summary>
+        /// The largest lane of lo and hi in every lane: <see cref="HorizontalMax(Vector256{float}, Vector256{float})"/>
+        /// with the one-instruction max (a zero maximum may come out as −0, which changes nothing downstream).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<float> BroadcastMax(Vector256<float> lo, Vector256<float> hi)
+        {
+            var m = Vector256.MaxNative(lo, hi);
+            m = Vector256.MaxNative(m, Avx.Permute2x128(m, m, 1));
+            m = Vector256.MaxNative(m, Avx.Permute(m, 0b01_00_11_10));
+            return Vector256.MaxNative(m, Avx.Permute(m, 0b10_11_00_01));
         }
 
         /// <summary>
