@@ -10,14 +10,16 @@ namespace Dicp.Kernels;
 /// <see cref="Vector256{T}"/> halves, two query rows per pass.
 /// </summary>
 /// <remarks>
-/// Every lane runs the operations of <see cref="Forward8"/>/<see cref="Backward8"/> in their order (the score chains,
-/// the exponential, the dropout counters, the per-lane sums over blocks, the <see cref="Reduce8"/> reduction), so the
+/// Forward saves the row log-sum-exp (B, H, T) and, when asked, the dropout mask as bits (B, H, T, Tp/8 bytes);
+/// backward recomputes the scores and reads the mask bits instead of hashing the counters again. Every lane runs the
+/// operations of <see cref="Forward8"/>/<see cref="Backward8"/> in their order (the score chains, the exponential, the
+/// dropout counters, the per-lane sums over blocks, the <see cref="Reduce8"/> reduction), so for finite inputs the
 /// results equal theirs bit for bit (tested against them run through the software <see cref="Vector512{T}"/>). What
 /// differs is only work that adds exact zeros: a half block past both rows' last key is skipped (its lanes have zero
-/// probability), and a row paired with the next one also visits that row's extra block with all lanes masked. Two rows
-/// share every key and value load, and in backward one read-modify-write of dKᵀ and dVᵀ per half block serves both
-/// (row i's update first, as in the row-by-row order). The split over (batch, head) is fixed, so results do not depend
-/// on the thread count.
+/// probability), a row paired with the next one also visits that row's extra block with all lanes masked, and an odd
+/// last row is paired with itself (backward: with a zero-gradient copy). Two rows share every key and value load, and
+/// in backward one read-modify-write of dKᵀ and dVᵀ per block serves both (row a's update first, as in the row-by-row
+/// order). The split over (batch, head) is fixed, so results do not depend on the thread count.
 /// </remarks>
 internal readonly partial struct CausalAttention
 {
@@ -25,10 +27,13 @@ internal readonly partial struct CausalAttention
     public bool UsesHead8Avx2 => Hs == 8 && KernelOptions.Avx2Fused && Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>
-    /// Length in floats of the dropout mask as bits (B, H, T, Tp/8 bytes) that <see cref="Forward8Avx2"/> can save for
+    /// Bytes of the dropout mask as bits (B, H, T, Tp/8) that <see cref="Forward8Avx2"/> can save for
     /// <see cref="Backward8Avx2"/>, sparing it the hash; 0 without dropout.
     /// </summary>
-    public int KeepBitsLength => DropoutP > 0f ? (B * H * T * (Tp / 8) + 3) / 4 : 0;
+    public long KeepBitsBytes => DropoutP > 0f ? (long)B * H * T * (Tp / 8) : 0;
+
+    /// <summary>The same in floats (the length of the array that holds them); needs <see cref="KeepBitsBytes"/> ≤ 4·<see cref="Array.MaxLength"/>.</summary>
+    public int KeepBitsLength => checked((int)((KeepBitsBytes + 3) / 4));
 
     /// <summary>
     /// out (B, T, D) = attention(qkv (B, T, 3D)); lse (B, H, T), when given, receives each row's log-sum-exp, and keep
