@@ -115,6 +115,25 @@ public class AttentionHead8Avx2Tests
     }
 
     [Fact]
+    public void TheOpGivesTheSameBitsWithAndWithoutRoomForTheMaskBits()
+    {
+        // Budget 0: the op keeps no mask bits and backward hashes the mask again; the default budget keeps them.
+        if (!Kernel(1, 1, 1, false, 0.2f).UsesHead8Avx2) return; // elsewhere the budget picks between kernels that round differently
+        (float[] Y, float[] G) Op(long budget)
+        {
+            var x = Randn(21, 1f, 3, 33, 48);
+            x.RequiresGrad = true;
+            var y = Dicp.Tensors.Ops.CausalSelfAttentionWithBudget(x, 2, new RotaryCache(64, 8), 0.2f, new Generator(4), budget);
+            Dicp.Tensors.Ops.Sum(Dicp.Tensors.Ops.Mul(y, Randn(22, 1f, 3, 33, 16))).Backward();
+            return (y.ToArray(), x.Grad!.ToArray());
+        }
+        var (y0, g0) = Op(0);
+        var (y1, g1) = Op(1L << 30);
+        AssertBits(y0, y1, "y");
+        AssertBits(g0, g1, "g");
+    }
+
+    [Fact]
     public void GradientWithRopeAndDropoutOverSeveralBlocks() =>
         // T = 35 (odd: the last row runs alone), rows ending in all three 16-key blocks and in both halves of them.
         Check(x => Dicp.Tensors.Ops.CausalSelfAttention(x[0], 2, new RotaryCache(64, 8), 0.3f, new Generator(9)), [Randn(3, 1f, 1, 35, 48)]);
