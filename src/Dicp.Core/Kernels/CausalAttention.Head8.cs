@@ -170,6 +170,10 @@ internal readonly partial struct CausalAttention
             var kb = stackalloc float[64]; // 8 rotated k rows (8 positions × 8), transposed into Kᵀ with 8×8 shuffles
             var vb = stackalloc float[64];
             var t8 = t / 8 * 8;
+            for (var e = 0; e < 8; e++)
+                for (var c = t8; c < tp; c += 8) Vector256<float>.Zero.Store(pk + e * tp + c); // the tail's columns are written below, the padding stays zero
+            for (var e = 0; e < 8; e++)
+                for (var c = t8; c < tp; c += 8) Vector256<float>.Zero.Store(pv + e * tp + c);
             for (var tt = 0; tt < t; tt++)
             {
                 var src = psrc + (b * t + tt) * 3 * d + h * 24;
@@ -190,8 +194,8 @@ internal readonly partial struct CausalAttention
                     Vector256.Load(src + 16).Store(vb + r * 8);
                     if (r == 7)
                     {
-                        Transpose8x8(kb, pk + (tt - 7), tp);
-                        Transpose8x8(vb, pv + (tt - 7), tp);
+                        Transpose8x8(kb, 8, pk + (tt - 7), tp);
+                        Transpose8x8(vb, 8, pv + (tt - 7), tp);
                     }
                     continue;
                 }
@@ -201,19 +205,17 @@ internal readonly partial struct CausalAttention
                     pv[e * tp + tt] = src[16 + e];
                 }
             }
-            for (var e = 0; e < 8; e++)
-                for (var tt = t; tt < tp; tt++) pk[e * tp + tt] = pv[e * tp + tt] = 0f;
         }
     }
 
-    /// <summary>dst[e·ld + r] = src[r·8 + e] for r, e &lt; 8: an 8×8 block transposed with AVX shuffles (pure data movement).</summary>
+    /// <summary>dst[e·ld + r] = src[r·lds + e] for r, e &lt; 8: an 8×8 block transposed with AVX shuffles (pure data movement).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Transpose8x8(float* src, float* dst, int ld)
+    private static unsafe void Transpose8x8(float* src, int lds, float* dst, int ld)
     {
-        var r0 = Vector256.Load(src); var r1 = Vector256.Load(src + 8);
-        var r2 = Vector256.Load(src + 16); var r3 = Vector256.Load(src + 24);
-        var r4 = Vector256.Load(src + 32); var r5 = Vector256.Load(src + 40);
-        var r6 = Vector256.Load(src + 48); var r7 = Vector256.Load(src + 56);
+        var r0 = Vector256.Load(src); var r1 = Vector256.Load(src + lds);
+        var r2 = Vector256.Load(src + 2 * lds); var r3 = Vector256.Load(src + 3 * lds);
+        var r4 = Vector256.Load(src + 4 * lds); var r5 = Vector256.Load(src + 5 * lds);
+        var r6 = Vector256.Load(src + 6 * lds); var r7 = Vector256.Load(src + 7 * lds);
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
@@ -238,19 +240,34 @@ internal readonly partial struct CausalAttention
         int t = T, tp = Tp, d = D;
         var sign = Vector256.Create(-1f, -1f, -1f, -1f, 1f, 1f, 1f, 1f);
         var rope = Rope;
-        Span<float> kbuf = stackalloc float[8];
-        fixed (float* pcos = rope is null ? null : rope.Cos, psin = rope is null ? null : rope.Sin, pkb = kbuf)
+        var kb = stackalloc float[64]; // dk and dv of 8 positions (8 × 8), transposed back from dKᵀ and dVᵀ
+        var vb = stackalloc float[64];
+        var t8 = t / 8 * 8;
+        fixed (float* pcos = rope is null ? null : rope.Cos, psin = rope is null ? null : rope.Sin)
         {
             for (var tt = 0; tt < t; tt++)
             {
                 var dst = pg + (b * t + tt) * 3 * d + h * 24;
-                for (var e = 0; e < 8; e++)
+                var r = tt & 7;
+                if (tt < t8)
                 {
-                    pkb[e] = pdk[e * tp + tt];
-                    dst[16 + e] += pdv[e * tp + tt];
+                    if (r == 0)
+                    {
+                        Transpose8x8(pdk + tt, tp, kb, 8);
+                        Transpose8x8(pdv + tt, tp, vb, 8);
+                    }
                 }
+                else
+                {
+                    for (var e = 0; e < 8; e++)
+                    {
+                        kb[r * 8 + e] = pdk[e * tp + tt];
+                        vb[r * 8 + e] = pdv[e * tp + tt];
+                    }
+                }
+                (Vector256.Load(dst + 16) + Vector256.Load(vb + r * 8)).Store(dst + 16);
                 var dq = Vector256.Load(pdq + tt * 8);
-                var dk = Vector256.Load(pkb);
+                var dk = Vector256.Load(kb + r * 8);
                 if (rope is not null)
                 {
                     var c = Vector256.Load(pcos + tt * 8);

@@ -64,4 +64,30 @@ internal static class FastMath
         y = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(Hi)), Vector256.Create(float.PositiveInfinity), y);
         return Vector256.ConditionalSelect(Vector256.Equals(x, x), y, x);
     }
+
+    /// <summary>
+    /// exp of each lane for inputs that never exceed 88.37 (e.g. x = s − max s ≤ 0): the same bits as
+    /// <see cref="Exp(Vector256{float})"/> for every such input (−∞ included), with the clamp to the top of the range and
+    /// the +∞ and NaN cases left out and the lower clamp and the rounding to int done by the plain instructions
+    /// (<see cref="Vector256.Max{T}"/> and <see cref="Vector256.ConvertToInt32(Vector256{float})"/> add fix-ups for NaN
+    /// and −0 on AVX2): about 19 instructions instead of 43. A NaN input gives NaN.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ExpNonPositive(Vector256<float> x)
+    {
+        var xc = Vector256.MaxNative(Vector256.Create(Lo), x); // NaN (the second operand) passes through
+        var n = Vector256.Round(xc * Log2E);
+        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), xc);
+        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
+        var p = Vector256.Create(1f / 5040f);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle(); // n is a whole number in [−126, 128]
+        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(Lo)), Vector256<float>.Zero, p * scale);
+    }
 }

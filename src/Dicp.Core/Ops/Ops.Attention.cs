@@ -25,7 +25,9 @@ public static partial class Ops
     /// probabilities row by row (flash-attention style: slower by the recomputation, but no T² memory). Default 256 MiB,
     /// or the value in MiB of the environment variable <c>DICP_ATTENTION_BUDGET_MB</c> when the process starts. Process-wide;
     /// set it before training (0 always recomputes). Both paths agree to float rounding (about 1e-6 relative), and
-    /// below the budget the result is bit-identical to earlier versions.
+    /// below the budget the result is bit-identical to earlier versions. Head size 8 has its own recomputing kernels on
+    /// AVX-512 hosts, and on AVX2 hosts at numerics level 2 (<c>DICP_NUMERICS</c>, the default); for the latter only the
+    /// dropout mask's bits (1/32 of the probabilities' bytes) are held to the budget.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value set is negative.</exception>
     /// <exception cref="InvalidOperationException">Read while <c>DICP_ATTENTION_BUDGET_MB</c> is not a whole number ≥ 0.</exception>
@@ -80,6 +82,24 @@ public static partial class Ops
                 {
                     s.kernel.Backward8(s.qkv.Data, y.Data, s.lse, y.Grad!, s.qkv.EnsureGrad());
                     BufferPool.Return(s.lse); // the node runs once: the graph is freed after backward
+                });
+            return y;
+        }
+        if (kernel.UsesHead8Avx2)
+        {
+            // The same on hosts with AVX2 but no AVX-512 (numerics level 2): lse (B, H, T) and the dropout mask's bits kept, scores recomputed.
+            var record = GradMode.ShouldRecord(qkv);
+            var lse = record ? BufferPool.Rent(kernel.LseLength, clear: false) : null;
+            // The dropout mask as bits (B, H, T, Tp/8 bytes, 1/32 of the probabilities) when they fit the budget; else backward hashes it again.
+            var keepBits = record && kernel.KeepBitsBytes > 0 && kernel.KeepBitsBytes <= Math.Min(probabilityBudgetBytes, 4L * Array.MaxLength);
+            var keep = keepBits ? BufferPool.Rent(kernel.KeepBitsLength, clear: false) : null;
+            kernel.Forward8Avx2(qkv.Data, y.Data, lse, keep);
+            if (record)
+                y.Record("causal_self_attention", [qkv], (qkv, kernel, lse: lse!, keep), static (y, _, s) =>
+                {
+                    s.kernel.Backward8Avx2(s.qkv.Data, y.Data, s.lse, s.keep, y.Grad!, s.qkv.EnsureGrad());
+                    BufferPool.Return(s.lse); // the node runs once: the graph is freed after backward
+                    if (s.keep is not null) BufferPool.Return(s.keep);
                 });
             return y;
         }
