@@ -47,17 +47,7 @@ internal static class FastMath
     public static Vector256<float> Exp(Vector256<float> x)
     {
         var xc = Vector256.Min(Vector256.Max(x, Vector256.Create(Lo)), Vector256.Create(Hi));
-        var n = Vector256.Round(xc * Log2E);
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), xc);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
-        var p = Vector256.Create(1f / 5040f);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        var p = Reduced(xc, out var n);
         var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
         var y = p * scale;
         y = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(Lo)), Vector256<float>.Zero, y);
@@ -76,7 +66,17 @@ internal static class FastMath
     public static Vector256<float> ExpNonPositive(Vector256<float> x)
     {
         var xc = Vector256.MaxNative(Vector256.Create(Lo), x); // NaN (the second operand) passes through
-        var n = Vector256.Round(xc * Log2E);
+        var p = Reduced(xc, out var n);
+        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle(); // n is a whole number in [−126, 128]
+        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(Lo)), Vector256<float>.Zero, p * scale);
+    }
+
+    /// <summary>The shared core of the 256-bit exps: n = round(x·log₂e) and exp(r) for r = x − n·ln2 (Cody–Waite), by the
+    /// degree-7 polynomial; the caller scales by 2ⁿ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Reduced(Vector256<float> xc, out Vector256<float> n)
+    {
+        n = Vector256.Round(xc * Log2E);
         var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), xc);
         r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
         var p = Vector256.Create(1f / 5040f);
@@ -86,8 +86,6 @@ internal static class FastMath
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6f));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle(); // n is a whole number in [−126, 128]
-        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(Lo)), Vector256<float>.Zero, p * scale);
+        return Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
     }
 }
