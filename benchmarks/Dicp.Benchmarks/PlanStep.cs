@@ -83,16 +83,17 @@ public static class PlanStep
         var median = Stats.Median(times);
         // Backbone tokens of the KV-cached imagination per planning step (rollout nodes' own tokens; prefixes are
         // counted as encodings, each over one environment batch): the cost the rollout design states.
-        var (stems, prefixes) = session switch
+        var (stems, prefixes, extensions) = session switch
         {
-            InContextSession ad => (ad.StemTokens, ad.PrefixEncodings),
-            IdtSession idt => (idt.StemTokens, idt.PrefixEncodings),
-            _ => (0L, 0L),
+            InContextSession ad => (ad.StemTokens, ad.PrefixEncodings, ad.PrefixExtensions),
+            IdtSession idt => (idt.StemTokens, idt.PrefixEncodings, 0L),
+            _ => (0L, 0L, 0L),
         };
         new JsonLine().Add("bench", "plan-step").Add("model", modelName).Add("impl", naive ? "dicp-naive" : "dicp-shared").Add("reserve", reserve)
             .Add("envs", envs).Add("beam_k", beamK).Add("samples", samples).Add("horizon", horizon).Add("window", window)
             .Add("iters", iters).Add("median_ms", median, 2).Add("min_ms", times.Min(), 2).Add("ms_per_env", median / envs, 3)
             .Add("stem_tokens_per_step", (double)stems / (warmup + iters), 1).Add("prefix_encodings_per_step", (double)prefixes / (warmup + iters), 1)
+            .Add("prefix_extensions_per_step", (double)extensions / (warmup + iters), 1)
             .Add("alloc_mb_per_step", allocated / 1048576.0 / iters, 2).Add("gen0_gcs_per_step", (double)gcs / iters, 2)
             .Add("threads", Benchmarks.Threads)
             .Print();

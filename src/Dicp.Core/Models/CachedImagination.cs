@@ -18,7 +18,9 @@ namespace Dicp.Models;
 /// exact position of the full sequence, so predictions equal the recomputed ones within float rounding (1e-5).</para>
 /// <para>Cost in backbone tokens, window W full (the planning case, where every depth slides the window by one):
 /// a node at depth h runs its h + 1 stem tokens (AD; IDT 4h + 2) once and one token per action; each depth's prefix
-/// (W − h transitions) is encoded once per environment and shared by all its nodes at that depth. A path of depth H
+/// (W − h transitions) is built once per environment and shared by all its nodes at that depth: after a real step
+/// (<see cref="Advance"/>) from the previous step's prefix that held the same transitions, running only the new
+/// transition's token, so a planning step encodes only its deepest prefix whole. A path of depth H
 /// thus runs Σ(h + 1) = H(H + 1)/2 stem tokens — O(H²) — because dropping the window's first transition changes the
 /// hidden state of every later token, so an ancestor's keys and values are not those the child needs.</para>
 /// <para>Where the window does not slide between a node and its child (the real context shorter than W by at least the
@@ -31,7 +33,9 @@ namespace Dicp.Models;
 internal abstract partial class CachedImagination(IInContextSession session, Transformer backbone, int environments)
 {
     private readonly Transformer _backbone = backbone;
-    private readonly Dictionary<int, KvRow>[] _prefixes = [.. Enumerable.Range(0, environments).Select(_ => new Dictionary<int, KvRow>())];
+    private Dictionary<int, KvRow>[] _prefixes = [.. Enumerable.Range(0, environments).Select(_ => new Dictionary<int, KvRow>())];
+    private Dictionary<int, KvRow>[] _previous = [.. Enumerable.Range(0, environments).Select(_ => new Dictionary<int, KvRow>())];
+    private readonly int[] _shift = new int[environments]; // a prefix dropping k real units now covers the previous version's k + shift, plus one unit
     private readonly long[] _versions = new long[environments];
 
     /// <summary>The window a node sees: real units dropped and kept, imagined transitions dropped and kept.</summary>
@@ -39,6 +43,9 @@ internal abstract partial class CachedImagination(IInContextSession session, Tra
 
     /// <summary>How many prefix encodings ran (a batched pass over several environments counts once).</summary>
     public long PrefixEncodings { get; private set; }
+
+    /// <summary>How many prefixes were built from the previous context's prefix plus the new real unit (batched passes count once).</summary>
+    public long PrefixExtensions { get; private set; }
 
     /// <summary>Stem tokens encoded so far (a diagnostic of the imagination's cost, summed over nodes).</summary>
     public long StemTokenCount { get; private set; }
@@ -54,6 +61,34 @@ internal abstract partial class CachedImagination(IInContextSession session, Tra
     {
         _versions[environment]++;
         _prefixes[environment].Clear();
+        _previous[environment].Clear();
+    }
+
+    /// <summary>
+    /// Environment <paramref name="environment"/>'s real context gained one unit at its end and lost its first
+    /// <paramref name="dropped"/> units: its rollouts become stale, and its prefixes are kept one version back, so that
+    /// <see cref="Prefixes"/> can build a new prefix from the old one that covers the same units minus the new one.
+    /// </summary>
+    /// <remarks>
+    /// Exactness: a prefix dropping k units now holds the units the previous prefix dropping k + dropped held, at the same
+    /// positions from 0, followed by the new unit. Under causal attention the old tokens' keys and values do not depend on
+    /// the new one, so only the new unit's tokens run, over the old prefix (equal to a whole encoding within float
+    /// rounding, 1e-5: the new token's attention sums run in another order). This turns the planner's per-step prefix
+    /// encodings (one per depth, each W − h units, because the window slides) into one whole encoding (the deepest) and
+    /// one-unit extensions.
+    /// </remarks>
+    public void Advance(int environment, int dropped)
+    {
+        _versions[environment]++;
+        (_previous[environment], _prefixes[environment]) = (_prefixes[environment], _previous[environment]);
+        _prefixes[environment].Clear();
+        _shift[environment] = dropped;
+    }
+
+    /// <summary><see cref="Advance"/> for every environment.</summary>
+    public void AdvanceAll(int dropped)
+    {
+        for (var e = 0; e < _versions.Length; e++) Advance(e, dropped);
     }
 
     /// <summary><see cref="Invalidate"/> for every environment.</summary>
@@ -74,6 +109,12 @@ internal abstract partial class CachedImagination(IInContextSession session, Tra
 
     /// <summary>(E', P, d) the embedded prefixes of <paramref name="environments"/>.</summary>
     protected abstract Tensor PrefixTokens(IReadOnlyList<int> environments, Shape shape);
+
+    /// <summary>Tokens per real unit of a prefix, where <see cref="LastUnitTokens"/> can extend one (0: prefixes are always encoded whole).</summary>
+    protected virtual int UnitTokens => 0;
+
+    /// <summary>(E', <see cref="UnitTokens"/>, d) the embedded last real unit of the prefixes of <paramref name="environments"/> for <paramref name="shape"/>.</summary>
+    protected virtual Tensor LastUnitTokens(IReadOnlyList<int> environments, Shape shape) => throw new NotSupportedException();
 
     /// <summary>
     /// (G, S − <paramref name="from"/>, d) the embedded stems of <paramref name="nodes"/> (same shape): their kept imagined
@@ -102,12 +143,45 @@ internal abstract partial class CachedImagination(IInContextSession session, Tra
         {
             for (var e = 0; e < _prefixes.Length; e++)
                 if (!missing.Contains(e) && !_prefixes[e].ContainsKey(shape.DroppedReal) && HasPrefix(e, shape)) missing.Add(e);
-            var batch = new KvSegment(Layers, missing.Count, length, Dim);
-            _backbone.Forward(PrefixTokens(missing, shape), new KvContext(Fill: batch)); // (E', P, d)
-            PrefixEncodings++;
-            for (var r = 0; r < missing.Count; r++) _prefixes[missing[r]][shape.DroppedReal] = new KvRow(batch, r);
+            int u = UnitTokens;
+            var extend = u == 0 || length <= u ? [] : missing.Where(e => Older(e, shape) is { } old && old.Segment.Length == length - u).ToList();
+            var whole = missing.Except(extend).ToList();
+            if (whole.Count > 0)
+            {
+                var batch = new KvSegment(Layers, whole.Count, length, Dim);
+                _backbone.Forward(PrefixTokens(whole, shape), new KvContext(Fill: batch)); // (E', P, d)
+                PrefixEncodings++;
+                for (var r = 0; r < whole.Count; r++) _prefixes[whole[r]][shape.DroppedReal] = new KvRow(batch, r);
+            }
+            if (extend.Count > 0) Extend(extend, shape, length);
         }
         return Gather([.. envs.Select(e => _prefixes[e][shape.DroppedReal])]);
+    }
+
+    /// <summary>The previous context's prefix of environment <paramref name="environment"/> that covers <paramref name="shape"/>'s units but the last, if cached.</summary>
+    private KvRow? Older(int environment, Shape shape) =>
+        _previous[environment].TryGetValue(shape.DroppedReal + _shift[environment], out var row) ? row : null;
+
+    /// <summary>
+    /// The prefixes of <paramref name="envs"/> for <paramref name="shape"/> (<paramref name="length"/> tokens) as their
+    /// previous ones (<see cref="Older"/>, length − <see cref="UnitTokens"/> tokens) followed by the last real unit's
+    /// tokens, which alone run through the backbone, over the previous prefix (see <see cref="Advance"/>).
+    /// </summary>
+    private void Extend(List<int> envs, Shape shape, int length)
+    {
+        int g = envs.Count, u = UnitTokens, d = Dim;
+        var (old, rowOf) = Gather([.. envs.Select(e => Older(e, shape)!.Value)]);
+        var last = new KvSegment(Layers, g, u, d);
+        _backbone.Forward(LastUnitTokens(envs, shape), new KvContext(old, rowOf, Fill: last)); // (E', U, d) at positions P − U …
+        PrefixExtensions++;
+        var batch = new KvSegment(Layers, g, length, d);
+        for (var r = 0; r < g; r++)
+        {
+            old.CopyTokensTo(rowOf[r], length - u, batch, r, 0);
+            last.CopyTokensTo(r, u, batch, r, length - u);
+            last.LastHidden.AsSpan(r * d, d).CopyTo(batch.LastHidden.AsSpan(r * d, d));
+            _prefixes[envs[r]][shape.DroppedReal] = new KvRow(batch, r);
+        }
     }
 
     /// <summary>

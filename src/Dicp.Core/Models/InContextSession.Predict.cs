@@ -126,6 +126,17 @@ public sealed partial class InContextSession
             return _model.EmbedTransitions(features, environments.Count, kept); // (E', P, d)
         }
 
+        /// <summary>AD: one token per real transition; DPT: none (no shared prefix).</summary>
+        protected override int UnitTokens => _model.QueryFirst ? 0 : 1;
+
+        protected override Tensor LastUnitTokens(IReadOnlyList<int> environments, Shape shape)
+        {
+            int f = _model.TransitionFeatures, last = shape.DroppedReal + shape.KeptReal - 1;
+            var features = new float[environments.Count * f]; // (E', 1, F)
+            for (var j = 0; j < environments.Count; j++) session.CopyWindow(environments[j], last, features.AsSpan(j * f, f));
+            return _model.EmbedTransitions(features, environments.Count, 1); // (E', 1, d)
+        }
+
         /// <summary>AD: the kept imagined transitions (one token each) without the query: a child's stem begins with them; DPT: none (its query comes first).</summary>
         protected override int ChainedTokens(Shape parent) => _model.QueryFirst ? 0 : parent.KeptImagined;
 

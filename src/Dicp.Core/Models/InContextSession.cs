@@ -68,6 +68,12 @@ public sealed partial class InContextSession : IInContextSession
     /// </summary>
     public long PrefixEncodings => _imagination.PrefixEncodings;
 
+    /// <summary>
+    /// How many real prefixes were built from the previous context's prefix and the newly appended transition instead of
+    /// encoded whole (a diagnostic of the KV cache: after an <see cref="Append"/>, each depth's prefix but the deepest).
+    /// </summary>
+    public long PrefixExtensions => _imagination.PrefixExtensions;
+
     /// <summary>The stem tokens (imagined transitions and query observations) the KV-cached imagination has run so far, summed over nodes.</summary>
     public long StemTokens => _imagination.StemTokenCount;
 
@@ -109,9 +115,9 @@ public sealed partial class InContextSession : IInContextSession
         var rows = new float[e * f]; // encode (and validate) everything before changing any window
         for (var i = 0; i < e; i++)
             _model.EncodeTransition(states.Slice(i * o, o), actions.Slice(i * a, a), rewards[i], nextStates.Slice(i * o, o), rows.AsSpan(i * f, f));
-        ClearCaches();
         _seen++;
-        if (w == 0) return;
+        if (w == 0) { ClearCaches(); return; }
+        _imagination.AdvanceAll(dropped: _count == w ? 1 : 0); // one transition at the end, the first leaves a full window
         int slot;
         if (_count < w) slot = (_start + _count++) % w;
         else { slot = _start; _start = (_start + 1) % w; }

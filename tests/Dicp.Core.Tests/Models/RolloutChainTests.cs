@@ -119,6 +119,39 @@ public class RolloutChainTests
     }
 
     /// <summary>
+    /// Prefixes carried over appends (<see cref="InContextSession.PrefixExtensions"/>): AD, window W = 7, real steps from
+    /// an empty context to well past a full window, without and with a reserve. After each append every depth's prefix
+    /// is the previous step's prefix that holds the same transitions, plus the new one (one token run); trees grown after
+    /// every append equal the naive replay within 1e-5. Once the window is full and slides, a step grows depths 0 … 5 and
+    /// encodes only the deepest prefix whole (its units were never a prefix before): one encoding and five extensions.
+    /// </summary>
+    [Theory]
+    [InlineData("ad-grid", 0)]
+    [InlineData("ad-grid", 3)]
+    [InlineData("ad-continuous", 0)]
+    public void PrefixesCarriedOverAppendsEqualNaiveReplay(string kind, int reserve)
+    {
+        var m = Build(kind);
+        var options = new SessionOptions(ImaginationReserve: reserve);
+        var cached = (InContextSession)m.CreateSession(3, options);
+        var naive = m.CreateSession(3, options with { SharedPrefix = false });
+        var g = new Generator(12);
+        for (var t = 0; t < m.WindowTransitions + 5; t++)
+        {
+            AppendBoth(m, g, cached, naive);
+            var (encodings, extensions) = (cached.PrefixEncodings, cached.PrefixExtensions);
+            AssertTreesAgree(cached, naive, g, 6, $"{kind} r {reserve} after {t + 1} appends");
+            if (t > 0) Assert.True(cached.PrefixExtensions > extensions, $"step {t}: no prefix was extended");
+            if (reserve == 0 && t >= m.WindowTransitions + 1)
+            {
+                Assert.Equal(1, cached.PrefixEncodings - encodings);
+                Assert.Equal(5, cached.PrefixExtensions - extensions);
+            }
+        }
+        Assert.Equal(m.WindowTransitions, cached.ContextLength(0));
+    }
+
+    /// <summary>
     /// IDT from every segment position j (c = 6, paths of depth ≤ c − j … c): the whole-segment window never slides, so
     /// every child chains; with sliding imagination (the last c − 1 steps) chaining stops where the window slides.
     /// </summary>
