@@ -38,7 +38,7 @@ internal static class EvaluateCommand
         var deterministic = new Option<bool>("--deterministic") { Description = "Planners: take the most probable first actions / the policy mean instead of sampling." };
         var early = new Option<bool>("--plan-before-full-window") { Description = "Planners: plan from the first step instead of waiting for n_transit steps of context (planner.planning_start: first_step)." };
         var label = new Option<string?>("--label") { Description = "Label of the curve in dicp plot (default: model + planner, e.g. \"DICP-AD + beam\")." };
-        var reserve = new Option<int>("--imagination-reserve") { Description = "AD/DPT planning: show every query only the last W − r real transitions, so imagination up to depth r never slides the window and each rollout node runs only its new tokens (SessionOptions.ImaginationReserve; default 0: the whole window; a horizon-H beam needs H − 1)." };
+        var reserve = new Option<int?>("--imagination-reserve") { Description = "AD/DPT planning: show every query only the last W − r real transitions, so imagination up to depth r never slides the window and each rollout node runs only its new tokens (SessionOptions.ImaginationReserve; default: planner.imagination_reserve, 0: the whole window; a horizon-H beam needs H − 1)." };
         var expect = new Option<string?>("--expect") { Description = "Check that this evaluation reproduces a results file exactly (same planner, settings, seed and tasks; identical returns for every episode evaluated); exit code 1 if not. Writes no results file unless --out is given." };
         var cmd = new Command("evaluate", "Roll a trained model in context on the split's tasks and write results.json.")
             { run, episodes, split, output, greedy, seed, planner, beamK, samples, horizon, startStep, deterministic, early, label, expect, reserve };
@@ -60,7 +60,7 @@ internal static class EvaluateCommand
     /// the model from the run's configuration (default: the library's factory), as in <see cref="TrainCommand.Run"/>.
     /// </summary>
     internal static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, PlannerOverrides overrides,
-        string? label, CancellationToken ct, Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null, string? expect = null, int reserve = 0)
+        string? label, CancellationToken ct, Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null, string? expect = null, int? reserve = null)
     {
         try
         {
@@ -88,10 +88,14 @@ internal static class EvaluateCommand
             var tasks = TaskSetResolver.Resolve(config.Data.Environment);
             var (trainTasks, testTasks) = tasks.Split(splitSeed, trainRatio);
             var indices = (split == "train" ? trainTasks : testTasks).Take(config.Evaluation.MaxTasks ?? int.MaxValue).ToArray();
+            var plannerConfig = overrides.Apply(config.Planner).Resolved();
+            var imaginationReserve = reserve ?? plannerConfig.ImaginationReserve ?? 0;
+            if (imaginationReserve < 0 || (imaginationReserve > 0 && imaginationReserve >= model.WindowTransitions))
+                throw new ArgumentException($"{(reserve is null ? $"{Path.Combine(runDir, RunConfig.FileName)}: planner.imagination_reserve" : "--imagination-reserve")} " +
+                    $"{imaginationReserve} (SessionOptions.ImaginationReserve) must leave real context: at least 0 and below the window's {model.WindowTransitions} transitions.");
             var options = new EvaluationOptions(episodes ?? config.Evaluation.Episodes, seed ?? config.Evaluation.Seed,
                 ReportSuccess: config.Data.Environment == "point-robot" || config.Data.Environment.StartsWith("metaworld", StringComparison.Ordinal),
-                ImaginationReserve: reserve);
-            var plannerConfig = overrides.Apply(config.Planner).Resolved();
+                ImaginationReserve: imaginationReserve);
             var planner = Planners.Create(plannerConfig, model, options.Seed, overrides.Deterministic, greedy || config.Evaluation.Greedy);
             var curve = label ?? Label(model.Name, planner.Name);
             var environments = indices.Select(tasks.Create).ToArray();
@@ -120,7 +124,7 @@ internal static class EvaluateCommand
                 ["optimal_return"] = optimal,
                 ["seconds"] = Math.Round(watch.Elapsed.TotalSeconds, 2),
             };
-            if (reserve != 0) metadata["imagination_reserve"] = reserve;
+            if (imaginationReserve != 0) metadata["imagination_reserve"] = imaginationReserve;
             if (path is not null) result.Save(path, metadata);
             PrintTable(result);
             Console.Out.WriteLine($"evaluated in {watch.Elapsed.TotalSeconds:F1} s" + (path is null ? "" : $"; wrote {path}"));

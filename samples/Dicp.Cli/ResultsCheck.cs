@@ -31,7 +31,7 @@ internal static class ResultsCheck
     /// error); returns null when every evaluated return equals the file's, else a one-line description of the first
     /// difference.
     /// </summary>
-    /// <exception cref="ConfigException">The file's planner, settings, seed, tasks or episode count do not allow the comparison.</exception>
+    /// <exception cref="ConfigException">The file's planner, settings, imagination reserve, seed, tasks or episode count do not allow the comparison.</exception>
     public static string? Compare(EvaluationResult result, IReadOnlyList<int> taskIndices, string expectPath)
     {
         var expected = PlotCommand.ReadResults(expectPath).Returns;
@@ -46,6 +46,10 @@ internal static class ResultsCheck
         Same("planner_settings", JsonSerializer.SerializeToNode(result.PlannerSettings));
         Same("seed", JsonValue.Create(result.Options.Seed));
         Same("task_indices", JsonSerializer.SerializeToNode(taskIndices));
+        var reserve = json["imagination_reserve"] is JsonValue r && r.TryGetValue<int>(out var v) ? v : 0; // absent: the whole window
+        if (reserve != result.Options.ImaginationReserve)
+            throw new ConfigException($"--expect {expectPath}: its imagination_reserve is {reserve}, this evaluation's is {result.Options.ImaginationReserve}; " +
+                "evaluate with the file's settings (--imagination-reserve or planner.imagination_reserve).");
         var episodes = result.Returns[0].Length;
         if (expected.Length != result.Returns.Length || episodes > expected[0].Length)
             throw new ConfigException($"--expect {expectPath}: holds {expected.Length} tasks × {expected[0].Length} episodes; this evaluation has " +

@@ -115,10 +115,15 @@ internal sealed record RunConfig(ModelConfig Model, DataConfig Data, TrainerOpti
         Check(Planner.Name == "none" || Model.Dynamics, "planner.name", $"planner '{Planner.Name}' needs a model with dynamics (model.dynamics: true).");
         foreach (var (key, value, least) in new (string, int?, int)[]
             { ("beam_k", Planner.BeamK, 1), ("beam_l", Planner.BeamL, 1), ("horizon", Planner.Horizon, 1), ("samples", Planner.Samples, 1),
-              ("population", Planner.Population, 2), ("elites", Planner.Elites, 1), ("start_step", Planner.StartStep, 0) })
+              ("population", Planner.Population, 2), ("elites", Planner.Elites, 1), ("start_step", Planner.StartStep, 0),
+              ("imagination_reserve", Planner.ImaginationReserve, 0) })
             Check(value is null || value >= least, "planner." + key, $"must be at least {least}, got {value}.");
         Check(Planner.PlanningStart is null || PlanningStartNames.TryParse(Planner.PlanningStart, out _), "planner.planning_start",
             $"'{Planner.PlanningStart}' is not one of {string.Join(", ", PlanningStartNames.All)}.");
+        Check(Planner.ImaginationReserve is null or 0 || Planner.ImaginationReserve < Model.NTransit - 1, "planner.imagination_reserve",
+            $"must leave real context: below the window's {Model.NTransit - 1} transitions (model.n_transit − 1), got {Planner.ImaginationReserve}.");
+        Check(Planner.ImaginationReserve is null or 0 || Model.Model != "idt" || !Model.SlidingImagination, "planner.imagination_reserve",
+            $"is not supported with model.sliding_imagination: true (got {Planner.ImaginationReserve}); use 0.");
         var horizon = Planner.Resolved().Horizon;
         Check(Model.Model != "idt" || Model.SlidingImagination || Planner.Name is not ("beam" or "cem") || horizon <= Model.SegmentLength,
             "planner.horizon", $"must be at most model.segment_length ({Model.SegmentLength}) for IDT, whose plans imagine inside the segment " +

@@ -3,7 +3,7 @@ namespace Dicp.Planning;
 /// <summary>
 /// A planner by name with its settings, as the <c>planner</c> section of a run configuration holds it (snake_case keys:
 /// <c>name</c>, <c>beam_k</c>, <c>beam_l</c>, <c>horizon</c>, <c>samples</c>, <c>start_step</c>, <c>population</c>,
-/// <c>elites</c>, <c>planning_start</c>). <see cref="Planners.Create"/> builds the planner.
+/// <c>elites</c>, <c>planning_start</c>, <c>imagination_reserve</c>). <see cref="Planners.Create"/> builds the planner.
 /// </summary>
 /// <remarks>
 /// A setting left null takes the default of the named planner's options record (<see cref="BeamSearchOptions"/>,
@@ -22,6 +22,10 @@ namespace Dicp.Planning;
 /// <param name="Elites">CEM: the best sequences the distribution is refitted to (at most the population).</param>
 /// <param name="PlanningStart">When planning starts: <c>n_transit</c>, <c>window_full</c> or <c>first_step</c>
 /// (<see cref="PlanningStartNames"/>).</param>
+/// <param name="ImaginationReserve">AD/DPT (and IDT without sliding imagination) planning: every query sees only the last
+/// W − r real transitions, so imagination up to depth r never slides the window and each rollout node runs only its new
+/// tokens (the session's <c>ImaginationReserve</c>; default 0: the whole window, as the reference; a horizon-H beam needs
+/// H − 1). Faster, but the model sees r fewer real transitions.</param>
 public sealed record PlannerConfig(
     string Name = "none",
     int? BeamK = null,
@@ -31,7 +35,8 @@ public sealed record PlannerConfig(
     int? StartStep = null,
     int? Population = null,
     int? Elites = null,
-    string? PlanningStart = null)
+    string? PlanningStart = null,
+    int? ImaginationReserve = null)
 {
     /// <summary><see cref="PlanningStart"/> parsed (the library's default when null).</summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="PlanningStartNames.All"/>.</exception>
@@ -59,6 +64,7 @@ public sealed record PlannerConfig(
             Population = Population ?? cem.Population,
             Elites = Elites ?? cem.Elites,
             PlanningStart = PlanningStart ?? Start.Name(),
+            ImaginationReserve = ImaginationReserve ?? 0,
         };
     }
 }

@@ -81,6 +81,21 @@ public sealed class RunConfigTests
     }
 
     [Fact]
+    public void ImaginationReserveIsReadAndChecked()
+    {
+        Assert.Equal(7, RunConfig.Parse("model:\n  dynamics: true\nplanner:\n  name: beam\n  imagination_reserve: 7\n", "x.yaml").Planner.ImaginationReserve);
+        Assert.Equal(0, RunConfig.Parse("model:\n  dynamics: true\nplanner:\n  name: beam\n", "x.yaml").Planner.Resolved().ImaginationReserve);
+        foreach (var bad in new[] { "-1", "79", "200" }) // the default n_transit 80 leaves a window of 79 transitions
+        {
+            var e = Assert.Throws<ConfigException>(() => RunConfig.Parse($"planner:\n  imagination_reserve: {bad}\n", "x.yaml"));
+            Assert.Contains("planner.imagination_reserve", e.Message);
+            Assert.Contains(bad, e.Message);
+        }
+        var sliding = "model:\n  model: idt\n  dynamics: true\n  sliding_imagination: true\nplanner:\n  name: beam\n  imagination_reserve: 2\n";
+        Assert.Contains("sliding_imagination", Assert.Throws<ConfigException>(() => RunConfig.Parse(sliding, "x.yaml")).Message);
+    }
+
+    [Fact]
     public void ReferenceSplitsPerEnvironment()
     {
         Assert.Equal((0, 0.9), (Load("ad-darkroom.yaml").Data.SplitSeed, Load("ad-darkroom.yaml").Data.TrainRatio));

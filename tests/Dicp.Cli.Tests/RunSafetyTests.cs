@@ -330,6 +330,22 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
         AssertUserError(Dicp("evaluate", "--run", "run", "--planner", "beam", "--episodes", "1", "--plan-before-full-window", "--imagination-reserve", "30",
                 "--out", "r30.json", "-q"),
             "ImaginationReserve", "30 transitions");
+
+        // The same reserve from the run's configuration (planner.imagination_reserve) gives the same returns; --expect
+        // refuses a file made with another reserve (a user error naming the key), and the command line overrides it.
+        var runConfig = Path.Combine(_root, "run", RunConfig.FileName);
+        var json = JsonNode.Parse(File.ReadAllText(runConfig))!;
+        json["planner"]!["imagination_reserve"] = 7;
+        File.WriteAllText(runConfig, json.ToJsonString());
+        var fromConfig = Dicp("evaluate", "--run", "run", "--planner", "beam", "--episodes", "2", "--expect", "r7.json", "-q");
+        Assert.Equal(0, fromConfig.Code);
+        var mismatch = Dicp("evaluate", "--run", "run", "--planner", "beam", "--episodes", "2", "--imagination-reserve", "0", "--expect", "r7.json", "-q");
+        Assert.Equal(2, mismatch.Code); // after the planning note, one error line
+        Assert.Contains("error: --expect r7.json: its imagination_reserve is 7, this evaluation's is 0", mismatch.Stderr);
+        json["planner"]!["imagination_reserve"] = 30;
+        File.WriteAllText(runConfig, json.ToJsonString());
+        AssertUserError(Dicp("evaluate", "--run", "run", "--planner", "beam", "--episodes", "1", "--plan-before-full-window"),
+            "planner.imagination_reserve 30", "30 transitions");
     }
 
     [Fact]
