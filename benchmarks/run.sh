@@ -8,7 +8,10 @@
 #   quick   ad-train 64, ad-infer 20
 #   profile Dicp's step split and per-op microbenchmarks at batch 512, then PyTorch's profiler table (stderr)
 #   plan    one beam-search planning step of DICP-AD on Darkroom (K 10, L 5, horizon 8, 20 environments): Dicp's
-#           shared-prefix and naive paths, and the PyTorch twin of the reference's naive algorithm (minutes)
+#           shared-prefix and naive paths, and the PyTorch twin of the reference's naive algorithm, ROUNDS times
+#           (default 1), each round's ratios and, with more rounds, their median (minutes per round). Dicp's shared
+#           path is timed after 10 warm-up steps: .NET's tiered JIT reaches its steady state within about 10 planning
+#           steps, and an evaluation plans thousands (100 episodes: about 9 600 per environment)
 #   numerics Dicp alone, before/after in one run: the training step at batch 512 and 64 (2 threads) and at batch 512 on
 #           1 thread, under DICP_NUMERICS=1 (the kernels' rounding before the AVX2 fused kernels) and the newest level,
 #           alternating ROUNDS times (default 3): each round's ratio new/old of the median step and the median ratio
@@ -96,19 +99,18 @@ parity() {
 
 # plan_step: Dicp shared-prefix, Dicp naive, PyTorch naive; prints the speed-ups over the PyTorch naive step.
 plan_step() {
-  local args=(--envs 20 --beam-k 10 --samples 5 --horizon 8) d="" n="" t l
-  wait_idle; d=$(dicp plan-step "${args[@]}" --iters 5 --warmup 2 | grep '^{') || echo "dicp plan-step unavailable (see above)" >&2
-  wait_idle; n=$(dicp plan-step "${args[@]}" --iters 3 --warmup 1 --naive | grep '^{') || true
-  wait_idle; t=$(torch plan-step "${args[@]}" --iters 3 --warmup 1 | grep '^{') || { echo "torch_twin plan-step failed" >&2; return 1; }
-  for l in "$d" "$n" "$t"; do [[ -n "$l" ]] && { echo "$l"; record "$l"; }; done
-  SHARED="$d" NAIVE="$n" TORCH="$t" "$PY" - <<'EOF'
-import json, os
-t = json.loads(os.environ["TORCH"])
-for key in ("SHARED", "NAIVE"):
-    if os.environ[key]:
-        d = json.loads(os.environ[key])
-        print(f"== plan-step {d['impl']}: {d['median_ms']:.1f} ms vs torch-naive {t['median_ms']:.1f} ms: {t['median_ms'] / d['median_ms']:.1f}x faster")
-EOF
+  local args=(--envs 20 --beam-k 10 --samples 5 --horizon 8) d="" n="" t l r ratios=""
+  for r in $(seq "${ROUNDS:-1}"); do
+    echo "# round $r, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    wait_idle; d=$(dicp plan-step "${args[@]}" --iters 10 --warmup 10 | grep '^{') || echo "dicp plan-step unavailable (see above)" >&2
+    wait_idle; n=$(dicp plan-step "${args[@]}" --iters 3 --warmup 1 --naive | grep '^{') || true
+    wait_idle; t=$(torch plan-step "${args[@]}" --iters 3 --warmup 1 | grep '^{') || { echo "torch_twin plan-step failed" >&2; return 1; }
+    for l in "$d" "$n" "$t"; do [[ -n "$l" ]] && { echo "$l"; record "$l"; }; done
+    ratios="$ratios $(SHARED="$d" NAIVE="$n" TORCH="$t" "$PY" benchmarks/plan_ratio.py)"
+  done
+  if [[ "${ROUNDS:-1}" -gt 1 ]]; then
+    echo "== plan-step dicp-shared vs torch-naive per round:$ratios; median $(printf '%s\n' $ratios | sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}')x"
+  fi
 }
 
 # numerics: alternate DICP_NUMERICS=1 and the newest level on the same measurement; per-round and median ratios.
