@@ -25,7 +25,9 @@ namespace Dicp.Planning;
 /// <param name="ImaginationReserve">AD/DPT (and IDT without sliding imagination) planning: every query sees only the last
 /// W − r real transitions, so imagination up to depth r never slides the window and each rollout node runs only its new
 /// tokens (the session's <c>ImaginationReserve</c>; default 0: the whole window, as the reference; a horizon-H beam needs
-/// H − 1). Faster, but the model sees r fewer real transitions.</param>
+/// H − 1). Faster, but the model sees r fewer real transitions. A session setting, not the planner's:
+/// <see cref="Planners.Create"/> does not read it; pass it as the evaluation's <c>EvaluationOptions.ImaginationReserve</c>
+/// (or the session's options), as <c>dicp evaluate</c> does.</param>
 public sealed record PlannerConfig(
     string Name = "none",
     int? BeamK = null,
