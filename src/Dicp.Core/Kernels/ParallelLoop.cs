@@ -29,6 +29,11 @@ internal static class ParallelLoop
     public static void For(int fromInclusive, int toExclusive, Action<int> body) =>
         For(fromInclusive, toExclusive, new DelegateBody(body));
 
+    private static long _contended;
+
+    /// <summary>How many loops so far found another thread's loop in flight and ran through <c>Parallel.For</c> (which allocates): a diagnostic for allocation tests.</summary>
+    public static long ContendedLoops => Interlocked.Read(ref _contended);
+
     /// <summary>
     /// Runs <c>body.Run(i)</c> for i in [<paramref name="fromInclusive"/>, <paramref name="toExclusive"/>), in parallel,
     /// without allocating: the body is a struct holding the loop's arguments instead of a closure.
@@ -44,6 +49,7 @@ internal static class ParallelLoop
         }
         if (!Gate.TryEnter())
         {
+            Interlocked.Increment(ref _contended);
             var copy = body;
             Parallel.For(fromInclusive, toExclusive, i => copy.Run(i));
             return;

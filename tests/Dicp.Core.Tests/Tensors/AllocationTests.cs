@@ -20,6 +20,26 @@ public class AllocationTests
     private static CausalTokenModel NewModel() =>
         new(7, new TransformerConfig(DModel: 16, NLayer: 2, NHead: 2, NInner: 32, Dropout: 0.1f, MaxSeqLen: 64), seed: 5);
 
+    /// <summary>
+    /// Managed bytes <paramref name="window"/> allocates on this thread. A window during which another thread's kernel
+    /// loop was in flight (<see cref="Dicp.Kernels.ParallelLoop.ContendedLoops"/>: this thread's loops then fall back to
+    /// <c>Parallel.For</c>, which allocates) says nothing about the code under test and is run again, at most three
+    /// times; a window without contention is what the assertion sees.
+    /// </summary>
+    private static long Allocated(Action window)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var contended = Dicp.Kernels.ParallelLoop.ContendedLoops;
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            window();
+            var bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+            var others = Dicp.Kernels.ParallelLoop.ContendedLoops - contended;
+            if (others == 0) return bytes;
+            Assert.True(attempt < 2, $"another thread's kernel loops were in flight during all three measurements ({others} contended loops in the last)");
+        }
+    }
+
     private static int[] Tokens(int count)
     {
         var g = new Generator(3);
@@ -59,13 +79,11 @@ public class AllocationTests
 
         var first = Step();
         for (var i = 0; i < 3; i++) Step();
-        var before = GC.GetAllocatedBytesForCurrentThread();
         var last = 0f;
-        for (var i = 0; i < 3; i++) last = Step();
-        var bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        var bytes = Allocated(() => { for (var i = 0; i < 3; i++) last = Step(); });
 
         Assert.Equal(0, bytes);
-        Assert.True(last < first, $"the loss should fall over 7 AdamW steps: {first} → {last}");
+        Assert.True(last < first, $"the loss should fall over 7 AdamW steps or more: {first} → {last}");
     }
 
     [Fact]
@@ -84,10 +102,8 @@ public class AllocationTests
 
         var first = Forward();
         for (var i = 0; i < 3; i++) Forward();
-        var before = GC.GetAllocatedBytesForCurrentThread();
         var same = true;
-        for (var i = 0; i < 3; i++) same &= Forward() == first;
-        var bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        var bytes = Allocated(() => { for (var i = 0; i < 3; i++) same &= Forward() == first; });
 
         Assert.Equal(0, bytes);
         Assert.True(same, "an evaluation-mode forward is deterministic");
