@@ -25,16 +25,22 @@ internal static class PlotCommand
             DefaultValueFactory = _ => "return",
         };
         metric.AcceptOnlyFromAmong("return", "success", "cumulative-success");
+        var at = new Option<string?>("--at")
+        {
+            Description = "Also print a Markdown table of each curve's mean and confidence interval at these episodes (comma-separated, 1-based; "
+                + "e.g. 10,50: Darkroom's steps 200 and 1 000) to standard output.",
+        };
         var cmd = new Command("plot", "Draw the learning curves (mean return or success rate per episode with a confidence band) of one or more evaluations as PNG or SVG; "
             + "files with the same label (e.g. one per evaluation seed) are pooled into one curve.")
-            { files, output, xAxis, title, confidence, metric };
+            { files, output, xAxis, title, confidence, metric, at };
         cmd.SetAction((parse, _) =>
         {
             try
             {
                 var outPath = parse.GetValue(output)!;
+                var episodes = parse.GetValue(at) is { } list ? ParseEpisodes(list) : null;
                 var n = Run(parse.GetValue(files)!, outPath, parse.GetValue(xAxis) == "steps", parse.GetValue(title)!, parse.GetValue(confidence),
-                    ParseMetric(parse.GetValue(metric)!));
+                    ParseMetric(parse.GetValue(metric)!), episodes);
                 Console.Out.WriteLine($"wrote {outPath} ({n} curve{(n == 1 ? "" : "s")})");
                 return Task.FromResult(0);
             }
@@ -72,7 +78,8 @@ internal static class PlotCommand
     /// <exception cref="ArgumentException">An unknown image extension or a confidence outside (0, 1).</exception>
     /// <exception cref="InvalidDataException">A results file that is not what <c>dicp evaluate</c> writes (the message names file and field).</exception>
     /// <exception cref="IOException">A missing or unreadable file.</exception>
-    internal static int Run(IReadOnlyList<string> files, string outPath, bool steps, string title, double confidence, PlotMetric metric = PlotMetric.Return)
+    internal static int Run(IReadOnlyList<string> files, string outPath, bool steps, string title, double confidence, PlotMetric metric = PlotMetric.Return,
+        IReadOnlyList<int>? tableAt = null)
     {
         LearningCurveChart.FormatOf(outPath); // fail before reading anything
         if (!(confidence > 0 && confidence < 1)) throw new ArgumentException($"--confidence must lie in (0, 1), got {confidence}.");
@@ -94,9 +101,47 @@ internal static class PlotCommand
             PlotMetric.CumulativeSuccess => "cumulative success rate", // solved at least once so far (a longer label is cut at the chart's height)
             _ => "mean return",
         };
+        if (tableAt is not null) Console.Out.Write(Table(curves, tableAt, steps));
         LearningCurveChart.Save(outPath, curves, new ChartOptions(Title: title, XLabel: steps ? "environment steps" : "episode", YLabel: yLabel, YMin: yMin, YMax: yMax), references);
         if (LearningCurveChart.FontWarning(outPath) is { } warning) Console.Error.WriteLine(warning);
         return curves.Count;
+    }
+
+    /// <summary>The 1-based episodes of <c>--at</c> ("10,50"), with an error naming the option and the value.</summary>
+    /// <exception cref="ArgumentException">An empty list, or an entry that is not a positive integer.</exception>
+    internal static int[] ParseEpisodes(string list)
+    {
+        var parts = list.Split(',', StringSplitOptions.TrimEntries);
+        var episodes = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out episodes[i]) || episodes[i] < 1)
+                throw new ArgumentException($"--at {list}: '{parts[i]}' is not a positive episode number; give e.g. --at 10,50.");
+        return episodes;
+    }
+
+    /// <summary>
+    /// A Markdown table: one row per curve (its label and the runs each mean pools), one column per episode of
+    /// <paramref name="episodes"/>: the mean and its confidence interval (the band of the chart, not clipped), or a dash
+    /// past the curve's last episode.
+    /// </summary>
+    internal static string Table(IReadOnlyList<LearningCurve> curves, IReadOnlyList<int> episodes, bool steps = false)
+    {
+        var c = curves.Count > 0 ? curves[0].Confidence : 0.95;
+        var sb = new System.Text.StringBuilder();
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        sb.Append("| curve | runs |");
+        foreach (var e in episodes) sb.Append(inv, $" episode {e} (mean [{c * 100:0.#} % interval]) |");
+        sb.AppendLine().Append("|---|---|");
+        foreach (var _ in episodes) sb.Append("---|");
+        sb.AppendLine();
+        foreach (var curve in curves)
+        {
+            sb.Append(inv, $"| {curve.Label} | {curve.Runs} |");
+            foreach (var e in episodes)
+                sb.Append(e <= curve.Mean.Length ? string.Format(inv, " {0:F2} [{1:F2}, {2:F2}] |", curve.Mean[e - 1], curve.Lower[e - 1], curve.Upper[e - 1]) : " — |");
+            sb.AppendLine();
+        }
+        return sb.ToString();
     }
 
     /// <summary>

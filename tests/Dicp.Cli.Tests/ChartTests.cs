@@ -13,6 +13,25 @@ public sealed class ChartTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
+    /// <summary>
+    /// dicp plot --at: the table's means and intervals are the curve's at those episodes (two runs 0, 4 and 2, 6 at
+    /// episode 2: mean 3, t(0.975, 1) · s / √2 = 12.706 · 1 = 12.71 each side), a dash past a curve's last episode.
+    /// </summary>
+    [Fact]
+    public void TableAtEpisodesPrintsMeansAndIntervals()
+    {
+        var a = LearningCurve.FromReturns("AD", [[0.0, 4, 9], [2.0, 2, 10]]);
+        var b = LearningCurve.FromReturns("DICP-AD", [[1.0], [3.0], [5.0]]);
+        var lines = PlotCommand.Table([a, b], [2, 3]).TrimEnd().Split(Environment.NewLine);
+        Assert.Equal(4, lines.Length);
+        Assert.Equal("| curve | runs | episode 2 (mean [95 % interval]) | episode 3 (mean [95 % interval]) |", lines[0]);
+        Assert.Equal("| AD | 2 | 3.00 [-9.71, 15.71] | 9.50 [3.15, 15.85] |", lines[2]);
+        Assert.Equal("| DICP-AD | 3 | — | — |", lines[3]);
+        Assert.Equal([10, 50], PlotCommand.ParseEpisodes("10, 50"));
+        foreach (var bad in new[] { "", "0", "ten", "10,-1" })
+            Assert.Contains("--at", Assert.Throws<ArgumentException>(() => PlotCommand.ParseEpisodes(bad)).Message);
+    }
+
     [Fact]
     public void LearningCurveHasStudentTConfidenceBand()
     {
