@@ -107,6 +107,8 @@ internal static class EvaluateCommand
             }
             Console.Out.WriteLine($"{curve}: {model.Name} ({source}) on {indices.Length} {split} tasks of {config.Data.Environment}, {options.Episodes} episodes, " +
                 $"planner {planner.Name} ({string.Join(", ", planner.Settings.Where(kv => kv.Key != "planner").Select(kv => $"{kv.Key} {kv.Value}"))})");
+            if (expect is not null) // a file made with other settings is refused before the evaluation, not after it
+                ResultsCheck.CheckSettings(planner.Name, planner.Settings, options.Seed, options.ImaginationReserve, indices, options.Episodes, expect);
             var optimal = environments.All(e => e is IHasMaxReturn) ? environments.Average(e => (double)((IHasMaxReturn)e).MaxReturn) : (double?)null;
             var watch = System.Diagnostics.Stopwatch.StartNew();
             var result = InContextEvaluator.Run(model, environments, planner, options, null, ct);

@@ -34,6 +34,25 @@ internal static class ResultsCheck
     /// <exception cref="ConfigException">The file's planner, settings, imagination reserve, seed, tasks or episode count do not allow the comparison.</exception>
     public static string? Compare(EvaluationResult result, IReadOnlyList<int> taskIndices, string expectPath)
     {
+        var expected = CheckSettings(result.Planner, result.PlannerSettings, result.Options.Seed, result.Options.ImaginationReserve, taskIndices,
+            result.Returns[0].Length, expectPath);
+        var episodes = result.Returns[0].Length;
+        for (var t = 0; t < expected.Length; t++)
+            for (var k = 0; k < episodes; k++)
+                if ((float)expected[t][k] != result.Returns[t][k])
+                    return $"differs from {expectPath}: task {taskIndices[t]} (row {t}), episode {k + 1}: expected {expected[t][k]}, got {result.Returns[t][k]}";
+        return null;
+    }
+
+    /// <summary>
+    /// Throws unless <paramref name="expectPath"/> was made with these settings — planner, planner settings, seed,
+    /// imagination reserve, tasks — and holds at least <paramref name="episodes"/> episodes per task; returns its returns.
+    /// Run before the evaluation as well as after it, so that a mismatch costs no evaluation.
+    /// </summary>
+    /// <exception cref="ConfigException">The file's settings, tasks or episode count do not allow the comparison (the message names the key).</exception>
+    public static double[][] CheckSettings(string planner, IReadOnlyDictionary<string, object> plannerSettings, int seed, int imaginationReserve,
+        IReadOnlyList<int> taskIndices, int episodes, string expectPath)
+    {
         var expected = PlotCommand.ReadResults(expectPath).Returns;
         var json = ReadObject(expectPath);
         void Same(string key, JsonNode? now)
@@ -42,22 +61,17 @@ internal static class ResultsCheck
             if (was != (now?.ToJsonString() ?? "null"))
                 throw new ConfigException($"--expect {expectPath}: its {key} is {was}, this evaluation's is {now?.ToJsonString() ?? "null"}; evaluate with the file's settings.");
         }
-        Same("planner", JsonValue.Create(result.Planner));
-        Same("planner_settings", JsonSerializer.SerializeToNode(result.PlannerSettings));
-        Same("seed", JsonValue.Create(result.Options.Seed));
+        Same("planner", JsonValue.Create(planner));
+        Same("planner_settings", JsonSerializer.SerializeToNode(plannerSettings));
+        Same("seed", JsonValue.Create(seed));
         Same("task_indices", JsonSerializer.SerializeToNode(taskIndices));
         var reserve = json["imagination_reserve"] is JsonValue r && r.TryGetValue<int>(out var v) ? v : 0; // absent: the whole window
-        if (reserve != result.Options.ImaginationReserve)
-            throw new ConfigException($"--expect {expectPath}: its imagination_reserve is {reserve}, this evaluation's is {result.Options.ImaginationReserve}; " +
+        if (reserve != imaginationReserve)
+            throw new ConfigException($"--expect {expectPath}: its imagination_reserve is {reserve}, this evaluation's is {imaginationReserve}; " +
                 "evaluate with the file's settings (--imagination-reserve or planner.imagination_reserve).");
-        var episodes = result.Returns[0].Length;
-        if (expected.Length != result.Returns.Length || episodes > expected[0].Length)
+        if (expected.Length != taskIndices.Count || episodes > expected[0].Length)
             throw new ConfigException($"--expect {expectPath}: holds {expected.Length} tasks × {expected[0].Length} episodes; this evaluation has " +
-                $"{result.Returns.Length} × {episodes} (use --episodes ≤ {expected[0].Length}).");
-        for (var t = 0; t < expected.Length; t++)
-            for (var k = 0; k < episodes; k++)
-                if ((float)expected[t][k] != result.Returns[t][k])
-                    return $"differs from {expectPath}: task {taskIndices[t]} (row {t}), episode {k + 1}: expected {expected[t][k]}, got {result.Returns[t][k]}";
-        return null;
+                $"{taskIndices.Count} × {episodes} (use --episodes ≤ {expected[0].Length}).");
+        return expected;
     }
 }

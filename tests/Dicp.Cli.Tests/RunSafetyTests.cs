@@ -342,6 +342,7 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
         var mismatch = Dicp("evaluate", "--run", "run", "--planner", "beam", "--episodes", "2", "--imagination-reserve", "0", "--expect", "r7.json", "-q");
         Assert.Equal(2, mismatch.Code); // after the planning note, one error line
         Assert.Contains("error: --expect r7.json: its imagination_reserve is 7, this evaluation's is 0", mismatch.Stderr);
+        Assert.DoesNotContain("evaluated in", mismatch.Stdout); // refused before evaluating
         json["planner"]!["imagination_reserve"] = 30;
         File.WriteAllText(runConfig, json.ToJsonString());
         AssertUserError(Dicp("evaluate", "--run", "run", "--planner", "beam", "--episodes", "1", "--plan-before-full-window"),
