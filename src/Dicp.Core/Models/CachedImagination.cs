@@ -33,8 +33,8 @@ namespace Dicp.Models;
 internal abstract partial class CachedImagination(IInContextSession session, Transformer backbone, int environments)
 {
     private readonly Transformer _backbone = backbone;
-    private Dictionary<int, KvRow>[] _prefixes = [.. Enumerable.Range(0, environments).Select(_ => new Dictionary<int, KvRow>())];
-    private Dictionary<int, KvRow>[] _previous = [.. Enumerable.Range(0, environments).Select(_ => new Dictionary<int, KvRow>())];
+    private readonly Dictionary<int, KvRow>[] _prefixes = [.. Enumerable.Range(0, environments).Select(_ => new Dictionary<int, KvRow>())];
+    private readonly Dictionary<int, KvRow>[] _previous = [.. Enumerable.Range(0, environments).Select(_ => new Dictionary<int, KvRow>())];
     private readonly int[] _shift = new int[environments]; // a prefix dropping k real units now covers the previous version's k + shift, plus one unit
     private readonly long[] _versions = new long[environments];
 
