@@ -133,7 +133,7 @@ public static class Benchmarks
             var fwd = new List<double>();
             using (GradMode.NoGrad())
             {
-                for (var i = 0; i < 5; i++) { using var _ = TensorScope.Begin(); Ops.Linear(x, w); }
+                Trainer.Warm(() => { using var _ = TensorScope.Begin(); Ops.Linear(x, w); });
                 for (var i = 0; i < iters; i++)
                 {
                     using var scope = TensorScope.Begin(); // the output goes back to the pool, as in a scoped training step
@@ -149,6 +149,12 @@ public static class Benchmarks
             var seed = new float[m * n];
             g.FillUniform(seed, -1f, 1f);
             var bwd = new List<double>();
+            Trainer.Warm(() =>
+            {
+                x.ZeroGrad(); w.ZeroGrad();
+                using var scope = TensorScope.Begin();
+                Ops.Linear(x, w).Backward(seed);
+            }, minCalls: 10);
             for (var i = 0; i < iters + 3; i++)
             {
                 x.ZeroGrad(); w.ZeroGrad();

@@ -44,7 +44,7 @@ public static class Profile
             g.FillUniform(x, -1f, 1f); g.FillUniform(w, -1f, 1f); g.FillUniform(gy, -1f, 1f);
             double Time(Action a)
             {
-                for (var i = 0; i < 3; i++) a();
+                Trainer.Warm(a);
                 var t = new List<double>();
                 if (Environment.GetEnvironmentVariable("DICP_BENCH_CPU_TIME") == "1")
                 {

@@ -109,6 +109,20 @@ public sealed class Trainer
         for (var i = 0; i < 5; i++) tr.ScopedForward();
     }
 
+    /// <summary>
+    /// Runs <paramref name="call"/> until it has run at least <paramref name="minCalls"/> times and for at least
+    /// <paramref name="minSeconds"/>, waits for the background JIT, then runs it three more times: the steady state of a
+    /// kernel at a new shape. <see cref="WarmJit"/>'s small steps do not reach the large-M GEMM path (its row tasks), so
+    /// without this the first shape measured ran tier-0 code (qkv forward at 7 GFLOP/s, the same GEMM at 46 once warm).
+    /// </summary>
+    public static void Warm(Action call, int minCalls = 40, double minSeconds = 1.0)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        for (var i = 0; i < minCalls || Ms(t0, Stopwatch.GetTimestamp()) < minSeconds * 1000; i++) call();
+        Thread.Sleep(200);
+        for (var i = 0; i < 3; i++) call();
+    }
+
     /// <summary>Milliseconds between two <see cref="Stopwatch"/> timestamps.</summary>
     public static double Ms(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
 }
