@@ -17,6 +17,14 @@ internal sealed partial class DicpProcess : IDisposable
     public DicpProcess(IReadOnlyDictionary<string, string>? environment, string workingDirectory, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (SigIntIgnored)
+        {
+            // The tests were started with SIGINT ignored (e.g. `bash test.sh &` from a script): dicp would inherit that and
+            // the signal tests would see nothing. coreutils' env restores the default disposition, then execs dotnet (same pid).
+            psi = new ProcessStartInfo("env") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add("--default-signal=INT");
+            psi.ArgumentList.Add("dotnet");
+        }
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dicp.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         // The test host runs under MSBuild/VSTest; a nested dotnet must not inherit their settings.
@@ -33,6 +41,20 @@ internal sealed partial class DicpProcess : IDisposable
     }
 
     public string Arguments { get; }
+
+    /// <summary>Whether this process has SIGINT ignored (Linux: bit 1 of SigIgn in /proc/self/status), which children inherit.</summary>
+    private static bool SigIntIgnored { get; } = ReadSigIntIgnored();
+
+    private static bool ReadSigIntIgnored()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+            return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0x2) != 0; // SIGINT = 2
+        }
+        catch (IOException) { return false; }
+    }
 
     /// <summary>The process id.</summary>
     public int Id => _process.Id;
