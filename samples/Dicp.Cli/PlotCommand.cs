@@ -101,7 +101,7 @@ internal static class PlotCommand
             PlotMetric.CumulativeSuccess => "cumulative success rate", // solved at least once so far (a longer label is cut at the chart's height)
             _ => "mean return",
         };
-        if (tableAt is not null) Console.Out.Write(Table(curves, tableAt, steps));
+        if (tableAt is not null) Console.Out.Write(Table(curves, tableAt));
         LearningCurveChart.Save(outPath, curves, new ChartOptions(Title: title, XLabel: steps ? "environment steps" : "episode", YLabel: yLabel, YMin: yMin, YMax: yMax), references);
         if (LearningCurveChart.FontWarning(outPath) is { } warning) Console.Error.WriteLine(warning);
         return curves.Count;
@@ -124,7 +124,7 @@ internal static class PlotCommand
     /// <paramref name="episodes"/>: the mean and its confidence interval (the band of the chart, not clipped), or a dash
     /// past the curve's last episode.
     /// </summary>
-    internal static string Table(IReadOnlyList<LearningCurve> curves, IReadOnlyList<int> episodes, bool steps = false)
+    internal static string Table(IReadOnlyList<LearningCurve> curves, IReadOnlyList<int> episodes)
     {
         var c = curves.Count > 0 ? curves[0].Confidence : 0.95;
         var sb = new System.Text.StringBuilder();
