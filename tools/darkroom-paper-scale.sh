@@ -6,7 +6,8 @@
 #
 #   tools/darkroom-paper-scale.sh [MODEL ...]          (default: dicp-ad ad; also dpt dicp-dpt idt dicp-idt)
 #
-# Environment: DICP (the dicp command; default dicp on PATH), CONFIGS (default the checkout's configs/), RUNS
+# Environment: DICP (the dicp command; default dicp on PATH), EVAL_DICP (the dicp command of the evaluations; default
+# DICP: evaluate with a build of main so that the shipped results reproduce on a fresh clone), CONFIGS (default the checkout's configs/), RUNS
 # (default ~/dicp-runs), SPLIT (train/test split
 # seed, default 0; runs of other splits go to runs/MODEL-darkroom-splitN), THREADS (worker threads per process,
 # default 1; the engine splits work by rows and fixed chunks, never by thread count, so the results and a resume are
@@ -16,7 +17,7 @@
 # $RUNS/runs.log and $RUNS/times.log.
 set -euo pipefail
 CONFIGS=${CONFIGS:-$(cd "$(dirname "$0")/../configs" && pwd)}
-DICP=${DICP:-dicp}; RUNS=${RUNS:-$HOME/dicp-runs}; SPLIT=${SPLIT:-0}; PARALLEL=${PARALLEL:-1}; NICE=${NICE:-19}
+DICP=${DICP:-dicp}; EVAL_DICP=${EVAL_DICP:-$DICP}; RUNS=${RUNS:-$HOME/dicp-runs}; SPLIT=${SPLIT:-0}; PARALLEL=${PARALLEL:-1}; NICE=${NICE:-19}
 export DOTNET_PROCESSOR_COUNT=${THREADS:-1}
 MODELS=("$@"); [ ${#MODELS[@]} -gt 0 ] || MODELS=(dicp-ad ad)
 for m in "${MODELS[@]}"; do
@@ -38,7 +39,7 @@ train() {
 }
 evaluate() {
   local out=runs/$1-darkroom$suffix planner=$2 episodes=$3
-  [ -f "$out/$planner.json" ] || timed eval-$1$suffix-$planner "$DICP" evaluate --run "$out" --planner "$planner" --episodes "$episodes" --out "$out/$planner.json" -q
+  [ -f "$out/$planner.json" ] || timed eval-$1$suffix-$planner "$EVAL_DICP" evaluate --run "$out" --planner "$planner" --episodes "$episodes" --out "$out/$planner.json" -q
 }
 if [ "$PARALLEL" = 1 ]; then
   pids=(); for m in "${MODELS[@]}"; do train "$m" & pids+=($!); done
