@@ -11,7 +11,7 @@
 #           shared-prefix and naive paths, and the PyTorch twin of the reference's naive algorithm, ROUNDS times
 #           (default 1), each round's ratios and, with more rounds, their median (minutes per round). Dicp's shared
 #           path is timed after 10 warm-up steps: .NET's tiered JIT reaches its steady state within about 10 planning
-#           steps, and an evaluation plans thousands (100 episodes: about 9 600 per environment)
+#           steps, and an evaluation plans thousands (100 Darkroom episodes: 1 920 per environment)
 #   numerics Dicp alone, before/after in one run: the training step at batch 512 and 64 (2 threads) and at batch 512 on
 #           1 thread, under DICP_NUMERICS=1 (the kernels' rounding before the AVX2 fused kernels) and the newest level,
 #           alternating ROUNDS times (default 3): each round's ratio new/old of the median step and the median ratio
