@@ -107,8 +107,8 @@ internal static class EvaluateCommand
             }
             Console.Out.WriteLine($"{curve}: {model.Name} ({source}) on {indices.Length} {split} tasks of {config.Data.Environment}, {options.Episodes} episodes, " +
                 $"planner {planner.Name} ({string.Join(", ", planner.Settings.Where(kv => kv.Key != "planner").Select(kv => $"{kv.Key} {kv.Value}"))})");
-            if (expect is not null) // a file made with other settings is refused before the evaluation, not after it
-                ResultsCheck.CheckSettings(planner.Name, planner.Settings, options.Seed, options.ImaginationReserve, indices, options.Episodes, expect);
+            var expected = expect is null ? null // a file made with other settings is refused before the evaluation, not after it
+                : ResultsCheck.CheckSettings(planner.Name, planner.Settings, options.Seed, options.ImaginationReserve, indices, options.Episodes, expect);
             var optimal = environments.All(e => e is IHasMaxReturn) ? environments.Average(e => (double)((IHasMaxReturn)e).MaxReturn) : (double?)null;
             var watch = System.Diagnostics.Stopwatch.StartNew();
             var result = InContextEvaluator.Run(model, environments, planner, options, null, ct);
@@ -131,7 +131,7 @@ internal static class EvaluateCommand
             PrintTable(result);
             Console.Out.WriteLine($"evaluated in {watch.Elapsed.TotalSeconds:F1} s" + (path is null ? "" : $"; wrote {path}"));
             if (expect is null) return 0;
-            if (ResultsCheck.Compare(result, indices, expect) is { } difference)
+            if (ResultsCheck.Compare(result, indices, expected!, expect) is { } difference)
             {
                 Console.Error.WriteLine("error: " + difference);
                 return 1;

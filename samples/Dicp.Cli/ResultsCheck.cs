@@ -27,15 +27,12 @@ internal static class ResultsCheck
     }
 
     /// <summary>
-    /// Throws when <paramref name="expectPath"/> was made with other settings than <paramref name="result"/> (a user
-    /// error); returns null when every evaluated return equals the file's, else a one-line description of the first
-    /// difference.
+    /// Null when every evaluated return of <paramref name="result"/> equals the file's (<paramref name="expected"/>, as
+    /// <see cref="CheckSettings"/> returned them before the evaluation, which checked the settings and the sizes), else a
+    /// one-line description of the first difference.
     /// </summary>
-    /// <exception cref="ConfigException">The file's planner, settings, imagination reserve, seed, tasks or episode count do not allow the comparison.</exception>
-    public static string? Compare(EvaluationResult result, IReadOnlyList<int> taskIndices, string expectPath)
+    public static string? Compare(EvaluationResult result, IReadOnlyList<int> taskIndices, double[][] expected, string expectPath)
     {
-        var expected = CheckSettings(result.Planner, result.PlannerSettings, result.Options.Seed, result.Options.ImaginationReserve, taskIndices,
-            result.Returns[0].Length, expectPath);
         var episodes = result.Returns[0].Length;
         for (var t = 0; t < expected.Length; t++)
             for (var k = 0; k < episodes; k++)
@@ -47,7 +44,7 @@ internal static class ResultsCheck
     /// <summary>
     /// Throws unless <paramref name="expectPath"/> was made with these settings — planner, planner settings, seed,
     /// imagination reserve, tasks — and holds at least <paramref name="episodes"/> episodes per task; returns its returns.
-    /// Run before the evaluation as well as after it, so that a mismatch costs no evaluation.
+    /// Run before the evaluation, so that a mismatch costs no evaluation; <see cref="Compare"/> then compares the returns.
     /// </summary>
     /// <exception cref="ConfigException">The file's settings, tasks or episode count do not allow the comparison (the message names the key).</exception>
     public static double[][] CheckSettings(string planner, IReadOnlyDictionary<string, object> plannerSettings, int seed, int imaginationReserve,
