@@ -16,15 +16,10 @@ internal sealed partial class DicpProcess : IDisposable
     /// <summary>Starts <c>dicp ARGS</c> in <paramref name="workingDirectory"/> with <paramref name="environment"/> added to the inherited variables.</summary>
     public DicpProcess(IReadOnlyDictionary<string, string>? environment, string workingDirectory, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        if (SigIntIgnored)
-        {
-            // The tests were started with SIGINT ignored (e.g. `bash test.sh &` from a script): dicp would inherit that and
-            // the signal tests would see nothing. coreutils' env restores the default disposition, then execs dotnet (same pid).
-            psi = new ProcessStartInfo("env") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-            psi.ArgumentList.Add("--default-signal=INT");
-            psi.ArgumentList.Add("dotnet");
-        }
+        // The tests started with SIGINT ignored (e.g. `bash test.sh &` from a script) would pass that on to dicp, and the
+        // signal tests would see nothing: coreutils' env restores the default disposition, then execs dotnet (same pid).
+        var psi = new ProcessStartInfo(SigIntIgnored ? "env" : "dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (SigIntIgnored) { psi.ArgumentList.Add("--default-signal=INT"); psi.ArgumentList.Add("dotnet"); }
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dicp.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         // The test host runs under MSBuild/VSTest; a nested dotnet must not inherit their settings.
