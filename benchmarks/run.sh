@@ -63,6 +63,8 @@ wait_idle() {
 }
 
 record() { if [[ -n "${RESULTS:-}" ]]; then printf '%s\n' "$1" >> "$RESULTS"; fi; }
+# The median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
 
 # pair <label> <args...>: runs both implementations with the same arguments and prints the ratio of median_ms
 # (for gemm: per layer, of fwd_ms and bwd_ms).
@@ -109,7 +111,7 @@ plan_step() {
     ratios="$ratios $(SHARED="$d" NAIVE="$n" TORCH="$t" "$PY" benchmarks/plan_ratio.py)"
   done
   if [[ "${ROUNDS:-1}" -gt 1 ]]; then
-    echo "== plan-step dicp-shared vs torch-naive per round:$ratios; median $(printf '%s\n' $ratios | sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}')x"
+    echo "== plan-step dicp-shared vs torch-naive per round:$ratios; median $(median $ratios)x"
   fi
 }
 
@@ -131,7 +133,7 @@ o, n, label, r = json.loads(os.environ["OLD"])["median_ms"], json.loads(os.envir
 print(f"== numerics, {label}, round {r}: level 1 {o:.1f} ms, newest {n:.1f} ms, new/old = {n / o:.3f}", file=sys.stderr)
 print(f"{n / o:.4f}")')"
     done
-    echo "== numerics, $label: median new/old over $rounds rounds = $(printf '%s\n' $ratios | sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}') (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    echo "== numerics, $label: median new/old over $rounds rounds = $(median $ratios) (load $(cut -d' ' -f1-3 /proc/loadavg))"
   done
 }
 
