@@ -148,7 +148,8 @@ internal static class QuickstartCommand
             {
                 using var train = HistoryDataset.Open(data, trainTasks, config.Data.Streams, config.Data.StepsPerStream, HistoryValueRules.For(config.Model));
                 using var test = HistoryDataset.Open(data, testTasks, config.Data.Streams, config.Data.StepsPerStream, HistoryValueRules.For(config.Model));
-                var trainer = TrainCommand.CreateTrainer(model, train, test, config, runDir, logger: null, evaluation: null);
+                using var runLock = TrainCommand.LockRunDirectory(runDir);
+                var trainer = TrainCommand.CreateTrainer(model, train, test, config, runLock, logger: null, evaluation: null);
                 return trainer.Run(new ProgressRelay<TrainingProgress>(p => progress(p.Step)), ct);
             }, ct));
         timings.Add(new StageTiming("training", trainResult.Elapsed, trainResult.StartStep >= trainResult.FinalStep ? "reused" : trainResult.Resumed ? $"resumed at step {trainResult.StartStep}" : ""));

@@ -38,7 +38,7 @@ internal static class TorchTrainCommand
             using var test = manifest.Split.Test.Any(collected.Contains)
                 ? HistoryDataset.Open(dataDir, HistorySplit.Test, config.Data.MaxTestTasks, config.Data.Streams, config.Data.StepsPerStream, HistoryValueRules.For(config.Model)) : null;
             using var model = TorchModel.Create(config.Model, config.Training.Seed);
-            Directory.CreateDirectory(runDir);
+            using var runLock = TrainCommand.LockRunDirectory(runDir); // held through the training, as dicp train's
             foreach (var line in RunIdentity.Establish(runDir, config, train, test)) Console.Error.WriteLine(line); // the same model and data as the run's, as dicp train
             AtomicFile.WriteAllText(Path.Combine(runDir, RunConfig.FileName), config.ToJson() + "\n");
             var trainer = new TorchTrainer(model, train, test, config.Training, runDir, dev, new ConsoleLogger<TorchTrainer>())

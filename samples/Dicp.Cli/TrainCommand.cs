@@ -67,7 +67,8 @@ internal static class TrainCommand
             using var test = OpenTest(dataDir, config);
             var model = (modelFactory ?? InContextModels.Create)(config.Model, config.Training.Seed);
             var logger = new ConsoleLogger<Trainer>();
-            var trainer = CreateTrainer(model, train, test, config, runDir, logger,
+            using var runLock = LockRunDirectory(runDir);
+            var trainer = CreateTrainer(model, train, test, config, runLock, logger,
                 config.Evaluation.DuringTrainingEpisodes > 0 ? DuringTraining(config) : null);
             Console.Out.WriteLine($"{model.Name}: {model.Network.ParameterCount():N0} parameters; {train.Tasks.Count} train tasks × {train.Streams} streams × {train.StepsPerStream} steps"
                 + (test is null ? "; no test tasks collected" : $"; {test.Tasks.Count} test tasks"));
@@ -111,6 +112,18 @@ internal static class TrainCommand
                 $"{manifest.Split.TrainRatio.ToString(CultureInfo.InvariantCulture)}; set data.train_ratio to the data's.");
     }
 
+    /// <summary>
+    /// Creates the run directory <paramref name="runDir"/> and takes its lock (held until disposed, across the identity check,
+    /// the configuration it writes and the training), as every command that trains into a run directory does.
+    /// </summary>
+    /// <exception cref="ConfigException">The path is a file.</exception>
+    /// <exception cref="IOException">Another process is training into the directory (the message names its lock file).</exception>
+    internal static RunDirectoryLock LockRunDirectory(string runDir)
+    {
+        if (File.Exists(runDir)) throw new ConfigException($"--out {runDir}: a file, not a run directory.");
+        return RunDirectoryLock.Acquire(runDir);
+    }
+
     /// <summary>The run directory's TensorBoard folder.</summary>
     public const string TensorBoardFolder = "tensorboard";
 
@@ -121,10 +134,9 @@ internal static class TrainCommand
     /// </summary>
     /// <exception cref="ConfigException">The run directory was trained with another model or data.</exception>
     internal static Trainer CreateTrainer(ITrainableInContextModel model, HistoryDataset train, HistoryDataset? test, RunConfig config,
-        string runDir, Microsoft.Extensions.Logging.ILogger<Trainer>? logger, ITrainingEvaluation? evaluation)
+        RunDirectoryLock runLock, Microsoft.Extensions.Logging.ILogger<Trainer>? logger, ITrainingEvaluation? evaluation)
     {
-        if (File.Exists(runDir)) throw new ConfigException($"--out {runDir}: a file, not a run directory.");
-        Directory.CreateDirectory(runDir);
+        var runDir = runLock.Directory;
         foreach (var name in new[] { TrainingCheckpoint.FileName, Trainer.ModelFileName, Trainer.MetricsFileName, RunConfig.FileName, RunIdentity.FileName })
             if (Directory.Exists(Path.Combine(runDir, name))) throw new ConfigException($"{Path.Combine(runDir, name)}: a directory where the run's file belongs.");
         var checkpoint = File.Exists(TrainingCheckpoint.PathIn(runDir));
@@ -145,6 +157,7 @@ internal static class TrainCommand
         AtomicFile.WriteAllText(Path.Combine(runDir, RunConfig.FileName), config.ToJson() + "\n");
         return new Trainer(model, train, test, config.Training, runDir, logger)
         {
+            RunLock = runLock,
             ModelConfig = config.Model,
             RunConfigJson = config.ToJson(),
             TensorBoardDirectory = Path.Combine(runDir, TensorBoardFolder),

@@ -95,8 +95,10 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
         return r.Stderr;
     }
 
+    /// <summary>Every file of a directory but the run's lock file (empty; unreadable to .NET while a lock holds it).</summary>
     private static Dictionary<string, byte[]> Snapshot(string dir) =>
-        Directory.GetFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllBytes);
+        Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != RunDirectoryLock.FileName)
+            .ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllBytes);
 
     [Fact]
     public void Case8_Bf16PrecisionNeedsTheTorchSharpBackend()
@@ -260,6 +262,27 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, r.Code);
         Assert.Equal(11, Directory.GetFiles(data, "task-*.safetensors").Length);
         Assert.True(File.Exists(Path.Combine(_root, "qs", "results-beam.json")));
+    }
+
+    [Fact]
+    public void Case10_ASecondTrainingOfARunDirectoryIsRefusedWhileAnotherProcessTrainsIt()
+    {
+        var config = Config("a.yaml", Yaml());
+        Train(config, "run");
+        var run = Path.Combine(_root, "run");
+        var before = Snapshot(run);
+        using (RunDirectoryLock.Acquire(run))
+        {
+            // This test process holds the lock, as a running dicp train would: the second trainer writes nothing.
+            AssertUserError(Dicp("train", "--config", config, "--data", "data", "--out", "run", "--steps", "30"),
+                "'run' is in use", Path.Combine("run", RunDirectoryLock.FileName));
+            Assert.Equal(before, Snapshot(run));
+            // Reading the run is not training it: evaluation goes on.
+            Assert.Equal(0, Dicp("evaluate", "--run", "run", "--episodes", "1", "--planner", "none", "--out", "r.json", "-q").Code);
+        }
+        // Released (as when the first process ends, however it ends): the same command resumes the run.
+        Train(config, "run", "--steps", "30");
+        Assert.Equal(30, TrainingCheckpoint.Read(TrainingCheckpoint.PathIn(run)).Step);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dicp.Environments;
+using Dicp.IO;
 using Dicp.Rl;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -67,6 +68,10 @@ public sealed class HistoryCollector
     /// <summary>The tasks of this run (of its shard, when <see cref="HistoryCollectionOptions.Shard"/> is set), ascending.</summary>
     public IReadOnlyList<int> TaskIndices => _indices;
 
+    /// <summary>The collection's lock file inside the output directory (it stays there, empty): collectors of shards of one
+    /// directory take turns reading and rewriting its manifest under it.</summary>
+    public const string CollectionLockFileName = ".collect.lock";
+
     /// <summary>How long <see cref="RunAsync"/> waits for another collector's lock on the directory before failing (2 minutes).</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
@@ -94,7 +99,7 @@ public sealed class HistoryCollector
         var infos = _indices.ToDictionary(i => i, i =>
             new TaskHistoryInfo(_tasks.Name, i, _tasks.Describe(i), _algorithm, hyperJson, unchecked(_o.Seed + i), _o.Streams, _o.StepsPerStream));
         HashSet<int> existing;
-        using (CollectionLock.Acquire(dir, LockTimeout, cancellationToken))
+        using (DirectoryLock.Acquire(dir, CollectionLockFileName, "collector", LockTimeout, cancellationToken))
         {
             var manifest = MergeManifest(JsonSerializer.SerializeToNode(hyper)!.AsObject());
             RemoveStaleTemporaries();

@@ -115,6 +115,12 @@ public sealed partial class Trainer
     public string? RunConfigJson { get; init; }
 
     /// <summary>
+    /// The run directory's lock when the caller already holds it (it wrote files there before training and keeps the lock
+    /// until <see cref="Run"/> returns); null (the default): <see cref="Run"/> takes the lock itself for the run.
+    /// </summary>
+    public RunDirectoryLock? RunLock { get; init; }
+
+    /// <summary>
     /// Trains until <see cref="TrainerOptions.Steps"/> steps are done, resuming from the run directory's checkpoint when
     /// there is one.
     /// </summary>
@@ -124,10 +130,12 @@ public sealed partial class Trainer
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite.</exception>
     /// <exception cref="InvalidDataException">The checkpoint in the run directory is invalid.</exception>
     /// <exception cref="ModelConfigMismatchException">The checkpoint was written for another <see cref="ModelConfig"/> than this trainer's.</exception>
+    /// <exception cref="IOException">Another process is training into the run directory (it holds the <see cref="RunDirectoryLock"/>), or the run directory's path is a file.</exception>
     public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var sw = Stopwatch.StartNew();
-        Directory.CreateDirectory(RunDirectory);
+        RunLock?.EnsureLocks(RunDirectory);
+        using var ownLock = RunLock is null ? RunDirectoryLock.Acquire(RunDirectory) : null; // creates the directory
         var state = Restore();
         var start = state.Step;
         IReadOnlyDictionary<string, double> lastRow = new Dictionary<string, double>();

@@ -209,7 +209,7 @@ public sealed class DatasetValidationTests : IDisposable
             new HistoryCollector(new DarkroomTasks(), Small(many) with { Shard = new CollectionShard(i, 3) }).RunAsync())));
         var names = Directory.GetFiles(one).Select(Path.GetFileName).Order().ToArray();
         Assert.Equal(names, Directory.GetFiles(many).Select(Path.GetFileName).Order().ToArray());
-        Assert.Contains(CollectionLock.FileName, names);
+        Assert.Contains(HistoryCollector.CollectionLockFileName, names);
         foreach (var f in names) Assert.Equal(File.ReadAllBytes(Path.Combine(one, f!)), File.ReadAllBytes(Path.Combine(many, f!)));
         // An empty shard (more shards than tasks) does nothing and succeeds.
         var r = await new HistoryCollector(new DarkroomTasks(), Small(many) with { Shard = new CollectionShard(5, 6) }).RunAsync();

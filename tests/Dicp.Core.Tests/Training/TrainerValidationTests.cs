@@ -46,6 +46,43 @@ public sealed class TrainerValidationTests : IDisposable
     }
 
     [Fact]
+    public void ARunDirectoryIsTrainedByOneHolderOfItsLockAtATime()
+    {
+        using var train = HistoryDataset.Open(_data, HistorySplit.Train);
+        var options = new TrainerOptions(Steps: 10, BatchSize: 8, LogInterval: 5, CheckpointInterval: 5, Seed: 1);
+        var run = Path.Combine(_root, "run");
+        Trainer Make(RunDirectoryLock? held = null) =>
+            new(new TinyWindowModel(10, seed: 0), train, null, options, run) { ModelConfig = new ModelConfig(NTransit: 10), RunLock = held };
+        using (var held = RunDirectoryLock.Acquire(run))
+        {
+            // Another holder (flock locks conflict between open files, within a process as between processes): refused
+            // before anything is written, naming the directory and its lock file.
+            var e = Assert.Throws<IOException>(() => Make().Run());
+            Assert.Contains($"'{run}' is in use", e.Message);
+            Assert.Contains(Path.Combine(run, RunDirectoryLock.FileName), e.Message);
+            Assert.Equal([RunDirectoryLock.FileName], Directory.GetFiles(run).Select(Path.GetFileName));
+            Assert.Throws<IOException>(() => RunDirectoryLock.Acquire(run));
+            // The holder trains.
+            Assert.Equal(10, Make(held).Run().FinalStep);
+            // Run took no lock of its own: the directory is still the holder's.
+            Assert.Throws<IOException>(() => RunDirectoryLock.Acquire(run));
+        }
+        // Released by the holder; and Run releases the lock it takes itself.
+        Assert.Equal(10, Make().Run().StartStep);
+        RunDirectoryLock.Acquire(run).Dispose();
+        // A lock of another directory, or one already released, is not the run's.
+        using (var other = RunDirectoryLock.Acquire(Path.Combine(_root, "other")))
+            Assert.Contains("not the trainer's run directory", Assert.Throws<InvalidOperationException>(() => Make(other).Run()).Message);
+        var released = RunDirectoryLock.Acquire(run);
+        released.Dispose();
+        Assert.Contains("released", Assert.Throws<InvalidOperationException>(() => Make(released).Run()).Message);
+        // A file where the run directory belongs.
+        var file = Path.Combine(_root, "file");
+        File.WriteAllText(file, "");
+        Assert.Contains("is a file, not a run directory", Assert.Throws<IOException>(() => RunDirectoryLock.Acquire(file)).Message);
+    }
+
+    [Fact]
     public void ResumingACheckpointOfAnotherModelConfigurationIsRefusedNamingTheKeys()
     {
         using var train = HistoryDataset.Open(_data, HistorySplit.Train);

@@ -1,0 +1,67 @@
+namespace Dicp.IO;
+
+/// <summary>
+/// An exclusive lock on a directory, held by one process at a time: an advisory lock (<c>flock</c>) on an empty file in
+/// the directory, taken by opening it without sharing. The operating system drops the lock when the process dies, so a
+/// killed process never leaves the directory locked; on a network file system the lock needs the file system's lock
+/// service (NFSv4, Lustre, GPFS and CephFS provide it). The lock file stays in the directory, empty.
+/// </summary>
+internal sealed class DirectoryLock : IDisposable
+{
+    private readonly FileStream _stream;
+
+    private DirectoryLock(FileStream stream, string path) => (_stream, FilePath) = (stream, path);
+
+    /// <summary>The lock file's path.</summary>
+    public string FilePath { get; }
+
+    /// <summary>Whether the lock is still held (not yet disposed).</summary>
+    public bool IsHeld { get; private set; } = true;
+
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> until the lock file <paramref name="fileName"/> of <paramref name="directory"/>
+    /// is free and takes it (a zero timeout tries once).
+    /// </summary>
+    /// <param name="directory">The directory (it must exist).</param>
+    /// <param name="fileName">The lock file's name inside it.</param>
+    /// <param name="holder">What holds such a lock, for the message ("collector", "training process").</param>
+    /// <param name="timeout">How long to wait for another process's lock.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <exception cref="IOException">The lock file's path is a directory, it cannot be created, or another process held the lock past the timeout.</exception>
+    /// <exception cref="UnauthorizedAccessException">The directory is not writable.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
+    public static DirectoryLock Acquire(string directory, string fileName, string holder, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(directory, fileName);
+        if (Directory.Exists(path)) throw new IOException($"'{path}' is a directory; it must be the {holder}'s lock file.");
+        var deadline = DateTime.UtcNow + timeout;
+        var delay = 10;
+        while (true)
+        {
+            try
+            {
+                return new DirectoryLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None), path);
+            }
+            catch (IOException) when (File.Exists(path) && DateTime.UtcNow < deadline)
+            {
+                // Held by another process: wait and retry.
+            }
+            catch (IOException e) when (File.Exists(path))
+            {
+                throw new IOException(timeout > TimeSpan.Zero
+                    ? $"Could not lock '{path}': another {holder} has held it for over {timeout.TotalSeconds:F0} s."
+                    : $"'{directory}' is in use: another {holder} holds its lock '{path}'; wait for it to finish or stop it, then run again.", e);
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            Thread.Sleep(delay);
+            delay = Math.Min(delay * 2, 200);
+        }
+    }
+
+    /// <summary>Releases the lock.</summary>
+    public void Dispose()
+    {
+        IsHeld = false;
+        _stream.Dispose();
+    }
+}
