@@ -20,6 +20,7 @@ root.Subcommands.Add(QuickstartCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
 
 root.Options.Add(CliOutput.QuietOption);
 root.Options.Add(CliOutput.VerboseOption);

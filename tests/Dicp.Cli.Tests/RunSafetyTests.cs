@@ -271,18 +271,70 @@ public sealed class RunSafetyTests(ITestOutputHelper output) : IDisposable
         Train(config, "run");
         var run = Path.Combine(_root, "run");
         var before = Snapshot(run);
+        Assert.Equal("done", Status("run")["state"]!.GetValue<string>());
         using (RunDirectoryLock.Acquire(run))
         {
             // This test process holds the lock, as a running dicp train would: the second trainer writes nothing.
             AssertUserError(Dicp("train", "--config", config, "--data", "data", "--out", "run", "--steps", "30"),
                 "'run' is in use", Path.Combine("run", RunDirectoryLock.FileName));
             Assert.Equal(before, Snapshot(run));
+            // dicp status sees the holder (and its probe does not disturb it).
+            Assert.Equal("training", Status("run")["state"]!.GetValue<string>());
+            Assert.True(RunDirectoryLock.IsInUse(run));
             // Reading the run is not training it: evaluation goes on.
             Assert.Equal(0, Dicp("evaluate", "--run", "run", "--episodes", "1", "--planner", "none", "--out", "r.json", "-q").Code);
         }
         // Released (as when the first process ends, however it ends): the same command resumes the run.
         Train(config, "run", "--steps", "30");
         Assert.Equal(30, TrainingCheckpoint.Read(TrainingCheckpoint.PathIn(run)).Step);
+    }
+
+    [Fact]
+    public void Case10_StatusReadsEachRunsStateStepsLossesAndNumericsAndRefusesWhatIsNotARun()
+    {
+        var config = Config("a.yaml", Yaml());
+        Train(config, "run");
+        var s = Status("run");
+        Assert.Equal("done", s["state"]!.GetValue<string>());
+        var metrics = File.ReadAllLines(Path.Combine(_root, "run", Trainer.MetricsFileName));
+        var last = metrics[^1].Split(',');
+        var columns = metrics[0].Split(',');
+        Assert.Equal(int.Parse(last[0]), s["step"]!.GetValue<int>());
+        Assert.Equal(s["step"]!.GetValue<int>(), s["steps"]!.GetValue<int>());
+        Assert.Equal(double.Parse(last[Array.IndexOf(columns, "loss")], System.Globalization.CultureInfo.InvariantCulture), s["loss"]!.GetValue<double>());
+        var checkpoint = TrainingCheckpoint.Read(TrainingCheckpoint.PathIn(Path.Combine(_root, "run")));
+        Assert.Equal(checkpoint.Step, s["checkpoint_step"]!.GetValue<int>());
+        Assert.Equal(checkpoint.Numerics, s["numerics"]!.GetValue<string>());
+        Assert.Null(s["eta_seconds"]); // only while training
+
+        // A run whose final model is missing has stopped; one that has only its configuration has not started.
+        CopyDirectory(Path.Combine(_root, "run"), Path.Combine(_root, "cut"));
+        File.Delete(Path.Combine(_root, "cut", Trainer.ModelFileName));
+        Assert.Equal("stopped", Status("cut")["state"]!.GetValue<string>());
+        Directory.CreateDirectory(Path.Combine(_root, "fresh"));
+        File.Copy(Path.Combine(_root, "run", RunConfig.FileName), Path.Combine(_root, "fresh", RunConfig.FileName));
+        Assert.Equal("not started", Status("fresh")["state"]!.GetValue<string>());
+
+        // The table: a header and one row per run, in the order given.
+        var table = Dicp("status", "run", "cut");
+        Assert.Equal(0, table.Code);
+        var lines = table.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("RUN ", lines[0]);
+        Assert.Matches(@"^run\s+done\s+", lines[1]);
+        Assert.Matches(@"^cut\s+stopped\s+", lines[2]);
+
+        AssertUserError(Dicp("status", "nowhere"), "nowhere", "no such run directory");
+        AssertUserError(Dicp("status", "data"), RunConfig.FileName);
+        File.WriteAllText(Path.Combine(_root, "cut", Trainer.MetricsFileName), "step,loss\n10,x\n");
+        AssertUserError(Dicp("status", "cut"), Trainer.MetricsFileName, "'x'");
+    }
+
+    private JsonObject Status(string run)
+    {
+        var r = Dicp("status", run, "--json");
+        Assert.True(r.Code == 0, r.Stderr);
+        return JsonNode.Parse(r.Stdout)!.AsObject();
     }
 
     [Fact]

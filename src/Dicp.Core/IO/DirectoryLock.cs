@@ -48,13 +48,31 @@ internal sealed class DirectoryLock : IDisposable
             }
             catch (IOException e) when (File.Exists(path))
             {
-                throw new IOException(timeout > TimeSpan.Zero
-                    ? $"Could not lock '{path}': another {holder} has held it for over {timeout.TotalSeconds:F0} s."
-                    : $"'{directory}' is in use: another {holder} holds its lock '{path}'; wait for it to finish or stop it, then run again.", e);
+                throw new IOException($"'{directory}' is in use: another {holder} holds its lock '{path}' (waited {timeout.TotalSeconds:0.#} s); " +
+                    "wait for it to finish or stop it, then run again.", e);
             }
             cancellationToken.ThrowIfCancellationRequested();
             Thread.Sleep(delay);
             delay = Math.Min(delay * 2, 200);
+        }
+    }
+
+    /// <summary>
+    /// Whether another process holds the lock file <paramref name="fileName"/> of <paramref name="directory"/> now. The probe
+    /// takes the lock for an instant when it is free, so holders should acquire with a short timeout rather than none.
+    /// </summary>
+    public static bool IsHeldElsewhere(string directory, string fileName)
+    {
+        var path = Path.Combine(directory, fileName);
+        if (!File.Exists(path)) return false;
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            return false;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return true;
         }
     }
 

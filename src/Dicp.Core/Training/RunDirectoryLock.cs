@@ -22,7 +22,15 @@ public sealed class RunDirectoryLock : IDisposable
     /// <summary>The locked run directory, as given.</summary>
     public string Directory { get; }
 
-    /// <summary>Creates the run directory if needed and takes its lock; does not wait for another process's.</summary>
+    /// <summary>How long <see cref="Acquire"/> waits for the lock: long enough to ride out a momentary probe
+    /// (<see cref="IsInUse"/>, <c>dicp status</c>), far shorter than any training.</summary>
+    public static TimeSpan Wait { get; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Whether another process is training into <paramref name="runDirectory"/> now (holds its lock). The probe
+    /// takes the lock for an instant when it is free; a trainer starting in that instant waits for it (<see cref="Wait"/>).</summary>
+    public static bool IsInUse(string runDirectory) => DirectoryLock.IsHeldElsewhere(runDirectory, FileName);
+
+    /// <summary>Creates the run directory if needed and takes its lock, waiting at most <see cref="Wait"/> for another process's.</summary>
     /// <param name="runDirectory">The run directory.</param>
     /// <exception cref="IOException">The path is a file, or another process holds the directory's lock (the message names both).</exception>
     /// <exception cref="UnauthorizedAccessException">The directory cannot be created or written.</exception>
@@ -31,7 +39,7 @@ public sealed class RunDirectoryLock : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(runDirectory);
         if (File.Exists(runDirectory)) throw new IOException($"'{runDirectory}' is a file, not a run directory.");
         System.IO.Directory.CreateDirectory(runDirectory);
-        return new RunDirectoryLock(DirectoryLock.Acquire(runDirectory, FileName, "training process", TimeSpan.Zero, CancellationToken.None), runDirectory);
+        return new RunDirectoryLock(DirectoryLock.Acquire(runDirectory, FileName, "training process", Wait, CancellationToken.None), runDirectory);
     }
 
     /// <summary>Throws unless this lock is still held and locks <paramref name="runDirectory"/>.</summary>

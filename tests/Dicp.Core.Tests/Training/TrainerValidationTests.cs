@@ -62,6 +62,7 @@ public sealed class TrainerValidationTests : IDisposable
             Assert.Contains(Path.Combine(run, RunDirectoryLock.FileName), e.Message);
             Assert.Equal([RunDirectoryLock.FileName], Directory.GetFiles(run).Select(Path.GetFileName));
             Assert.Throws<IOException>(() => RunDirectoryLock.Acquire(run));
+            Assert.True(RunDirectoryLock.IsInUse(run));
             // The holder trains.
             Assert.Equal(10, Make(held).Run().FinalStep);
             // Run took no lock of its own: the directory is still the holder's.
@@ -69,7 +70,9 @@ public sealed class TrainerValidationTests : IDisposable
         }
         // Released by the holder; and Run releases the lock it takes itself.
         Assert.Equal(10, Make().Run().StartStep);
+        Assert.False(RunDirectoryLock.IsInUse(run));
         RunDirectoryLock.Acquire(run).Dispose();
+        Assert.False(RunDirectoryLock.IsInUse(Path.Combine(_root, "never-trained")));
         // A lock of another directory, or one already released, is not the run's.
         using (var other = RunDirectoryLock.Acquire(Path.Combine(_root, "other")))
             Assert.Contains("not the trainer's run directory", Assert.Throws<InvalidOperationException>(() => Make(other).Run()).Message);
