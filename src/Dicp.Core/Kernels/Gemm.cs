@@ -180,8 +180,7 @@ internal static partial class Gemm
                     for (; i + 2 * Mr <= r1; i += 2 * Mr)
                         RowPanel8(pa + (long)i * sr, sr, sk, pb, ldb, pc + (long)i * ldc, ldc, n, kk, acc);
                 else if (wide && n >= 16)
-                    for (; i + 6 <= r1; i += 6)
-                        RowPanel6(pa + (long)i * sr, sr, sk, pb, ldb, pc + (long)i * ldc, ldc, n, kk, acc);
+                    i = PackedPanels6(i, r1, n, kk, pa, sr, sk, pb, ldb, pc, ldc, acc);
                 for (; i + Mr <= r1; i += Mr)
                     RowPanel4(pa + (long)i * sr, sr, sk, pb, ldb, pc + (long)i * ldc, ldc, n, kk, acc);
                 for (; i < r1; i++)

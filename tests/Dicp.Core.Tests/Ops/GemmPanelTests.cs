@@ -34,6 +34,15 @@ public class GemmPanelTests
     public void ModelShapesAreBitIdentical(int m, int n, int k, bool transA, bool transB, bool accumulate) =>
         Check(new Generator(m + n + k), m, n, k, transA, transB, accumulate, pad: 1);
 
+    [Theory]
+    [InlineData(128, 20)] // w1/w2 dW: 20 six-row panels and 2 four-row ones, not 21 and 2 single rows
+    [InlineData(32, 4)]
+    [InlineData(96, 16)]
+    [InlineData(7, 1)]
+    [InlineData(8, 0)]
+    [InlineData(5, 0)]
+    public void SixRowPanelsLeaveAMultipleOfFourRowsWhenTheyCan(int rows, int panels) => Assert.Equal(panels, Gemm.Panels6(rows));
+
     private static void Check(Generator g, int m, int n, int k, bool transA, bool transB, bool accumulate, int pad)
     {
         int lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
