@@ -189,7 +189,8 @@ public sealed class TrainerTests : IDisposable
         {
             if (p.Step != 12) return;
             Directory.CreateDirectory(c);
-            foreach (var f in Directory.GetFiles(b)) File.Copy(f, Path.Combine(c, Path.GetFileName(f)));
+            // (not the live run's lock file: the trainer holds it, and a copy is a stopped run)
+            foreach (var f in Directory.GetFiles(b).Where(f => Path.GetFileName(f) != RunDirectoryLock.FileName)) File.Copy(f, Path.Combine(c, Path.GetFileName(f)));
         });
         new Trainer(new TinyWindowModel(10, seed: 0), train, null, options, b).Run(snapshot);
         Assert.Equal(10, TrainingCheckpoint.Read(TrainingCheckpoint.PathIn(c)).Step);
