@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Ships the finished Darkroom paper-scale runs (issue 16; docs/reproducing.md, "Shipped models"): after
+# tools/darkroom-paper-scale.sh has trained and evaluated them, makes one model folder per run with dicp export
+# (models/MODEL-darkroom, models/MODEL-darkroom-splitN), then draws the Figure-2-style curves of every shipped
+# Darkroom model (files of one model and planner pooled over split seeds) and prints the comparison table at
+# episodes 10 and 50 (the paper's steps 200 and 1 000) with 95 % intervals.
+#
+#   tools/ship-darkroom.sh [RUN_NAME ...]     (default: every run under $RUNS/runs named *-darkroom or *-darkroom-splitN)
+#
+# Environment: DICP (default dicp on PATH; a build of this checkout, so the shipped results reproduce), RUNS (default
+# ~/dicp-runs), DATA (the collection the runs were trained on; default $RUNS/data/darkroom), MODELS (default the
+# checkout's models/), FIGURE (default the checkout's docs/figures/darkroom-figure2.svg), FORCE=1 to replace existing
+# model folders. A run without model.safetensors or none.json (not finished, or not yet evaluated) is skipped with a
+# line saying so; nothing is exported twice unless FORCE=1.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+DICP=${DICP:-dicp}; RUNS=${RUNS:-$HOME/dicp-runs}; DATA=${DATA:-$RUNS/data/darkroom}
+MODELS=${MODELS:-$root/models}; FIGURE=${FIGURE:-$root/docs/figures/darkroom-figure2.svg}
+[ -d "$RUNS/runs" ] || { echo "ship-darkroom: no $RUNS/runs (set RUNS)" >&2; exit 2; }
+[ -f "$DATA/manifest.json" ] || { echo "ship-darkroom: no history collection at $DATA (set DATA)" >&2; exit 2; }
+
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+  for d in "$RUNS"/runs/*-darkroom "$RUNS"/runs/*-darkroom-split[0-9]*; do [ -d "$d" ] && names+=("$(basename "$d")"); done
+fi
+[ ${#names[@]} -gt 0 ] || { echo "ship-darkroom: no Darkroom runs under $RUNS/runs" >&2; exit 2; }
+
+shipped=()
+for name in "${names[@]}"; do
+  run=$RUNS/runs/$name
+  if [ ! -f "$run/model.safetensors" ]; then echo "skip $name: not finished (no model.safetensors)"; continue; fi
+  if [ ! -f "$run/none.json" ]; then echo "skip $name: not evaluated (no none.json)"; continue; fi
+  results=("$run/none.json"); [ -f "$run/beam.json" ] && results+=("$run/beam.json")
+  if [ -d "$MODELS/$name" ] && [ "${FORCE:-0}" != 1 ]; then
+    echo "keep $name: $MODELS/$name exists (FORCE=1 replaces it)"
+  else
+    force=(); [ "${FORCE:-0}" = 1 ] && force=(--force)
+    "$DICP" export --run "$run" --data "$DATA" --out "$MODELS/$name" --results "${results[@]}" "${force[@]}" -q
+    echo "shipped $name -> $MODELS/$name (${#results[@]} results files)"
+  fi
+  shipped+=("$name")
+done
+[ ${#shipped[@]} -gt 0 ] || { echo "ship-darkroom: nothing finished to ship yet"; exit 0; }
+
+# The figure and the table over every shipped Darkroom model (not only this call's): policy curves of the plain
+# models, planner curves of the dicp-* models, as the paper's Figure 2 draws them.
+files=()
+for d in "$MODELS"/*-darkroom "$MODELS"/*-darkroom-split[0-9]*; do
+  [ -d "$d" ] || continue
+  case $(basename "$d") in
+    dicp-*) [ -f "$d/beam.json" ] && files+=("$d/beam.json") ;;
+    *) [ -f "$d/none.json" ] && files+=("$d/none.json") ;;
+  esac
+done
+mkdir -p "$(dirname "$FIGURE")"
+"$DICP" plot "${files[@]}" --out "$FIGURE" --at 10,50
+echo "figure: $FIGURE"
