@@ -28,7 +28,7 @@ internal static partial class Gemm
 
     /// <summary>
     /// Rows <paramref name="i"/> … of C by 6 × 16 panels over one K tile (<see cref="Panels6"/> of them); returns the first
-    /// row left for the narrower panels. Operands whose rows lie a multiple of 256 bytes apart alias in a few L1 sets
+    /// row left for the narrower panels. Operands whose rows lie 256 bytes or more apart alias in a few L1 sets
     /// when a panel walks 64 of them, so they are copied for the tile first: a transposed A (a weight gradient's dyᵀ) into
     /// 6-row panels laid out [panel][p][6], and B (rows ≥ 64 floats, 64-row tiles) into 16-column panels [panel][p][16], both read
     /// contiguously from their rows. The values and the FMA order of every element are unchanged.
