@@ -10,13 +10,10 @@ internal sealed class DirectoryLock : IDisposable
 {
     private readonly FileStream _stream;
 
-    private DirectoryLock(FileStream stream, string path) => (_stream, FilePath) = (stream, path);
+    private DirectoryLock(FileStream stream) => _stream = stream;
 
-    /// <summary>The lock file's path.</summary>
-    public string FilePath { get; }
-
-    /// <summary>Whether the lock is still held (not yet disposed).</summary>
-    public bool IsHeld { get; private set; } = true;
+    /// <summary>Whether the lock is still held (not yet disposed: the lock file's stream is open).</summary>
+    public bool IsHeld => _stream.CanRead;
 
     /// <summary>
     /// Waits up to <paramref name="timeout"/> until the lock file <paramref name="fileName"/> of <paramref name="directory"/>
@@ -40,7 +37,7 @@ internal sealed class DirectoryLock : IDisposable
         {
             try
             {
-                return new DirectoryLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None), path);
+                return new DirectoryLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
             }
             catch (IOException) when (File.Exists(path) && DateTime.UtcNow < deadline)
             {
@@ -77,9 +74,5 @@ internal sealed class DirectoryLock : IDisposable
     }
 
     /// <summary>Releases the lock.</summary>
-    public void Dispose()
-    {
-        IsHeld = false;
-        _stream.Dispose();
-    }
+    public void Dispose() => _stream.Dispose();
 }
