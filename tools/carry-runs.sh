@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Carries unfinished long runs (issue 16) from one machine to the next through the checkout. The run folders live
+# outside the checkout (~/dicp-runs), and a session's machine may be a new one on which that folder is gone (it
+# happened on 3 December 2026: two runs at steps ≈ 21 000 of 50 000 were lost with it). What makes a run resumable
+# bit-exactly is small — the last checkpoint (parameters, AdamW moments, the RNG states, the step) and the run's
+# metadata — and the histories it trains on are rebuilt bit-exactly by `dicp collect` (the trainer refuses a resume
+# whose data differs from run-identity.json).
+#
+#   tools/carry-runs.sh save [RUN ...]      copy each run's resumable files into results/carry/RUN
+#                                           (default: every run under $RUNS/runs that has a checkpoint but no model)
+#   tools/carry-runs.sh restore [RUN ...]   copy each carried run back into $RUNS/runs/RUN unless that run is already
+#                                           at the same or a later checkpoint (default: every carried run)
+#
+# Save runs stopped runs only (a live run's lock refuses it): stop them first with SIGTERM, which writes a checkpoint
+# of the last step. A carried folder holds checkpoint.safetensors, metrics.csv (trimmed to the checkpoint on resume),
+# timing.csv, run-config.json, run-identity.json and the TensorBoard events: ≈ 1 MB per run. Once a run has finished
+# and been shipped (tools/ship-darkroom.sh), delete its carried folder. Environment: RUNS (default ~/dicp-runs), CARRY
+# (default the checkout's results/carry), DICP (the dicp command, for `dicp status`; default dicp on PATH).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd); CARRY=${CARRY:-$ROOT/results/carry}
+RUNS=${RUNS:-$HOME/dicp-runs}; DICP=${DICP:-dicp}
+die() { echo "error: $*" >&2; exit 2; }
+FILES=(checkpoint.safetensors metrics.csv timing.csv run-config.json run-identity.json)
+
+# The step of a run's checkpoint, from `dicp status --json` (which validates the file); 0 when it has none.
+checkpoint_step() { "$DICP" status "$1" --json | grep -o '"checkpoint_step":[0-9]*' | cut -d: -f2; }
+# The state of a run (training, stopped, done, not started), from `dicp status --json`.
+run_state() { "$DICP" status "$1" --json | grep -o '"state":"[a-z ]*"' | cut -d'"' -f4; }
+
+# Copies the carried files of run directory $1 into $2 through a temporary folder, then swaps it in.
+copy_run() {
+  local from=$1 to=$2 tmp; tmp="$to.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp"
+  for f in "${FILES[@]}"; do [ ! -f "$from/$f" ] || cp -p "$from/$f" "$tmp/$f"; done
+  [ ! -d "$from/tensorboard" ] || cp -rp "$from/tensorboard" "$tmp/tensorboard"
+  rm -rf "$to.old"; [ ! -e "$to" ] || mv "$to" "$to.old"; mv "$tmp" "$to"; rm -rf "$to.old"
+}
+
+case ${1:-} in
+  save)
+    shift; names=("$@")
+    if [ ${#names[@]} -eq 0 ]; then
+      for d in "$RUNS"/runs/*/; do d=${d%/}; [ -f "$d/checkpoint.safetensors" ] && [ ! -f "$d/model.safetensors" ] && names+=("$(basename "$d")"); done
+    fi
+    [ ${#names[@]} -gt 0 ] || die "no unfinished run with a checkpoint under '$RUNS/runs'"
+    for n in "${names[@]}"; do
+      d=$RUNS/runs/$n
+      [ -f "$d/checkpoint.safetensors" ] || die "'$d' has no checkpoint.safetensors"
+      state=$(run_state "$d") || exit 2
+      [ "$state" != training ] || die "'$d' is training now: stop it first (SIGTERM writes a checkpoint of its last step)"
+      mkdir -p "$CARRY"; copy_run "$d" "$CARRY/$n"
+      echo "saved $n: checkpoint step $(checkpoint_step "$CARRY/$n") -> ${CARRY#"$ROOT"/}/$n ($(du -sh "$CARRY/$n" | cut -f1))"
+    done ;;
+  restore)
+    shift; names=("$@")
+    if [ ${#names[@]} -eq 0 ]; then for d in "$CARRY"/*/; do [ -d "$d" ] && names+=("$(basename "$d")"); done; fi
+    [ ${#names[@]} -gt 0 ] || die "nothing carried under '${CARRY#"$ROOT"/}'"
+    mkdir -p "$RUNS/runs"
+    for n in "${names[@]}"; do
+      c=$CARRY/$n; d=$RUNS/runs/$n
+      [ -f "$c/checkpoint.safetensors" ] || die "'$c' has no checkpoint.safetensors"
+      carried=$(checkpoint_step "$c") || exit 2
+      if [ -f "$d/model.safetensors" ]; then echo "kept $n: '$d' has finished"; continue; fi
+      if [ -f "$d/checkpoint.safetensors" ]; then
+        here=$(checkpoint_step "$d") || exit 2
+        if [ "$here" -ge "$carried" ]; then echo "kept $n: '$d' is at checkpoint $here, the carried one at $carried"; continue; fi
+        state=$(run_state "$d") || exit 2
+        [ "$state" != training ] || die "'$d' is training now (checkpoint $here, carried $carried): stop it first"
+      fi
+      copy_run "$c" "$d"
+      echo "restored $n: checkpoint step $carried -> $d"
+    done ;;
+  *) die "usage: tools/carry-runs.sh save|restore [RUN ...]" ;;
+esac
