@@ -5,6 +5,8 @@
 # planning and 100 with the config's planner (beam K 10, L 5, horizon 8 for the dicp-* models).
 #
 #   tools/darkroom-paper-scale.sh [MODEL ...]          (default: dicp-ad ad; also dpt dicp-dpt idt dicp-idt)
+#   tools/darkroom-paper-scale.sh all                  (issue 16's queue, in order: dicp-ad ad; dicp-dpt dpt; dicp-ad ad
+#                                                       on split seeds 1-4; dicp-idt idt, the costliest, last)
 #
 # Environment: DICP (the dicp command; default dicp on PATH), EVAL_DICP (the dicp command of the evaluations; default
 # DICP: evaluate with a build of main so that the shipped results reproduce on a fresh clone), CONFIGS (default the checkout's configs/), RUNS
@@ -14,8 +16,22 @@
 # bit-identical for any THREADS), PARALLEL (train the models at the same time, default 1 = yes), NICE (default 19).
 # Every step is skipped when its output exists and dicp train resumes from its last checkpoint (every 1 000 steps),
 # so rerunning the same command continues an interrupted run. Commands, wall and CPU times and the load average go to
-# $RUNS/runs.log and $RUNS/times.log.
+# $RUNS/runs.log and $RUNS/times.log. On a new machine, where $RUNS is gone, `tools/carry-runs.sh restore` first brings
+# back the unfinished runs that an earlier session carried in the checkout (results/carry); this script then recollects
+# the histories (bit-exactly) and resumes them.
+# The body is one compound command, read whole before it runs: editing or checking out the file while a run is going
+# (hours) cannot change what the running script does next.
+{
 set -euo pipefail
+if [ "${1:-}" = all ]; then
+  [ $# = 1 ] || { echo "'all' takes no other argument" >&2; exit 2; }
+  self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+  "$self" dicp-ad ad
+  "$self" dicp-dpt dpt
+  for s in 1 2 3 4; do SPLIT=$s "$self" dicp-ad ad; done
+  "$self" dicp-idt idt
+  exit 0
+fi
 CONFIGS=${CONFIGS:-$(cd "$(dirname "$0")/../configs" && pwd)}
 DICP=${DICP:-dicp}; EVAL_DICP=${EVAL_DICP:-$DICP}; RUNS=${RUNS:-$HOME/dicp-runs}; SPLIT=${SPLIT:-0}; PARALLEL=${PARALLEL:-1}; NICE=${NICE:-19}
 export DOTNET_PROCESSOR_COUNT=${THREADS:-1}
@@ -51,3 +67,5 @@ for m in "${MODELS[@]}"; do
   evaluate "$m" none 50
   case $m in dicp-*) evaluate "$m" beam 100 ;; esac
 done
+exit 0
+}
