@@ -22,10 +22,12 @@ RUNS=${RUNS:-$HOME/dicp-runs}; DICP=${DICP:-dicp}
 die() { echo "error: $*" >&2; exit 2; }
 FILES=(checkpoint.safetensors metrics.csv timing.csv run-config.json run-identity.json)
 
-# The step of a run's checkpoint, from `dicp status --json` (which validates the file); 0 when it has none.
-checkpoint_step() { "$DICP" status "$1" --json | grep -o '"checkpoint_step":[0-9]*' | cut -d: -f2; }
-# The state of a run (training, stopped, done, not started), from `dicp status --json`.
-run_state() { "$DICP" status "$1" --json | grep -o '"state":"[a-z ]*"' | cut -d'"' -f4; }
+# A run's `dicp status --json` (which validates its checkpoint; one line and exit 2 when it is not a run), read once
+# per directory, and two of its fields: the checkpoint's step (0 when it has none) and the state (training, stopped,
+# done, not started).
+status_of() { "$DICP" status "$1" --json; }
+checkpoint_step() { grep -o '"checkpoint_step":[0-9]*' <<<"$1" | cut -d: -f2; }
+run_state() { grep -o '"state":"[a-z ]*"' <<<"$1" | cut -d'"' -f4; }
 
 # Copies the carried files of run directory $1 into $2 through a temporary folder, then swaps it in.
 copy_run() {
@@ -45,10 +47,11 @@ case ${1:-} in
     for n in "${names[@]}"; do
       d=$RUNS/runs/$n
       [ -f "$d/checkpoint.safetensors" ] || die "'$d' has no checkpoint.safetensors"
-      state=$(run_state "$d") || exit 2
-      [ "$state" != training ] || die "'$d' is training now: stop it first (SIGTERM writes a checkpoint of its last step)"
+      status=$(status_of "$d") || exit 2
+      [ "$(run_state "$status")" != training ] || die "'$d' is training now: stop it first (SIGTERM writes a checkpoint of its last step)"
       mkdir -p "$CARRY"; copy_run "$d" "$CARRY/$n"
-      echo "saved $n: checkpoint step $(checkpoint_step "$CARRY/$n") -> ${CARRY#"$ROOT"/}/$n ($(du -sh "$CARRY/$n" | cut -f1))"
+      status=$(status_of "$CARRY/$n") || exit 2
+      echo "saved $n: checkpoint step $(checkpoint_step "$status") -> ${CARRY#"$ROOT"/}/$n ($(du -sh "$CARRY/$n" | cut -f1))"
     done ;;
   restore)
     shift; names=("$@")
@@ -58,13 +61,12 @@ case ${1:-} in
     for n in "${names[@]}"; do
       c=$CARRY/$n; d=$RUNS/runs/$n
       [ -f "$c/checkpoint.safetensors" ] || die "'$c' has no checkpoint.safetensors"
-      carried=$(checkpoint_step "$c") || exit 2
+      status=$(status_of "$c") || exit 2; carried=$(checkpoint_step "$status")
       if [ -f "$d/model.safetensors" ]; then echo "kept $n: '$d' has finished"; continue; fi
       if [ -f "$d/checkpoint.safetensors" ]; then
-        here=$(checkpoint_step "$d") || exit 2
+        status=$(status_of "$d") || exit 2; here=$(checkpoint_step "$status")
         if [ "$here" -ge "$carried" ]; then echo "kept $n: '$d' is at checkpoint $here, the carried one at $carried"; continue; fi
-        state=$(run_state "$d") || exit 2
-        [ "$state" != training ] || die "'$d' is training now (checkpoint $here, carried $carried): stop it first"
+        [ "$(run_state "$status")" != training ] || die "'$d' is training now (checkpoint $here, carried $carried): stop it first"
       fi
       copy_run "$c" "$d"
       echo "restored $n: checkpoint step $carried -> $d"
