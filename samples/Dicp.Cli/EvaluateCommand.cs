@@ -39,7 +39,7 @@ internal static class EvaluateCommand
         var early = new Option<bool>("--plan-before-full-window") { Description = "Planners: plan from the first step instead of waiting for n_transit steps of context (planner.planning_start: first_step)." };
         var label = new Option<string?>("--label") { Description = "Label of the curve in dicp plot (default: model + planner, e.g. \"DICP-AD + beam\")." };
         var reserve = new Option<int?>("--imagination-reserve") { Description = "AD/DPT planning: show every query only the last W − r real transitions, so imagination up to depth r never slides the window and each rollout node runs only its new tokens (SessionOptions.ImaginationReserve; default: planner.imagination_reserve, 0: the whole window; a horizon-H beam needs H − 1)." };
-        var expect = new Option<string?>("--expect") { Description = "Check that this evaluation reproduces a results file exactly (same planner, settings, seed and tasks; identical returns for every episode evaluated); exit code 1 if not. Writes no results file unless --out is given." };
+        var expect = new Option<string?>("--expect") { Description = "Check that this evaluation reproduces a results file exactly (identical returns for every episode evaluated); exit code 1 if not. The planner, episodes, seed, imagination reserve and greedy / deterministic / plan-before-full-window flags not given on the command line are the file's; settings that differ from the file's are refused (exit code 2). Writes no results file unless --out is given." };
         var cmd = new Command("evaluate", "Roll a trained model in context on the split's tasks and write results.json.")
             { run, episodes, split, output, greedy, seed, planner, beamK, samples, horizon, startStep, deterministic, early, label, expect, reserve };
         cmd.SetAction((parse, ct) => Task.FromResult(Run(parse.GetValue(run)!, parse.GetValue(episodes), parse.GetValue(split)!, parse.GetValue(output),
@@ -81,7 +81,22 @@ internal static class EvaluateCommand
             else Console.Error.WriteLine($"note: {runDir} has no {RunIdentity.FileName} (trained by an earlier Dicp): model and split from its {RunConfig.FileName}.");
             var path = output ?? (expect is null ? Path.Combine(runDir, "results.json") : null);
             if (path is not null) CheckOutput(path);
-            if (expect is not null) _ = PlotCommand.ReadResults(expect);
+            if (expect is not null)
+            {
+                // Whatever the command line leaves open is taken from the file, so that `--expect FILE` alone re-runs it.
+                _ = PlotCommand.ReadResults(expect);
+                var made = ResultsCheck.ReadSettings(expect);
+                episodes ??= made.Episodes;
+                seed ??= made.Seed;
+                reserve ??= made.ImaginationReserve;
+                greedy |= made.Greedy;
+                overrides = overrides with
+                {
+                    Name = overrides.Name ?? made.Planner,
+                    Deterministic = overrides.Deterministic || made.Deterministic,
+                    PlanBeforeFullWindow = overrides.PlanBeforeFullWindow || made.FirstStep,
+                };
+            }
             var model = (modelFactory ?? InContextModels.Create)(modelConfig, config.Training.Seed);
             var source = LoadWeights(model, modelConfig, runDir);
             model.Network.Eval();

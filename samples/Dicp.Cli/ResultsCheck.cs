@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dicp.Evaluation;
+using Dicp.Planning;
 
 namespace Dicp.Cli;
 
@@ -24,6 +25,31 @@ internal static class ResultsCheck
         {
             throw new InvalidDataException($"Results file '{path}' is not valid JSON: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// What a results file says of how it was made, for the settings the command line leaves open: planner name, episodes
+    /// per task, seed, imagination reserve, and the greedy / deterministic / plan-before-full-window flags (null or false
+    /// where the file does not say). Other planner settings (beam K, samples, horizon) come from the run's configuration,
+    /// as for any evaluation, and <see cref="CheckSettings"/> refuses a file whose settings differ.
+    /// </summary>
+    public sealed record FileSettings(string? Planner, int? Episodes, int? Seed, int? ImaginationReserve, bool Greedy, bool Deterministic,
+        bool FirstStep);
+
+    /// <summary>Reads <see cref="FileSettings"/> from a results file (errors name the file).</summary>
+    /// <exception cref="ConfigException">A planner name this build does not know.</exception>
+    public static FileSettings ReadSettings(string path)
+    {
+        var json = ReadObject(path);
+        int? Int(JsonNode? n) => n is JsonValue v && v.TryGetValue<int>(out var i) ? i : null;
+        bool Flag(string key) => json["planner_settings"]?[key] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
+        var planner = json["planner"] is JsonValue p && p.TryGetValue<string>(out var name) ? name : null;
+        if (planner is not null && !Planners.Names.Contains(planner))
+            throw new ConfigException($"--expect {path}: its planner \"{planner}\" is not one of {string.Join(", ", Planners.Names)}.");
+        var firstStep = json["planner_settings"]?["planning_start"] is JsonValue s && s.TryGetValue<string>(out var start)
+            && start == PlanningStart.FirstStep.Name();
+        return new FileSettings(planner, Int(json["episodes"]), Int(json["seed"]), Int(json["imagination_reserve"]), Flag("greedy"),
+            Flag("deterministic"), firstStep);
     }
 
     /// <summary>

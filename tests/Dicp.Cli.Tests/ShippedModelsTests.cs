@@ -58,6 +58,17 @@ public sealed class ShippedModelsTests : IDisposable
         Assert.Equal(0, Expect(shipped, 1, shippedBeam));
         Assert.False(File.Exists(Path.Combine(shipped, "results.json")));
 
+        // --expect alone re-runs the file as it was made: its planner (here none, though the run's configuration plans),
+        // its episode count and its seed; a planner or seed on the command line that contradicts the file is refused.
+        var none = Path.Combine(_root, "none.json");
+        Assert.Equal(0, EvaluateCommand.Run(run, 3, "test", none, false, 5, new EvaluateCommand.PlannerOverrides("none"), null, CancellationToken.None));
+        Assert.Equal(0, EvaluateCommand.Run(shipped, null, "test", null, false, null, new EvaluateCommand.PlannerOverrides(null), null,
+            CancellationToken.None, expect: none));
+        Assert.Equal(2, EvaluateCommand.Run(shipped, null, "test", null, false, 0, new EvaluateCommand.PlannerOverrides(null), null,
+            CancellationToken.None, expect: none));
+        Assert.Equal(2, EvaluateCommand.Run(shipped, null, "test", null, false, null, new EvaluateCommand.PlannerOverrides("beam"), null,
+            CancellationToken.None, expect: none));
+
         // A changed return is found (exit 1); other settings or more episodes than the file holds are user errors (exit 2).
         var tampered = Path.Combine(_root, "tampered.json");
         var json = JsonNode.Parse(File.ReadAllText(shippedBeam))!.AsObject();
@@ -96,8 +107,11 @@ public sealed class ShippedModelsTests : IDisposable
                 var nTransit = card["model"]!["n_transit"]!.GetValue<int>();
                 // The first planned step is n_transit: check through the episode that holds it.
                 var episodes = Math.Min(r["episodes"]!.GetValue<int>(), planner == "none" ? 3 : nTransit / stepsPerEpisode + 1);
-                var code = EvaluateCommand.Run(folder, episodes, "test", null, false, r["seed"]!.GetValue<int>(),
-                    new EvaluateCommand.PlannerOverrides(planner), null, CancellationToken.None, expect: file);
+                // Planner and seed: the file's (--expect), which the card records too.
+                Assert.Equal(planner, json["planner"]!.GetValue<string>());
+                Assert.Equal(r["seed"]!.GetValue<int>(), json["seed"]!.GetValue<int>());
+                var code = EvaluateCommand.Run(folder, episodes, "test", null, false, null,
+                    new EvaluateCommand.PlannerOverrides(null), null, CancellationToken.None, expect: file);
                 Assert.True(code == 0, $"{folder}: {file} not reproduced (exit {code})");
             }
         }
