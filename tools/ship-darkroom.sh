@@ -53,5 +53,5 @@ for d in "$MODELS"/*-darkroom "$MODELS"/*-darkroom-split[0-9]*; do
   esac
 done
 mkdir -p "$(dirname "$FIGURE")"
-"$DICP" plot "${files[@]}" --out "$FIGURE" --at 10,50
+"$DICP" plot "${files[@]}" --out "$FIGURE" --at 10,50 --x steps --title "Darkroom at the paper's scale (test goals, sampled actions)"
 echo "figure: $FIGURE"

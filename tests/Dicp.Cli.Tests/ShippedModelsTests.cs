@@ -110,6 +110,15 @@ public sealed class ShippedModelsTests : IDisposable
                 // Planner and seed: the file's (--expect), which the card records too.
                 Assert.Equal(planner, json["planner"]!.GetValue<string>());
                 Assert.Equal(r["seed"]!.GetValue<int>(), json["seed"]!.GetValue<int>());
+                // The card's documented means are the file's: mean over the held-out goals of each listed episode.
+                var returns = json["returns"]!.AsArray().Select(t => t!.AsArray().Select(x => x!.GetValue<double>()).ToArray()).ToArray();
+                Assert.Equal(r["tasks"]!.GetValue<int>(), returns.Length);
+                foreach (var (key, value) in r["mean_return_at_episode"]!.AsObject())
+                {
+                    if (key == "all") continue;
+                    var episode = int.Parse(key, System.Globalization.CultureInfo.InvariantCulture);
+                    Assert.Equal(returns.Average(t => t[episode - 1]), value!["mean"]!.GetValue<double>(), 3);
+                }
                 var code = EvaluateCommand.Run(folder, episodes, "test", null, false, null,
                     new EvaluateCommand.PlannerOverrides(null), null, CancellationToken.None, expect: file);
                 Assert.True(code == 0, $"{folder}: {file} not reproduced (exit {code})");
