@@ -11,7 +11,8 @@
 # Environment: DICP (the dicp command; default dicp on PATH), EVAL_DICP (the dicp command of the evaluations; default
 # DICP: evaluate with a build of main so that the shipped results reproduce on a fresh clone), CONFIGS (default the checkout's configs/), RUNS
 # (default ~/dicp-runs), SPLIT (train/test split
-# seed, default 0; runs of other splits go to runs/MODEL-darkroom-splitN), THREADS (worker threads per process,
+# seed, default 0; runs of other splits go to runs/MODEL-darkroom-splitN, their collection, the same histories, to
+# data/darkroom-splitN), THREADS (worker threads per process,
 # default 1; the engine splits work by rows and fixed chunks, never by thread count, so the results and a resume are
 # bit-identical for any THREADS), PARALLEL (train the models at the same time, default 1 = yes), NICE (default 19).
 # Every step is skipped when its output exists and dicp train resumes from its last checkpoint (every 1 000 steps),
@@ -48,9 +49,17 @@ timed() {
 }
 suffix=; [ "$SPLIT" = 0 ] || suffix=-split$SPLIT
 [ -f data/darkroom/manifest.json ] || timed collect-darkroom "$DICP" collect --env darkroom --out data/darkroom -q
+# Another split seed holds out other goals of the same histories: its collection (data/darkroom-splitN) hard-links
+# split 0's task files and `dicp collect --split-seed N` checks them and writes only the manifest (seconds); where
+# hard links fail it collects them again, bit-identically.
+data=data/darkroom$suffix
+if [ ! -f "$data/manifest.json" ]; then
+  mkdir -p "$data"; ln -f data/darkroom/task-*.safetensors "$data"/ 2>/dev/null || true
+  timed collect-darkroom$suffix "$DICP" collect --env darkroom --out "$data" --split-seed "$SPLIT" -q
+fi
 train() {
   local out=runs/$1-darkroom$suffix
-  [ -f "$out/model.safetensors" ] || timed train-$1$suffix "$DICP" train --config "$CONFIGS/$1-darkroom.yaml" --data data/darkroom \
+  [ -f "$out/model.safetensors" ] || timed train-$1$suffix "$DICP" train --config "$CONFIGS/$1-darkroom.yaml" --data "$data" \
       --out "$out" --set data.split_seed="$SPLIT" -q
 }
 evaluate() {

@@ -8,7 +8,8 @@
 #   tools/ship-darkroom.sh [RUN_NAME ...]     (default: every run under $RUNS/runs named *-darkroom or *-darkroom-splitN)
 #
 # Environment: DICP (default dicp on PATH; a build of this checkout, so the shipped results reproduce), RUNS (default
-# ~/dicp-runs), DATA (the collection the runs were trained on; default $RUNS/data/darkroom), MODELS (default the
+# ~/dicp-runs), DATA (the collection the split-0 runs were trained on; default $RUNS/data/darkroom; a -splitN run's is
+# DATA-splitN, as darkroom-paper-scale.sh makes it), MODELS (default the
 # checkout's models/), FIGURE (default the checkout's docs/figures/darkroom-figure2.svg), FORCE=1 to replace existing
 # model folders. A run without model.safetensors or none.json (not finished, or not yet evaluated) is skipped with a
 # line saying so; nothing is exported twice unless FORCE=1.
@@ -35,7 +36,8 @@ for name in "${names[@]}"; do
     echo "keep $name: $MODELS/$name exists (FORCE=1 replaces it)"
   else
     force=(); [ "${FORCE:-0}" = 1 ] && force=(--force)
-    "$DICP" export --run "$run" --data "$DATA" --out "$MODELS/$name" --results "${results[@]}" "${force[@]}" -q
+    data=$DATA; [[ $name =~ -split[0-9]+$ ]] && data=$DATA${BASH_REMATCH[0]}
+    "$DICP" export --run "$run" --data "$data" --out "$MODELS/$name" --results "${results[@]}" "${force[@]}" -q
     echo "shipped $name -> $MODELS/$name (${#results[@]} results files)"
   fi
   shipped+=("$name")

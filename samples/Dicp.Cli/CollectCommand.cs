@@ -35,6 +35,17 @@ internal static class CollectCommand
         Positive(streams, 1);
         Positive(steps, 1);
         Positive(parallel, 0);
+        var splitSeed = new Option<int?>("--split-seed")
+        {
+            Description = "Train/test split seed written to the manifest (default: the environment's, e.g. 0 for Darkroom). The histories "
+                + "do not depend on it: hard-link another split's task files into a new --out and this command only checks them and writes the manifest.",
+        };
+        var trainRatio = new Option<double?>("--train-ratio") { Description = "Fraction of the tasks in the train split (default: the environment's, 0.9 for Darkroom)." };
+        trainRatio.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<double?>();
+            if (v is { } x && !(x > 0 && x < 1)) r.AddError($"--train-ratio must lie strictly between 0 and 1, not {x.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+        });
         var shard = new Option<string?>("--shard")
         {
             Description = "Collect only shard I of N (I/N, e.g. 0/4): the tasks at positions I, I+N, ... of the task list. "
@@ -42,7 +53,7 @@ internal static class CollectCommand
         };
         var cmd = new Command("collect", "Collect PPO or SAC learning histories, one safetensors file per task, plus manifest.json.")
         {
-            env, output, algorithm, tasksOpt, streams, steps, seed, parallel, shard, assets,
+            env, output, algorithm, tasksOpt, streams, steps, seed, parallel, shard, splitSeed, trainRatio, assets,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -54,7 +65,8 @@ internal static class CollectCommand
                 var spec = parse.GetValue(tasksOpt);
                 var shardSpec = parse.GetValue(shard);
                 var options = new HistoryCollectionOptions(outDir, spec is null ? TaskSetResolver.DefaultCollectTasks(tasks) : TaskSetResolver.ParseRanges(spec, "--tasks"),
-                    parse.GetValue(streams), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(parallel), Algorithm: parse.GetValue(algorithm)!,
+                    parse.GetValue(streams), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(parallel),
+                    SplitSeed: parse.GetValue(splitSeed), TrainRatio: parse.GetValue(trainRatio), Algorithm: parse.GetValue(algorithm)!,
                     Shard: shardSpec is null ? null : ParseShard(shardSpec));
                 if (File.Exists(outDir)) throw new ArgumentException($"--out '{outDir}' is an existing file; it must be a directory.");
                 collector = new HistoryCollector(tasks, options, new WarningLoggerFactory());

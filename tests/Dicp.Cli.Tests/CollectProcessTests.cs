@@ -1,4 +1,5 @@
 using Dicp.Core.Tests.TestUtil;
+using Dicp.Environments;
 using Dicp.Data;
 using Xunit;
 
@@ -82,6 +83,34 @@ public sealed class CollectProcessTests : IDisposable
     }
 
     [Fact]
+    public void AnotherSplitOfTheSameHistoriesReusesHardLinkedTaskFilesAndWritesOnlyItsManifest()
+    {
+        string[] args = ["--tasks", "0-3", "--streams", "2", "--steps-per-stream", "20", "--parallel", "1"];
+        Assert.Equal(0, DicpProcess.Run(_root, Collect(Dir("split0"), args)).Code);
+        Directory.CreateDirectory(Dir("split3"));
+        foreach (var f in Directory.GetFiles(Dir("split0"), "task-*"))
+            File.Copy(f, Path.Combine(Dir("split3"), Path.GetFileName(f))); // a copy stands for the hard link
+        var r = DicpProcess.Run(_root, Collect(Dir("split3"), [.. args, "--split-seed", "3"]));
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Contains("collected 0, skipped 4", r.Stdout);
+
+        var (train, test) = TaskSplit.Split(81, 3, 0.9);
+        var m0 = HistoryManifest.Read(Dir("split0"));
+        var m3 = HistoryManifest.Read(Dir("split3"));
+        Assert.Equal(0, m0.Split.Seed);
+        Assert.Equal(3, m3.Split.Seed);
+        Assert.Equal(train, m3.Split.Train);
+        Assert.Equal(test, m3.Split.Test);
+        Assert.NotEqual(m0.Split.Test, m3.Split.Test);
+        foreach (var f in Directory.GetFiles(Dir("split0"), "task-*"))
+            Assert.True(File.ReadAllBytes(f).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(Dir("split3"), Path.GetFileName(f)))), f);
+
+        // The same histories collected from scratch under split seed 3 give the same directory, manifest included.
+        Assert.Equal(0, DicpProcess.Run(_root, Collect(Dir("fresh3"), [.. args, "--split-seed", "3"])).Code);
+        AssertSameFiles(Dir("fresh3"), Dir("split3"));
+    }
+
+    [Fact]
     public void ConcurrentCollectorsWithOtherSettingsCannotMixAndTheLoserNamesTheSetting()
     {
         var a = new DicpProcess(_root, Collect(Dir("d"), "--tasks", "0-3", "--streams", "2", "--steps-per-stream", "40", "--parallel", "1"));
@@ -118,6 +147,8 @@ public sealed class CollectProcessTests : IDisposable
             ("empty task range", Collect(Dir("x"), "--tasks", "5-2"), "--tasks"),
             ("shard out of range", Collect(Dir("x"), "--shard", "4/4"), "--shard"),
             ("zero streams", Collect(Dir("x"), "--streams", "0"), "--streams"),
+            ("train ratio of 1", Collect(Dir("x"), "--train-ratio", "1"), "--train-ratio"),
+            ("other split seed", Collect(good, "--tasks", "0-1", "--streams", "2", "--steps-per-stream", "20", "--split-seed", "2"), "split.seed"),
             ("missing --out", ["collect", "--env", "darkroom"], "--out"),
             ("unknown environment", ["collect", "--env", "darkrum", "--out", Dir("x")], "darkrum"),
             ("--out is a file", Collect(file), "a-file"),
