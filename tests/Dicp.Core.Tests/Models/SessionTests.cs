@@ -83,6 +83,72 @@ public class SessionTests
         return m;
     }
 
+    /// <summary>
+    /// Environments stepped together in one session (as the evaluation steps a split's goals) see only their own
+    /// context: the policy and the depth-0 and depth-1 rollout predictions of every environment, asked for in one call
+    /// over all environments' nodes, equal those of a one-environment session holding the same transitions, before the
+    /// window is full and after it slid over an episode boundary.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void EnvironmentsSteppedTogetherEqualOneSessionEach(string kind)
+    {
+        const int e = 4;
+        var m = Build(kind);
+        int o = m.ObservationSize, a = m.ActionSize, p = m.PolicySize;
+        var together = m.CreateSession(e);
+        var alone = Enumerable.Range(0, e).Select(_ => m.CreateSession(1)).ToArray();
+        var g = new Generator(5);
+        float[] s = new float[e * o], act = new float[e * a], r = new float[e], s2 = new float[e * o];
+        var checks = 0;
+        for (var step = 0; step < m.WindowTransitions + 5; step++)
+        {
+            if (step is 3 or 11)
+            {
+                var obs = new float[e * o];
+                for (var i = 0; i < e; i++) RandomTransition(m, g, obs.AsSpan(i * o, o), new float[a], out _, new float[o]);
+                var policy = new float[e * p];
+                together.Policy(obs, policy);
+                // One call over every environment's nodes (3 actions each), then one more depth.
+                var roots = Enumerable.Range(0, e * 3).Select(i => together.Root(i / 3, obs.AsSpan(i / 3 * o, o))).ToArray();
+                var actions = new float[e * 3 * a];
+                for (var i = 0; i < e * 3; i++) RandomTransition(m, g, new float[o], actions.AsSpan(i * a, a), out _, new float[o]);
+                var (d0, c0) = (NewPredictions(m, e * 3), new Rollout[e * 3]);
+                together.Step(roots, actions, d0, c0);
+                var (d1, c1) = (NewPredictions(m, e * 3), new Rollout[e * 3]);
+                together.Step(c0, actions, d1, c1);
+                for (var i = 0; i < e; i++)
+                {
+                    var what = $"{kind} step {step} environment {i}";
+                    var single = new float[p];
+                    alone[i].Policy(obs.AsSpan(i * o, o), single);
+                    Close.Assert(single, policy.AsSpan(i * p, p).ToArray(), 1e-6, 1e-6, what + " policy");
+                    var root = alone[i].Root(0, obs.AsSpan(i * o, o));
+                    var mine = actions.AsSpan(i * 3 * a, 3 * a).ToArray();
+                    var (s0, k0) = (NewPredictions(m, 3), new Rollout[3]);
+                    alone[i].Step([root, root, root], mine, s0, k0);
+                    var (s1, k1) = (NewPredictions(m, 3), new Rollout[3]);
+                    alone[i].Step(k0, mine, s1, k1);
+                    foreach (var (one, all, depth) in new[] { (s0, d0, 0), (s1, d1, 1) })
+                    {
+                        Close.Assert(one.Rewards, all.Rewards.AsSpan(i * 3, 3).ToArray(), 1e-6, 1e-6, $"{what} depth {depth} rewards");
+                        Close.Assert(one.NextStates, all.NextStates.AsSpan(i * 3 * o, 3 * o).ToArray(), 1e-6, 1e-6, $"{what} depth {depth} next states");
+                        Close.Assert(one.Policy, all.Policy.AsSpan(i * 3 * p, 3 * p).ToArray(), 1e-6, 1e-6, $"{what} depth {depth} policy");
+                    }
+                }
+                checks++;
+            }
+            for (var i = 0; i < e; i++)
+                RandomTransition(m, g, s.AsSpan(i * o, o), act.AsSpan(i * a, a), out r[i], s2.AsSpan(i * o, o));
+            var dones = Enumerable.Range(0, e).Select(i => step % 5 == 4).ToArray();
+            together.Append(s, act, r, s2, dones);
+            for (var i = 0; i < e; i++)
+                alone[i].Append(s.AsSpan(i * o, o), act.AsSpan(i * a, a), r.AsSpan(i, 1), s2.AsSpan(i * o, o), dones.AsSpan(i, 1));
+        }
+        Assert.Equal(2, checks);
+        Assert.True(together.IsWindowFull(0));
+    }
+
     /// <summary>Tolerance: 1e-5 absolute + 1e-5 relative on policies and regressed values; decoded classes equal.</summary>
     [Theory]
     [MemberData(nameof(Kinds))]
