@@ -11,7 +11,8 @@
 # Environment: DICP (default dicp on PATH; a build of this checkout), SEEDS (default 9: seeds 1…9), MODELS (default
 # the checkout's models/), OUT (default the checkout's results/darkroom-eval-seeds), FIGURE (default OUT/curves.svg).
 # A seed's file that exists is checked instead of rewritten (`dicp evaluate --expect`: exit 1 when it differs). Cost on
-# the 2-core AVX-512 host: ≈ 4 s per policy-only evaluation, ≈ 50 s CPU per 100-episode beam evaluation.
+# the 2-core AVX-512 host: ≈ 4 s per policy-only evaluation, ≈ 75 s CPU per 100-episode beam evaluation of DICP-AD,
+# ≈ 260 s of DICP-DPT (its imagined nodes share no cached prefix).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 DICP=${DICP:-dicp}; SEEDS=${SEEDS:-9}; MODELS=${MODELS:-$root/models}
