@@ -49,14 +49,11 @@ timed() {
 }
 suffix=; [ "$SPLIT" = 0 ] || suffix=-split$SPLIT
 [ -f data/darkroom/manifest.json ] || timed collect-darkroom "$DICP" collect --env darkroom --out data/darkroom -q
-# Another split seed holds out other goals of the same histories: its collection (data/darkroom-splitN) hard-links
-# split 0's task files and `dicp collect --split-seed N` checks them and writes only the manifest (seconds); where
-# hard links fail it collects them again, bit-identically.
+# Another split seed holds out other goals of the same histories: its collection (data/darkroom-splitN) takes split
+# 0's task files (`--histories-from`: checked, hard-linked, copied where links fail) and writes only its manifest (seconds).
 data=data/darkroom$suffix
-if [ ! -f "$data/manifest.json" ]; then
-  mkdir -p "$data"; ln -f data/darkroom/task-*.safetensors "$data"/ 2>/dev/null || true
-  timed collect-darkroom$suffix "$DICP" collect --env darkroom --out "$data" --split-seed "$SPLIT" -q
-fi
+[ -f "$data/manifest.json" ] || timed collect-darkroom$suffix "$DICP" collect --env darkroom --out "$data" --split-seed "$SPLIT" \
+    --histories-from data/darkroom -q
 train() {
   local out=runs/$1-darkroom$suffix
   [ -f "$out/model.safetensors" ] || timed train-$1$suffix "$DICP" train --config "$CONFIGS/$1-darkroom.yaml" --data "$data" \

@@ -7,7 +7,7 @@ namespace Dicp.Cli;
 
 /// <summary>
 /// <c>dicp collect --env ENV --out DIR [--algorithm ppo|sac] [--tasks 0-80] [--streams 100] [--steps-per-stream 1000]
-/// [--seed 0] [--parallel 0] [--shard I/N] [--metaworld-assets DIR]</c>. Every user error is one line and exit code 2; a
+/// [--seed 0] [--parallel 0] [--shard I/N] [--split-seed N] [--train-ratio R] [--histories-from DIR] [--metaworld-assets DIR]</c>. Every user error is one line and exit code 2; a
 /// cancellation (Ctrl-C, SIGTERM) keeps the finished tasks, says which, and exits with 130.
 /// </summary>
 internal static class CollectCommand
@@ -38,7 +38,12 @@ internal static class CollectCommand
         var splitSeed = new Option<int?>("--split-seed")
         {
             Description = "Train/test split seed written to the manifest (default: the environment's, e.g. 0 for Darkroom). The histories "
-                + "do not depend on it: hard-link another split's task files into a new --out and this command only checks them and writes the manifest.",
+                + "do not depend on it: with --histories-from another split's collection, this command only links its task files and writes the manifest.",
+        };
+        var historiesFrom = new Option<string?>("--histories-from")
+        {
+            Description = "Reuse the task files of this collection directory (e.g. another split's): each valid history of the same settings "
+                + "is hard-linked (copied where a link is impossible) into --out and skipped; tasks it lacks are collected.",
         };
         var trainRatio = new Option<double?>("--train-ratio") { Description = "Fraction of the tasks in the train split (default: the environment's, 0.9 for Darkroom)." };
         trainRatio.Validators.Add(r =>
@@ -53,7 +58,7 @@ internal static class CollectCommand
         };
         var cmd = new Command("collect", "Collect PPO or SAC learning histories, one safetensors file per task, plus manifest.json.")
         {
-            env, output, algorithm, tasksOpt, streams, steps, seed, parallel, shard, splitSeed, trainRatio, assets,
+            env, output, algorithm, tasksOpt, streams, steps, seed, parallel, shard, splitSeed, trainRatio, historiesFrom, assets,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -67,7 +72,7 @@ internal static class CollectCommand
                 var options = new HistoryCollectionOptions(outDir, spec is null ? TaskSetResolver.DefaultCollectTasks(tasks) : TaskSetResolver.ParseRanges(spec, "--tasks"),
                     parse.GetValue(streams), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(parallel),
                     SplitSeed: parse.GetValue(splitSeed), TrainRatio: parse.GetValue(trainRatio), Algorithm: parse.GetValue(algorithm)!,
-                    Shard: shardSpec is null ? null : ParseShard(shardSpec));
+                    Shard: shardSpec is null ? null : ParseShard(shardSpec), HistoriesFrom: parse.GetValue(historiesFrom));
                 if (File.Exists(outDir)) throw new ArgumentException($"--out '{outDir}' is an existing file; it must be a directory.");
                 collector = new HistoryCollector(tasks, options, new WarningLoggerFactory());
             }
@@ -93,7 +98,8 @@ internal static class CollectCommand
             try
             {
                 var r = await collector.RunAsync(progress, ct);
-                Console.Out.WriteLine($"collected {r.Collected.Count}, skipped {r.Skipped.Count} in {r.Elapsed.TotalSeconds:F1} s");
+                Console.Out.WriteLine($"collected {r.Collected.Count}, skipped {r.Skipped.Count} in {r.Elapsed.TotalSeconds:F1} s"
+                    + (r.Reused.Count > 0 ? $" ({r.Reused.Count} reused from '{parse.GetValue(historiesFrom)}': {r.Reused.Count - r.ReusedByCopy} linked, {r.ReusedByCopy} copied)" : ""));
                 return 0;
             }
             catch (CollectionCanceledException e)

@@ -83,17 +83,16 @@ public sealed class CollectProcessTests : IDisposable
     }
 
     [Fact]
-    public void AnotherSplitOfTheSameHistoriesReusesHardLinkedTaskFilesAndWritesOnlyItsManifest()
+    public void AnotherSplitOfTheSameHistoriesLinksTheValidTaskFilesCollectsTheRestAndEqualsAFreshCollection()
     {
-        string[] args = ["--tasks", "0-3", "--streams", "2", "--steps-per-stream", "20", "--parallel", "1"];
-        Assert.Equal(0, DicpProcess.Run(_root, Collect(Dir("split0"), args)).Code);
-        Directory.CreateDirectory(Dir("split3"));
-        foreach (var f in Directory.GetFiles(Dir("split0"), "task-*"))
-            File.Copy(f, Path.Combine(Dir("split3"), Path.GetFileName(f))); // a copy stands for the hard link
-        var r = DicpProcess.Run(_root, Collect(Dir("split3"), [.. args, "--split-seed", "3"]));
+        string[] args = ["--streams", "2", "--steps-per-stream", "20", "--parallel", "1"];
+        Assert.Equal(0, DicpProcess.Run(_root, Collect(Dir("split0"), ["--tasks", "0-3", .. args])).Code);
+
+        // Another split of the same histories: every file linked, none collected, only the manifest written.
+        var r = DicpProcess.Run(_root, Collect(Dir("split3"), ["--tasks", "0-3", .. args, "--split-seed", "3", "--histories-from", Dir("split0")]));
         Assert.True(r.Code == 0, r.Stderr);
         Assert.Contains("collected 0, skipped 4", r.Stdout);
-
+        Assert.Contains($"(4 reused from '{Dir("split0")}': 4 linked, 0 copied)", r.Stdout);
         var (train, test) = TaskSplit.Split(81, 3, 0.9);
         var m0 = HistoryManifest.Read(Dir("split0"));
         var m3 = HistoryManifest.Read(Dir("split3"));
@@ -102,12 +101,23 @@ public sealed class CollectProcessTests : IDisposable
         Assert.Equal(train, m3.Split.Train);
         Assert.Equal(test, m3.Split.Test);
         Assert.NotEqual(m0.Split.Test, m3.Split.Test);
-        foreach (var f in Directory.GetFiles(Dir("split0"), "task-*"))
-            Assert.True(File.ReadAllBytes(f).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(Dir("split3"), Path.GetFileName(f)))), f);
-
-        // The same histories collected from scratch under split seed 3 give the same directory, manifest included.
-        Assert.Equal(0, DicpProcess.Run(_root, Collect(Dir("fresh3"), [.. args, "--split-seed", "3"])).Code);
+        Assert.Equal(0, DicpProcess.Run(_root, Collect(Dir("fresh3"), ["--tasks", "0-3", .. args, "--split-seed", "3"])).Code);
         AssertSameFiles(Dir("fresh3"), Dir("split3"));
+
+        // A source that holds only some tasks, one of them cut short: the valid ones are linked, the rest collected, and
+        // the result equals a fresh collection of all six tasks.
+        Directory.CreateDirectory(Dir("partial"));
+        foreach (var i in new[] { 0, 1, 2 })
+            File.Copy(Path.Combine(Dir("split0"), HistoryFormat.TaskFileName(i)), Path.Combine(Dir("partial"), HistoryFormat.TaskFileName(i)));
+        var cut = Path.Combine(Dir("partial"), HistoryFormat.TaskFileName(1));
+        File.WriteAllBytes(cut, File.ReadAllBytes(cut)[..1000]);
+        r = DicpProcess.Run(_root, Collect(Dir("six"), ["--tasks", "0-5", .. args, "--split-seed", "3", "--histories-from", Dir("partial")]));
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Contains("collected 4, skipped 2", r.Stdout);
+        Assert.Contains($"Task 1: existing file is invalid, not reused from '{Dir("partial")}'", r.Stderr);
+        Assert.Equal(0, DicpProcess.Run(_root, Collect(Dir("fresh6"), ["--tasks", "0-5", .. args, "--split-seed", "3"])).Code);
+        AssertSameFiles(Dir("fresh6"), Dir("six"));
+        Assert.Equal(1000, new FileInfo(cut).Length); // the source is never written
     }
 
     [Fact]
@@ -155,6 +165,10 @@ public sealed class CollectProcessTests : IDisposable
             ("other seed", Collect(good, "--tasks", "0-1", "--streams", "2", "--steps-per-stream", "20", "--seed", "1"), "seed 0 in the directory, 1 requested"),
             ("a directory where a task file belongs", Collect(taskDir, "--tasks", "0-1", "--streams", "2", "--steps-per-stream", "20"), HistoryFormat.TaskFileName(1)),
             ("corrupt manifest", Collect(badManifest, "--tasks", "0", "--streams", "2", "--steps-per-stream", "20"), HistoryFormat.ManifestFileName),
+            ("missing histories directory", Collect(Dir("x"), "--histories-from", Dir("nowhere")), "nowhere"),
+            ("histories from the output itself", Collect(good, "--tasks", "0-1", "--streams", "2", "--steps-per-stream", "20", "--histories-from", good), "output directory itself"),
+            ("histories of other settings", Collect(Dir("y"), "--tasks", "0-1", "--streams", "2", "--steps-per-stream", "40", "--histories-from", good),
+                Path.Combine(good, HistoryFormat.TaskFileName(0))),
         };
         foreach (var (because, args, names) in cases)
         {

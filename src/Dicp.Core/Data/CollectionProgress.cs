@@ -30,7 +30,17 @@ public sealed record CollectionProgress(CollectionEvent Event, int TaskIndex, in
 /// <param name="Collected">Tasks whose histories were written by this run.</param>
 /// <param name="Skipped">Tasks whose valid histories already existed.</param>
 /// <param name="Elapsed">Wall-clock time of the run.</param>
-public sealed record CollectionResult(IReadOnlyList<int> Collected, IReadOnlyList<int> Skipped, TimeSpan Elapsed);
+public sealed record CollectionResult(IReadOnlyList<int> Collected, IReadOnlyList<int> Skipped, TimeSpan Elapsed)
+{
+    /// <summary>
+    /// Tasks among <see cref="Skipped"/> whose files this run took from <see cref="HistoryCollectionOptions.HistoriesFrom"/>
+    /// (empty without it).
+    /// </summary>
+    public IReadOnlyList<int> Reused { get; init; } = [];
+
+    /// <summary>How many of <see cref="Reused"/> were copied because a hard link was impossible (0: all linked).</summary>
+    public int ReusedByCopy { get; init; }
+}
 
 /// <summary>
 /// A <see cref="HistoryCollector"/> run was cancelled. The tasks finished before the cancellation are on disk

@@ -17,6 +17,13 @@ namespace Dicp.Data;
 /// <param name="Sac">SAC's hyperparameters when <paramref name="Algorithm"/> is <c>"sac"</c> (null:
 /// <see cref="SacOptions.ForEnvironment"/> of the family's name).</param>
 /// <param name="Shard">Collect only this shard of the tasks (null: all of them); see <see cref="CollectionShard"/>.</param>
+/// <param name="HistoriesFrom">Another collection's directory whose task files to reuse (null: none). The histories do not
+/// depend on the train/test split (task <c>i</c>'s learner is seeded by <c>Seed + i</c> alone), so another split of the
+/// same histories needs no collection: each of this run's tasks that the output directory lacks and whose file there is a
+/// valid history of the requested settings is hard-linked (copied where a link is impossible) into the output directory
+/// and skipped; the others are collected. A file there made with other settings is an error; an invalid one is ignored.
+/// Linked files are never modified in place (a re-collection replaces a file by renaming), so the two directories stay
+/// independent.</param>
 public sealed record HistoryCollectionOptions(
     string OutputDirectory,
     IReadOnlyList<int>? TaskIndices = null,
@@ -29,7 +36,8 @@ public sealed record HistoryCollectionOptions(
     PpoOptions? Ppo = null,
     string Algorithm = "ppo",
     SacOptions? Sac = null,
-    CollectionShard? Shard = null)
+    CollectionShard? Shard = null,
+    string? HistoriesFrom = null)
 {
     /// <summary>The algorithm names <see cref="Algorithm"/> accepts.</summary>
     public static IReadOnlyList<string> Algorithms { get; } = ["ppo", "sac"];

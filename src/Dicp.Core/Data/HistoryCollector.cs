@@ -77,7 +77,8 @@ public sealed class HistoryCollector
 
     /// <summary>
     /// Under the directory's lock: checks the settings against an existing manifest, removes temporary files that
-    /// interrupted runs left for this run's tasks, checks this run's existing task files, and writes the manifest (the
+    /// interrupted runs left for this run's tasks, takes the valid task files it lacks from
+    /// <see cref="HistoryCollectionOptions.HistoriesFrom"/> when set, checks this run's existing task files, and writes the manifest (the
     /// union of the tasks it lists and this run's). Then collects every task of this run that lacks a valid file, up to
     /// <see cref="HistoryCollectionOptions.MaxParallelism"/> at once. Several collectors (disjoint shards) may run on one
     /// directory at once.
@@ -85,7 +86,8 @@ public sealed class HistoryCollector
     /// <param name="progress">Receives a report when a task starts, after each learner update, and when it completes or is skipped (from worker threads).</param>
     /// <param name="cancellationToken">Stops the run between steps; finished files stay, unfinished tasks leave nothing.</param>
     /// <exception cref="InvalidOperationException">The directory holds a manifest or a task file made with different settings (the message names them).</exception>
-    /// <exception cref="IOException">The output directory is a file, a task file's path is a directory, or the directory cannot be written or locked.</exception>
+    /// <exception cref="IOException">The output directory is a file, a task file's path is a directory, the directory cannot be written or locked, or the histories directory does not exist.</exception>
+    /// <exception cref="ArgumentException">The histories directory is the output directory.</exception>
     /// <exception cref="UnauthorizedAccessException">The output directory is not writable.</exception>
     /// <exception cref="CollectionCanceledException">Cancelled; it carries the tasks finished so far.</exception>
     public async Task<CollectionResult> RunAsync(IProgress<CollectionProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -93,16 +95,25 @@ public sealed class HistoryCollector
         var sw = Stopwatch.StartNew();
         var dir = _o.OutputDirectory;
         if (File.Exists(dir)) throw new IOException($"Output directory '{dir}' is an existing file.");
+        if (_o.HistoriesFrom is { } from)
+        {
+            if (!Directory.Exists(from)) throw new IOException($"The histories directory '{from}' does not exist.");
+            if (string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(from)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)), StringComparison.Ordinal))
+                throw new ArgumentException($"The histories directory '{from}' is the output directory itself.");
+        }
         Directory.CreateDirectory(dir);
         var hyper = Probe().Hyperparameters;
         var hyperJson = JsonSerializer.Serialize(hyper);
         var infos = _indices.ToDictionary(i => i, i =>
             new TaskHistoryInfo(_tasks.Name, i, _tasks.Describe(i), _algorithm, hyperJson, unchecked(_o.Seed + i), _o.Streams, _o.StepsPerStream));
         HashSet<int> existing;
+        int[] reused = [];
+        var reusedByCopy = 0;
         using (DirectoryLock.Acquire(dir, CollectionLockFileName, "collector", LockTimeout, cancellationToken))
         {
             var manifest = MergeManifest(JsonSerializer.SerializeToNode(hyper)!.AsObject());
             RemoveStaleTemporaries();
+            if (_o.HistoriesFrom is not null) (reused, reusedByCopy) = Reuse(_o.HistoriesFrom, infos);
             existing = [.. _indices.Where(i => IsDone(Path.Combine(dir, HistoryFormat.TaskFileName(i)), infos[i]))];
             manifest.Write(dir);
         }
@@ -140,12 +151,12 @@ public sealed class HistoryCollector
         }
         catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
         {
-            var partial = new CollectionResult([.. collected.Order()], [.. skipped.Order()], sw.Elapsed);
+            var partial = new CollectionResult([.. collected.Order()], [.. skipped.Order()], sw.Elapsed) { Reused = reused, ReusedByCopy = reusedByCopy };
             _logger.LogInformation("Collection cancelled after {Seconds:F1} s: {Collected} collected, {Skipped} skipped", sw.Elapsed.TotalSeconds, partial.Collected.Count, partial.Skipped.Count);
             throw new CollectionCanceledException(partial, e, cancellationToken);
         }
         _logger.LogInformation("Collection finished in {Seconds:F1} s: {Collected} collected, {Skipped} skipped", sw.Elapsed.TotalSeconds, collected.Count, skipped.Count);
-        return new CollectionResult([.. collected.Order()], [.. skipped.Order()], sw.Elapsed);
+        return new CollectionResult([.. collected.Order()], [.. skipped.Order()], sw.Elapsed) { Reused = reused, ReusedByCopy = reusedByCopy };
     }
 
     private double CollectTask(int index, TaskHistoryInfo info, string path, IProgress<CollectionProgress>? progress, Func<int> finished, int total, CancellationToken ct)
@@ -161,10 +172,35 @@ public sealed class HistoryCollector
     }
 
     /// <summary>
-    /// Whether <paramref name="path"/> holds a valid history made with the requested settings. A file that is not a valid
-    /// history (truncated, corrupt) is reported and collected again; a valid one made with other settings is an error.
+    /// Links (or copies) into the output directory every task file of <paramref name="from"/> that this run needs, the
+    /// output directory lacks, and that is a valid history of the requested settings (called under the lock).
     /// </summary>
-    private bool IsDone(string path, TaskHistoryInfo expected)
+    /// <returns>The tasks taken, ascending, and how many of them were copied.</returns>
+    private (int[] Reused, int Copied) Reuse(string from, Dictionary<int, TaskHistoryInfo> infos)
+    {
+        var dir = _o.OutputDirectory;
+        var reused = new List<int>();
+        var copied = 0;
+        foreach (var i in _indices)
+        {
+            var name = HistoryFormat.TaskFileName(i);
+            var target = Path.Combine(dir, name);
+            var source = Path.Combine(from, name);
+            if (File.Exists(target) || Directory.Exists(target) || !File.Exists(source)) continue;
+            if (!IsDone(source, infos[i], $"not reused from '{from}'")) continue;
+            if (!FileLink.LinkOrCopy(source, target)) copied++;
+            reused.Add(i);
+        }
+        _logger.LogInformation("Reused {Count} task files of {Directory} ({Copied} copied, the rest hard-linked)", reused.Count, from, copied);
+        return ([.. reused], copied);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> holds a valid history made with the requested settings. A file that is not a valid
+    /// history (truncated, corrupt) is reported (<paramref name="invalidOutcome"/>: what happens to it) and not done; a
+    /// valid one made with other settings is an error.
+    /// </summary>
+    private bool IsDone(string path, TaskHistoryInfo expected, string invalidOutcome = "collected again")
     {
         if (Directory.Exists(path))
             throw new IOException($"'{path}' is a directory where the history file of task {expected.TaskIndex} belongs; remove it.");
@@ -177,7 +213,7 @@ public sealed class HistoryCollector
         }
         catch (HistoryFormatException e)
         {
-            _logger.LogWarning("Task {Index}: existing file is invalid, collected again: {Problem}", expected.TaskIndex, e.Message);
+            _logger.LogWarning("Task {Index}: existing file is invalid, {Outcome}: {Problem}", expected.TaskIndex, invalidOutcome, e.Message);
             return false;
         }
         var differences = found.Differences(expected);
