@@ -63,15 +63,17 @@ evaluate() {
   local out=runs/$1-darkroom$suffix planner=$2 episodes=$3
   [ -f "$out/$planner.json" ] || timed eval-$1$suffix-$planner "$EVAL_DICP" evaluate --run "$out" --planner "$planner" --episodes "$episodes" --out "$out/$planner.json" -q
 }
+evaluations() {
+  evaluate "$1" none 50
+  case $1 in dicp-*) evaluate "$1" beam 100 ;; esac
+}
 if [ "$PARALLEL" = 1 ]; then
   pids=(); for m in "${MODELS[@]}"; do train "$m" & pids+=($!); done
   for p in "${pids[@]}"; do wait "$p"; done
+  for m in "${MODELS[@]}"; do evaluations "$m"; done
 else
-  for m in "${MODELS[@]}"; do train "$m"; done
+  # One after another, each model is evaluated as soon as it is trained, so it can be shipped while the next trains.
+  for m in "${MODELS[@]}"; do train "$m"; evaluations "$m"; done
 fi
-for m in "${MODELS[@]}"; do
-  evaluate "$m" none 50
-  case $m in dicp-*) evaluate "$m" beam 100 ;; esac
-done
 exit 0
 }
