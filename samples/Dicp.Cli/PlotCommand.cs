@@ -5,8 +5,8 @@ using Dicp.Cli.Plotting;
 namespace Dicp.Cli;
 
 /// <summary>
-/// <c>dicp plot results.json [more.json …] --out curves.png [--metric return|success|cumulative-success]</c>: learning
-/// curves of runs on one chart, PNG or SVG by the extension of <c>--out</c>.
+/// <c>dicp plot results.json [more.json …] --out curves.png [--metric return|success|cumulative-success] [--panels none|method]</c>:
+/// learning curves of runs on one chart, or one panel per method side by side, PNG or SVG by the extension of <c>--out</c>.
 /// </summary>
 internal static class PlotCommand
 {
@@ -30,9 +30,17 @@ internal static class PlotCommand
             Description = "Also print a Markdown table of each curve's mean and confidence interval at these episodes (comma-separated, 1-based; "
                 + "e.g. 10,50: Darkroom's steps 200 and 1 000) to standard output.",
         };
+        var panels = new Option<string>("--panels")
+        {
+            Description = "none: every curve on one chart; method: one panel per method, side by side on one y range as the paper's Figure 2 "
+                + "(a curve's method is its label before ' + ', without a leading 'DICP-': AD with DICP-AD + beam, DPT with DICP-DPT + beam; "
+                + "in each panel the method's own curves come first).",
+            DefaultValueFactory = _ => "none",
+        };
+        panels.AcceptOnlyFromAmong("none", "method");
         var cmd = new Command("plot", "Draw the learning curves (mean return or success rate per episode with a confidence band) of one or more evaluations as PNG or SVG; "
             + "files with the same label (e.g. one per evaluation seed) are pooled into one curve.")
-            { files, output, xAxis, title, confidence, metric, at };
+            { files, output, xAxis, title, confidence, metric, at, panels };
         cmd.SetAction((parse, _) =>
         {
             try
@@ -40,7 +48,7 @@ internal static class PlotCommand
                 var outPath = parse.GetValue(output)!;
                 var episodes = parse.GetValue(at) is { } list ? ParseEpisodes(list) : null;
                 var n = Run(parse.GetValue(files)!, outPath, parse.GetValue(xAxis) == "steps", parse.GetValue(title)!, parse.GetValue(confidence),
-                    ParseMetric(parse.GetValue(metric)!), episodes);
+                    ParseMetric(parse.GetValue(metric)!), episodes, byMethod: parse.GetValue(panels) == "method");
                 Console.Out.WriteLine($"wrote {outPath} ({n} curve{(n == 1 ? "" : "s")})");
                 return Task.FromResult(0);
             }
@@ -79,7 +87,7 @@ internal static class PlotCommand
     /// <exception cref="InvalidDataException">A results file that is not what <c>dicp evaluate</c> writes (the message names file and field).</exception>
     /// <exception cref="IOException">A missing or unreadable file.</exception>
     internal static int Run(IReadOnlyList<string> files, string outPath, bool steps, string title, double confidence, PlotMetric metric = PlotMetric.Return,
-        IReadOnlyList<int>? tableAt = null)
+        IReadOnlyList<int>? tableAt = null, bool byMethod = false)
     {
         LearningCurveChart.FormatOf(outPath); // fail before reading anything
         if (!(confidence > 0 && confidence < 1)) throw new ArgumentException($"--confidence must lie in (0, 1), got {confidence}.");
@@ -102,9 +110,26 @@ internal static class PlotCommand
             _ => "mean return",
         };
         if (tableAt is not null) Console.Out.Write(Table(curves, tableAt));
-        LearningCurveChart.Save(outPath, curves, new ChartOptions(Title: title, XLabel: steps ? "environment steps" : "episode", YLabel: yLabel, YMin: yMin, YMax: yMax), references);
+        var chart = new ChartOptions(Title: title, XLabel: steps ? "environment steps" : "episode", YLabel: yLabel, YMin: yMin, YMax: yMax);
+        if (byMethod)
+            PanelChart.Save(outPath, [.. curves.GroupBy(c => MethodOf(c.Label)).Select(g => new ChartPanel($"{title}: {g.Key}",
+                [.. g.OrderBy(c => c.Label.StartsWith("DICP-", StringComparison.OrdinalIgnoreCase) ? 1 : 0)], references))], // the method first, in every panel the same colour
+                chart with { Width = 640 });
+        else
+            LearningCurveChart.Save(outPath, curves, chart, references);
         if (LearningCurveChart.FontWarning(outPath) is { } warning) Console.Error.WriteLine(warning);
         return curves.Count;
+    }
+
+    /// <summary>
+    /// The method a curve belongs to, for <c>--panels method</c>: its label before the first <c>" + "</c> (the planner),
+    /// without a leading <c>DICP-</c>: "DICP-AD + beam", "DICP-AD" and "AD" are all "AD".
+    /// </summary>
+    internal static string MethodOf(string label)
+    {
+        var plus = label.IndexOf(" + ", StringComparison.Ordinal);
+        var method = (plus >= 0 ? label[..plus] : label).Trim();
+        return method.StartsWith("DICP-", StringComparison.OrdinalIgnoreCase) && method.Length > 5 ? method[5..] : method;
     }
 
     /// <summary>The 1-based episodes of <c>--at</c> ("10,50"), with an error naming the option and the value.</summary>

@@ -100,6 +100,60 @@ public sealed class ChartTests : IDisposable
         Assert.Throws<ArgumentException>(() => LearningCurveChart.Build([a with { Mean = [1.0, double.NaN, 2.0] }]));
     }
 
+    /// <summary>
+    /// --panels method: one panel per method (AD with DICP-AD + beam, DPT with DICP-DPT + beam), on one x and one y range;
+    /// the PNG is the grid of panels, the SVG nests one svg per panel whose clip-path ids stay distinct and resolvable.
+    /// </summary>
+    [Fact]
+    public void PanelsPairEachMethodWithItsDicpVersionOnSharedAxes()
+    {
+        Assert.Equal("AD", PlotCommand.MethodOf("DICP-AD + beam"));
+        Assert.Equal("AD", PlotCommand.MethodOf("AD"));
+        Assert.Equal("DPT", PlotCommand.MethodOf("DICP-DPT"));
+        Assert.Equal("IDT", PlotCommand.MethodOf("IDT + sampling"));
+        Assert.Equal("DICP-", PlotCommand.MethodOf("DICP-"));
+        Assert.Equal((1, 1), PanelChart.Grid(1));
+        Assert.Equal((3, 1), PanelChart.Grid(3));
+        Assert.Equal((3, 2), PanelChart.Grid(4));
+
+        // Runs that agree have no band: the AD panel alone would end below 11 (its curves and the optimal line at 10).
+        var ad = LearningCurve.FromReturns("AD", [[1.0, 2, 3], [1.0, 2, 3]]);
+        var dicpAd = LearningCurve.FromReturns("DICP-AD + beam", [[2.0, 4, 6, 7], [2.0, 4, 6, 7]]);
+        var dpt = LearningCurve.FromReturns("DPT", [[0.0, 1, 12], [0.0, 1, 13]]);
+        var panels = new[]
+        {
+            new ChartPanel("Darkroom: AD", [ad, dicpAd], [new ReferenceLine("optimal", 10)]),
+            new ChartPanel("Darkroom: DPT", [dpt], [new ReferenceLine("optimal", 10)]),
+        };
+        var plots = PanelChart.Build(panels, new ChartOptions(YMin: 0));
+        var limits = plots.Select(p => p.Axes.GetLimits()).ToArray();
+        Assert.Equal(limits[0], limits[1]);
+        Assert.Equal((1.0, 4.0), (limits[0].Left, limits[0].Right)); // the union of both panels' episodes
+        Assert.True(LearningCurveChart.Build([ad, dicpAd], new ChartOptions(YMin: 0), [new ReferenceLine("optimal", 10)]).Axes.GetLimits().Top < 11);
+        Assert.True(limits[0].Top > 13, $"top {limits[0].Top} cuts DPT's 12.5"); // DPT's range is the AD panel's too
+
+        var png = Path.Combine(_root, "p.png");
+        var svg = Path.Combine(_root, "p.svg");
+        PanelChart.Save(png, panels, new ChartOptions(Width: 300, Height: 200));
+        PanelChart.Save(svg, panels, new ChartOptions(Width: 300, Height: 200));
+        var bytes = File.ReadAllBytes(png);
+        Assert.Equal((600, 200), (BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20))));
+        var doc = XDocument.Load(svg);
+        Assert.Equal("600", doc.Root!.Attribute("width")!.Value);
+        var nested = doc.Root.Elements().Where(e => e.Name.LocalName == "svg").ToArray();
+        Assert.Equal(["0", "300"], nested.Select(e => e.Attribute("x")!.Value));
+        var ids = doc.Descendants().Select(e => e.Attribute("id")?.Value).OfType<string>().ToArray();
+        Assert.NotEmpty(ids);
+        Assert.Equal(ids.Length, ids.Distinct().Count());
+        var refs = System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(svg), @"url\(#([^)]+)\)").Select(m => m.Groups[1].Value).ToArray();
+        Assert.NotEmpty(refs);
+        Assert.All(refs, r => Assert.Contains(r, ids));
+        var text = string.Join("|", doc.Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value));
+        Assert.Contains("Darkroom: AD", text);
+        Assert.Contains("Darkroom: DPT", text);
+        Assert.Throws<ArgumentException>(() => PanelChart.Build([], new ChartOptions()));
+    }
+
     private string Write(string name, string json)
     {
         var path = Path.Combine(_root, name);
