@@ -127,7 +127,12 @@ internal static class LearningCurveChart
     /// <exception cref="ArgumentException">An extension other than <c>.png</c> or <c>.svg</c>, or curves <see cref="Build"/> rejects.</exception>
     public static void Save(string path, IReadOnlyList<LearningCurve> curves, ChartOptions? options = null, IReadOnlyList<ReferenceLine>? references = null)
     {
-        var bytes = Render(FormatOf(path), curves, options, references);
+        WriteImage(path, Render(FormatOf(path), curves, options, references));
+    }
+
+    /// <summary>Writes rendered image bytes to <paramref name="path"/> atomically, creating its folder.</summary>
+    internal static void WriteImage(string path, byte[] bytes)
+    {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
         AtomicFile.WriteAllBytes(path, bytes);

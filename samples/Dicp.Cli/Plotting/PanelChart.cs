@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using Dicp.IO;
 using ScottPlot;
 using SkiaSharp;
 
@@ -66,10 +65,7 @@ internal static partial class PanelChart
     /// <exception cref="ArgumentException">An extension other than <c>.png</c> or <c>.svg</c>, or panels <see cref="Build"/> rejects.</exception>
     public static void Save(string path, IReadOnlyList<ChartPanel> panels, ChartOptions options)
     {
-        var bytes = Render(LearningCurveChart.FormatOf(path), panels, options);
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        AtomicFile.WriteAllBytes(path, bytes);
+        LearningCurveChart.WriteImage(path, Render(LearningCurveChart.FormatOf(path), panels, options));
     }
 
     private static byte[] Png(Plot[] plots, int columns, int rows, int width, int height)
