@@ -8,14 +8,20 @@
 #
 #   tools/carry-runs.sh save [RUN ...]      copy each run's resumable files into results/carry/RUN
 #                                           (default: every run under $RUNS/runs that has a checkpoint but no model)
+#   tools/carry-runs.sh save --live [RUN ...]   the same for runs that are training now, without stopping them: the
+#                                           carried state is their last periodic checkpoint (every 1 000 steps)
 #   tools/carry-runs.sh restore [RUN ...]   copy each carried run back into $RUNS/runs/RUN unless that run is already
 #                                           at the same or a later checkpoint (default: every carried run)
 #
-# Save runs stopped runs only (a live run's lock refuses it): stop them first with SIGTERM, which writes a checkpoint
-# of the last step. A carried folder holds checkpoint.safetensors, metrics.csv (trimmed to the checkpoint on resume),
-# timing.csv, run-config.json, run-identity.json and the TensorBoard events: ≈ 1 MB per run. Once a run has finished
-# and been shipped (tools/ship-darkroom.sh), delete its carried folder. Environment: RUNS (default ~/dicp-runs), CARRY
-# (default the checkout's results/carry), DICP (the dicp command, for `dicp status`; default dicp on PATH).
+# Save takes stopped runs (stop them with SIGTERM, which writes a checkpoint of the last step) or, with --live, running
+# ones: a machine can be replaced before a session's end, so carry a live run every hour or so and commit it. A live
+# copy is consistent because the trainer replaces checkpoint.safetensors atomically and writes a step's metrics.csv and
+# timing.csv rows before its checkpoint: the checkpoint is copied first, the logs after it (a row still being appended
+# is dropped), and the resume trims the rows past the checkpoint. A carried folder holds checkpoint.safetensors,
+# metrics.csv (trimmed to the checkpoint on resume), timing.csv, run-config.json, run-identity.json and the TensorBoard
+# events: ≈ 1 MB per run. Once a run has finished and been shipped (tools/ship-darkroom.sh), delete its carried folder.
+# Environment: RUNS (default ~/dicp-runs), CARRY (default the checkout's results/carry), DICP (the dicp command, for
+# `dicp status`; default dicp on PATH).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd); CARRY=${CARRY:-$ROOT/results/carry}
 RUNS=${RUNS:-$HOME/dicp-runs}; DICP=${DICP:-dicp}
@@ -30,16 +36,23 @@ checkpoint_step() { grep -o '"checkpoint_step":[0-9]*' <<<"$1" | cut -d: -f2; }
 run_state() { grep -o '"state":"[a-z ]*"' <<<"$1" | cut -d'"' -f4; }
 
 # Copies the carried files of run directory $1 into $2 through a temporary folder, then swaps it in.
+# The checkpoint goes first: a live run's logs are then at or past it.
 copy_run() {
   local from=$1 to=$2 tmp; tmp="$to.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp"
   for f in "${FILES[@]}"; do [ ! -f "$from/$f" ] || cp -p "$from/$f" "$tmp/$f"; done
+  for f in metrics.csv timing.csv; do
+    # A row still being appended has no line end yet: keep the complete lines only.
+    if [ -s "$tmp/$f" ] && [ "$(tail -c1 "$tmp/$f" | od -An -c | tr -d ' ')" != '\n' ]; then
+      head -n "$(wc -l < "$tmp/$f")" "$tmp/$f" > "$tmp/$f.part" && mv "$tmp/$f.part" "$tmp/$f"
+    fi
+  done
   [ ! -d "$from/tensorboard" ] || cp -rp "$from/tensorboard" "$tmp/tensorboard"
   rm -rf "$to.old"; [ ! -e "$to" ] || mv "$to" "$to.old"; mv "$tmp" "$to"; rm -rf "$to.old"
 }
 
 case ${1:-} in
   save)
-    shift; names=("$@")
+    shift; live=0; [ "${1:-}" != --live ] || { live=1; shift; }; names=("$@")
     if [ ${#names[@]} -eq 0 ]; then
       for d in "$RUNS"/runs/*/; do d=${d%/}; [ -f "$d/checkpoint.safetensors" ] && [ ! -f "$d/model.safetensors" ] && names+=("$(basename "$d")"); done
     fi
@@ -48,7 +61,8 @@ case ${1:-} in
       d=$RUNS/runs/$n
       [ -f "$d/checkpoint.safetensors" ] || die "'$d' has no checkpoint.safetensors"
       status=$(status_of "$d") || exit 2
-      [ "$(run_state "$status")" != training ] || die "'$d' is training now: stop it first (SIGTERM writes a checkpoint of its last step)"
+      [ "$live" = 1 ] || [ "$(run_state "$status")" != training ] ||
+        die "'$d' is training now: stop it first (SIGTERM writes a checkpoint of its last step) or carry its last checkpoint with --live"
       mkdir -p "$CARRY"; copy_run "$d" "$CARRY/$n"
       status=$(status_of "$CARRY/$n") || exit 2
       echo "saved $n: checkpoint step $(checkpoint_step "$status") -> ${CARRY#"$ROOT"/}/$n ($(du -sh "$CARRY/$n" | cut -f1))"
@@ -71,5 +85,5 @@ case ${1:-} in
       copy_run "$c" "$d"
       echo "restored $n: checkpoint step $carried -> $d"
     done ;;
-  *) die "usage: tools/carry-runs.sh save|restore [RUN ...]" ;;
+  *) die "usage: tools/carry-runs.sh save [--live] [RUN ...] | restore [RUN ...]" ;;
 esac

@@ -6,7 +6,9 @@
 #
 #   tools/darkroom-paper-scale.sh [MODEL ...]          (default: dicp-ad ad; also dpt dicp-dpt idt dicp-idt)
 #   tools/darkroom-paper-scale.sh all                  (issue 16's queue, in order: dicp-ad ad; dicp-dpt dpt; dicp-ad ad
-#                                                       on split seeds 1-4; dicp-idt idt, the costliest, last)
+#                                                       on split seeds 1-4; dicp-idt idt, the costliest, last; a
+#                                                       model the checkout ships in models/ is not trained again
+#                                                       unless its run folder exists)
 #
 # Environment: DICP (the dicp command; default dicp on PATH), EVAL_DICP (the dicp command of the evaluations; default
 # DICP: evaluate with a build of main so that the shipped results reproduce on a fresh clone), CONFIGS (default the checkout's configs/), RUNS
@@ -26,11 +28,23 @@
 set -euo pipefail
 if [ "${1:-}" = all ]; then
   [ $# = 1 ] || { echo "'all' takes no other argument" >&2; exit 2; }
-  self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
-  "$self" dicp-ad ad
-  "$self" dicp-dpt dpt
-  for s in 1 2 3 4; do SPLIT=$s "$self" dicp-ad ad; done
-  "$self" dicp-idt idt
+  self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0"); shipped=$(cd "$(dirname "$0")/../models" 2>/dev/null && pwd || true)
+  # Runs out of the queue whose model the checkout already ships (models/NAME) are left out: on a new machine, where
+  # $RUNS is gone, 'all' goes on with what is missing instead of training the shipped models again.
+  queue() {
+    local s=$1 m todo=(); shift
+    for m in "$@"; do
+      local name=$m-darkroom; [ "$s" = 0 ] || name+=-split$s
+      if [ -n "$shipped" ] && [ -f "$shipped/$name/model.safetensors" ] && [ ! -d "${RUNS:-$HOME/dicp-runs}/runs/$name" ]; then
+        echo "all: $name is shipped (models/$name), skipped" >&2
+      else todo+=("$m"); fi
+    done
+    [ ${#todo[@]} = 0 ] || SPLIT=$s "$self" "${todo[@]}"
+  }
+  queue 0 dicp-ad ad
+  queue 0 dicp-dpt dpt
+  for s in 1 2 3 4; do queue "$s" dicp-ad ad; done
+  queue 0 dicp-idt idt
   exit 0
 fi
 CONFIGS=${CONFIGS:-$(cd "$(dirname "$0")/../configs" && pwd)}
