@@ -81,12 +81,12 @@ evaluations() {
   evaluate "$1" none 50
   case $1 in dicp-*) evaluate "$1" beam 100 ;; esac
 }
+# Each model is evaluated as soon as it is trained, so it can be shipped while the next (or the other) trains.
 if [ "$PARALLEL" = 1 ]; then
-  pids=(); for m in "${MODELS[@]}"; do train "$m" & pids+=($!); done
-  for p in "${pids[@]}"; do wait "$p"; done
-  for m in "${MODELS[@]}"; do evaluations "$m"; done
+  pids=(); for m in "${MODELS[@]}"; do { train "$m" && evaluations "$m"; } & pids+=($!); done
+  rc=0; for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  exit $rc
 else
-  # One after another, each model is evaluated as soon as it is trained, so it can be shipped while the next trains.
   for m in "${MODELS[@]}"; do train "$m"; evaluations "$m"; done
 fi
 exit 0
