@@ -46,4 +46,4 @@ for name in "${names[@]}"; do
   done
 done
 "$DICP" plot "${files[@]}" --out "$FIGURE" --at 10,50 --x steps \
-  --title "Darkroom split 0, evaluation seeds 0-$SEEDS pooled (test goals, sampled actions)"
+  --title "Darkroom ${names[*]}, evaluation seeds 0-$SEEDS pooled (test goals, sampled actions)"

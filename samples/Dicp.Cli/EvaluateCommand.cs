@@ -40,13 +40,14 @@ internal static class EvaluateCommand
         var label = new Option<string?>("--label") { Description = "Label of the curve in dicp plot (default: model + planner, e.g. \"DICP-AD + beam\")." };
         var reserve = new Option<int?>("--imagination-reserve") { Description = "AD/DPT planning: show every query only the last W − r real transitions, so imagination up to depth r never slides the window and each rollout node runs only its new tokens (SessionOptions.ImaginationReserve; default: planner.imagination_reserve, 0: the whole window; a horizon-H beam needs H − 1)." };
         var expect = new Option<string?>("--expect") { Description = "Check that this evaluation reproduces a results file exactly (identical returns for every episode evaluated); exit code 1 if not. The planner, episodes, seed, imagination reserve and greedy / deterministic / plan-before-full-window flags not given on the command line are the file's; settings that differ from the file's are refused (exit code 2). Writes no results file unless --out is given." };
+        var trace = new Option<string?>("--trace") { Description = "Also write every step of the evaluation to this CSV file (task, episode, step, observation, action, reward, next observation, done; where a planner planned, the best imagined path's actions and predicted rewards), to see where the agent went and what the world model expected. The results are the same with or without it." };
         var cmd = new Command("evaluate", "Roll a trained model in context on the split's tasks and write results.json.")
-            { run, episodes, split, output, greedy, seed, planner, beamK, samples, horizon, startStep, deterministic, early, label, expect, reserve };
+            { run, episodes, split, output, greedy, seed, planner, beamK, samples, horizon, startStep, deterministic, early, label, expect, reserve, trace };
         cmd.SetAction((parse, ct) => Task.FromResult(Run(parse.GetValue(run)!, parse.GetValue(episodes), parse.GetValue(split)!, parse.GetValue(output),
             parse.GetValue(greedy), parse.GetValue(seed),
             new PlannerOverrides(parse.GetValue(planner), parse.GetValue(beamK), parse.GetValue(samples), parse.GetValue(horizon),
                 parse.GetValue(startStep), parse.GetValue(deterministic), parse.GetValue(early)),
-            parse.GetValue(label), ct, expect: parse.GetValue(expect), reserve: parse.GetValue(reserve))));
+            parse.GetValue(label), ct, expect: parse.GetValue(expect), reserve: parse.GetValue(reserve), trace: parse.GetValue(trace))));
         return cmd;
     }
 
@@ -60,7 +61,8 @@ internal static class EvaluateCommand
     /// the model from the run's configuration (default: the library's factory), as in <see cref="TrainCommand.Run"/>.
     /// </summary>
     internal static int Run(string runDir, int? episodes, string split, string? output, bool greedy, int? seed, PlannerOverrides overrides,
-        string? label, CancellationToken ct, Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null, string? expect = null, int? reserve = null)
+        string? label, CancellationToken ct, Func<ModelConfig, int, ITrainableInContextModel>? modelFactory = null, string? expect = null, int? reserve = null,
+        string? trace = null)
     {
         try
         {
@@ -81,6 +83,7 @@ internal static class EvaluateCommand
             else Console.Error.WriteLine($"note: {runDir} has no {RunIdentity.FileName} (trained by an earlier Dicp): model and split from its {RunConfig.FileName}.");
             var path = output ?? (expect is null ? Path.Combine(runDir, "results.json") : null);
             if (path is not null) CheckOutput(path);
+            if (trace is not null) CheckOutput(trace, "--trace");
             if (expect is not null)
             {
                 // Whatever the command line leaves open is taken from the file, so that `--expect FILE` alone re-runs it.
@@ -126,7 +129,8 @@ internal static class EvaluateCommand
                 : ResultsCheck.CheckSettings(planner.Name, planner.Settings, options.Seed, options.ImaginationReserve, indices, options.Episodes, expect);
             var optimal = environments.All(e => e is IHasMaxReturn) ? environments.Average(e => (double)((IHasMaxReturn)e).MaxReturn) : (double?)null;
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            var result = InContextEvaluator.Run(model, environments, planner, options, null, ct);
+            var result = trace is null ? InContextEvaluator.Run(model, environments, planner, options, null, ct)
+                : EvaluationTrace.Run(trace, indices, model, environments, planner, options, ct);
             watch.Stop();
             var metadata = new Dictionary<string, object?>
             {
@@ -144,7 +148,7 @@ internal static class EvaluateCommand
             if (imaginationReserve != 0) metadata["imagination_reserve"] = imaginationReserve;
             if (path is not null) result.Save(path, metadata);
             PrintTable(result);
-            Console.Out.WriteLine($"evaluated in {watch.Elapsed.TotalSeconds:F1} s" + (path is null ? "" : $"; wrote {path}"));
+            Console.Out.WriteLine($"evaluated in {watch.Elapsed.TotalSeconds:F1} s" + (path is null ? "" : $"; wrote {path}") + (trace is null ? "" : $"; trace in {trace}"));
             if (expect is null) return 0;
             if (ResultsCheck.Compare(result, indices, expected!, expect) is { } difference)
             {
@@ -169,9 +173,9 @@ internal static class EvaluateCommand
     /// Checks before any long work that the results file can be written: not a directory, its folder created, writable.
     /// </summary>
     /// <exception cref="ConfigException">It cannot be written (the message names the path).</exception>
-    internal static void CheckOutput(string path)
+    internal static void CheckOutput(string path, string option = "--out")
     {
-        if (Directory.Exists(path)) throw new ConfigException($"--out {path}: a directory; give the results file's path (e.g. {Path.Combine(path, "results.json")}).");
+        if (Directory.Exists(path)) throw new ConfigException($"{option} {path}: a directory; give the file's path (e.g. {Path.Combine(path, option == "--out" ? "results.json" : "trace.csv")}).");
         try
         {
             var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
@@ -181,7 +185,7 @@ internal static class EvaluateCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigException($"--out {path}: cannot be written ({e.Message}).", e);
+            throw new ConfigException($"{option} {path}: cannot be written ({e.Message}).", e);
         }
     }
 

@@ -120,6 +120,57 @@ public sealed class PipelineTests : IDisposable
         Assert.Equal(2, EvaluateCommand.Run(run, null, "test", none, false, null, new EvaluateCommand.PlannerOverrides("cem"), null, CancellationToken.None));
     }
 
+    [Fact]
+    public void EvaluateTraceRecordsEveryStepWithoutChangingTheResults()
+    {
+        var (data, config) = WriteTinyDicpAd(_root);
+        var run = Path.Combine(_root, "run");
+        Assert.Equal(0, TrainCommand.Run(config, data, run, null, null, CancellationToken.None));
+        var (plain, traced, trace) = (Path.Combine(_root, "plain.json"), Path.Combine(_root, "traced.json"), Path.Combine(_root, "trace.csv"));
+        var overrides = new EvaluateCommand.PlannerOverrides(null);
+        Assert.Equal(0, EvaluateCommand.Run(run, 3, "test", plain, false, null, overrides, null, CancellationToken.None));
+        Assert.Equal(0, EvaluateCommand.Run(run, 3, "test", traced, false, null, overrides, null, CancellationToken.None, trace: trace));
+
+        using var a = JsonDocument.Parse(File.ReadAllText(plain));
+        using var b = JsonDocument.Parse(File.ReadAllText(traced));
+        Assert.Equal(a.RootElement.GetProperty("returns").GetRawText(), b.RootElement.GetProperty("returns").GetRawText());
+
+        var lines = File.ReadAllLines(trace);
+        Assert.Equal("task,episode,step,obs_0,obs_1,action_0,reward,next_obs_0,next_obs_1,done,planned,planned_actions,predicted_rewards", lines[0]);
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
+        Assert.Equal(2 * 3 * 20, rows.Length); // 2 test goals × 3 episodes × 20 steps
+        var returns = b.RootElement.GetProperty("returns");
+        var tasks = b.RootElement.GetProperty("task_indices").EnumerateArray().Select(x => x.GetInt32()).ToArray();
+        for (var t = 0; t < tasks.Length; t++)
+        {
+            var mine = rows.Where(r => int.Parse(r[0]) == tasks[t]).ToArray();
+            Assert.Equal(60, mine.Length);
+            var (gx, gy) = (tasks[t] / 9, tasks[t] % 9);
+            for (var k = 0; k < mine.Length; k++)
+            {
+                var r = mine[k];
+                Assert.Equal((k / 20, k % 20), (int.Parse(r[1]), int.Parse(r[2])));
+                int x = (int)float.Parse(r[3]), y = (int)float.Parse(r[4]), nx = (int)float.Parse(r[7]), ny = (int)float.Parse(r[8]);
+                Environments.GridWorld.Move((int)float.Parse(r[5]), ref x, ref y);
+                Assert.Equal((x, y), (nx, ny)); // the environment's dynamics
+                Assert.Equal((nx, ny) == (gx, gy) ? 1f : 0f, float.Parse(r[6]));
+                Assert.Equal(k % 20 == 19 ? "1" : "0", r[9]);
+                if (k % 20 < 19) Assert.Equal((r[7], r[8]), (mine[k + 1][3], mine[k + 1][4]));
+                // n_transit 6: the planner plans once 6 real transitions are in the context (step 6 on), paths of up to horizon 3.
+                Assert.Equal(k >= 6 ? "1" : "0", r[10]);
+                var (path, predicted) = (r[11].Split(' ', StringSplitOptions.RemoveEmptyEntries), r[12].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+                Assert.Equal(path.Length, predicted.Length);
+                Assert.Equal(r[10] == "1" ? Math.Min(3, 20 - k % 20) : 0, path.Length);
+                if (path.Length > 0) Assert.Equal(r[5], path[0]); // the executed action is the best path's first
+            }
+            for (var e = 0; e < 3; e++)
+                Assert.Equal(returns[t][e].GetDouble(), mine.Skip(e * 20).Take(20).Sum(r => double.Parse(r[6])));
+        }
+
+        // A directory as the trace file: one line naming the option, exit code 2, before any evaluation.
+        Assert.Equal(2, EvaluateCommand.Run(run, 3, "test", plain, false, null, overrides, null, CancellationToken.None, trace: _root));
+    }
+
     /// <summary>
     /// Synthetic Darkroom histories (4 train goals, the 2 test goals (4, 2) and (5, 6), 4 streams × 100 steps) in
     /// ROOT/data and a tiny DICP-AD run configuration (1 layer, n_transit 6, 4 steps, 2 episodes on 2 test goals, beam

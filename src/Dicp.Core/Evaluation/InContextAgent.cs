@@ -97,6 +97,13 @@ public sealed class InContextAgent
     /// <summary>Per environment, the steps taken in its current episode.</summary>
     public ReadOnlySpan<int> EpisodeSteps => _episodeSteps;
 
+    /// <summary>
+    /// When set, every <see cref="Act(ReadOnlySpan{float}, Span{float})"/> hands it to the planner, which fills in the
+    /// best imagined path of each environment that planned (null, the default: no trace; the actions are the same
+    /// either way).
+    /// </summary>
+    public PlanTrace? Trace { get; set; }
+
     /// <summary>The action for one environment's observation (E = 1); a new array.</summary>
     public float[] Act(ReadOnlySpan<float> observation)
     {
@@ -116,7 +123,7 @@ public sealed class InContextAgent
         Check(actions.Length, Environments * ActionSize, nameof(actions));
         Select(observations, _observations, nameof(observations));
         for (var i = 0; i < Environments; i++) _stepsLeft[i] = Math.Max(1, _maxSteps[i] - _episodeSteps[i]);
-        Planner.Plan(Session, _request, _actions);
+        Planner.Plan(Session, _request, _actions, Trace);
         _actions.CopyTo(actions);
         _acted = true;
     }

@@ -36,10 +36,14 @@ public static class InContextEvaluator
     /// <param name="options">Episodes and seed.</param>
     /// <param name="progress">Receives one report per completed episode index.</param>
     /// <param name="cancellationToken">Stops between steps.</param>
+    /// <param name="stepObserver">When given, receives every environment step of the recorded episodes (not the extra
+    /// ones of tasks that finish early), environment by environment, with the planner's best imagined path; the
+    /// evaluation's actions and returns are the same with or without it.</param>
     /// <exception cref="ArgumentException">The environments do not match the model's observation size or action space.</exception>
     /// <exception cref="OperationCanceledException">The evaluation was cancelled.</exception>
     public static EvaluationResult Run(IInContextModel model, IReadOnlyList<IEnvironment> environments, IPlanner planner,
-        EvaluationOptions? options = null, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+        EvaluationOptions? options = null, IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default,
+        Action<EvaluationStep>? stepObserver = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(environments);
@@ -69,6 +73,8 @@ public static class InContextEvaluator
         // The agent keeps the contexts, hands the model its observation floats (ModelConfig.SourceObservationSize) and
         // limits the planning depth by each episode's steps left.
         var agent = new InContextAgent(model, planner, n, new AgentOptions([.. environments.Select(env => env.MaxEpisodeSteps)], targets, options.Seed, options.ImaginationReserve));
+        if (stepObserver is not null) agent.Trace = new PlanTrace();
+        var episodeSteps = new int[n];
         var reported = 0;
         long steps = 0;
         while (reported < episodes)
@@ -80,6 +86,8 @@ public static class InContextEvaluator
             steps++;
             for (var i = 0; i < n; i++)
             {
+                if (stepObserver is not null && completed[i] < episodes) Observe(stepObserver, agent.Trace!, i, completed[i], episodeSteps[i], o, a, obs, actions, rewards, final, dones);
+                episodeSteps[i] = dones[i] ? 0 : episodeSteps[i] + 1;
                 running[i] += rewards[i];
                 succeeded[i] |= results[i].Success;
                 if (!dones[i]) continue;
@@ -101,6 +109,15 @@ public static class InContextEvaluator
             }
         }
         return new EvaluationResult(model.Name, planner.Name, planner.Settings, returns, successes, steps, options);
+    }
+
+    /// <summary>Hands environment <paramref name="i"/>'s step to the observer (copies: the buffers are reused).</summary>
+    private static void Observe(Action<EvaluationStep> observer, PlanTrace trace, int i, int episode, int step, int o, int a,
+        float[] obs, float[] actions, float[] rewards, float[] final, bool[] dones)
+    {
+        var planned = i < trace.Planned.Count && trace.Planned[i];
+        observer(new EvaluationStep(i, episode, step, obs.AsSpan(i * o, o).ToArray(), actions.AsSpan(i * a, a).ToArray(), rewards[i],
+            final.AsSpan(i * o, o).ToArray(), dones[i], planned, planned ? [.. trace.Actions[i]] : [], planned ? [.. trace.PredictedRewards[i]] : []));
     }
 
     private static void CheckCompatible(IInContextModel model, IReadOnlyList<IEnvironment> environments)
