@@ -19,7 +19,10 @@ is the reached cell the goal (reward 1), split into the given cells and all othe
 the reached cell with reward 0. Standard library only; the full collection (73 tasks x 100 streams x 1000 steps) takes
 about 10 s.
 """
-import argparse, array, collections, csv, json, os, struct, sys
+import argparse, collections, csv, json, os, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from source_curve import load  # noqa: E402  (the safetensors reader, standard library only)
 
 MOVES = {0: (1, 0), 1: (-1, 0), 2: (0, 1), 3: (0, -1), 4: (0, 0)}
 CONTEXT = 79  # real transitions before the query in a window of n_transit 80
@@ -72,27 +75,13 @@ def trace(path):
         print(f'  {total[key]:6d}  ' + '; '.join(key))
 
 
-def load(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for key in ('next_states', 'rewards'):
-        a, b = header[key]['data_offsets']
-        values = array.array('f')
-        values.frombytes(data[a:b])
-        out[key] = values
-    return out, header['rewards']['shape']
-
-
 def data(root, card, cells):
     with open(card) as f:
         tasks = json.load(f)['data']['train_tasks']
     stats = collections.Counter()
     for task in tasks:
-        tensors, (streams, steps) = load(os.path.join(root, f'task-{task:05d}.safetensors'))
-        ns, rw = tensors['next_states'], tensors['rewards']
+        tensors = load(os.path.join(root, f'task-{task:05d}.safetensors'))
+        (ns, _), (rw, (streams, steps)) = tensors['next_states'], tensors['rewards']
         for s in range(streams):
             window, rewards, zero = collections.deque(), 0.0, collections.Counter()
             for i in range(steps):

@@ -12,6 +12,7 @@ import argparse, json, os, struct, sys, array
 
 
 def load(path):
+    """Every tensor of a safetensors file as {key: (array, shape)} (F32, I32 and U8 tensors)."""
     with open(path, 'rb') as f:
         n = struct.unpack('<Q', f.read(8))[0]
         header = json.loads(f.read(n))
@@ -21,7 +22,7 @@ def load(path):
         if key == '__metadata__':
             continue
         a, b = v['data_offsets']
-        arr = array.array({'F32': 'f', 'U8': 'B'}[v['dtype']])
+        arr = array.array({'F32': 'f', 'I32': 'i', 'U8': 'B'}[v['dtype']])
         arr.frombytes(data[a:b])
         tensors[key] = (arr, v['shape'])
     return tensors
