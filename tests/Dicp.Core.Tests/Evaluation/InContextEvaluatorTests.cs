@@ -117,6 +117,36 @@ public sealed class InContextEvaluatorTests
     }
 
     [Fact]
+    public void StepObserverSeesEveryAppendedTransitionAndChangesNothing()
+    {
+        var plain = InContextEvaluator.Run(new GoalSeeker(79), Envs(), new PolicyPlanner(new PolicyPlannerOptions(Seed: 3)), new EvaluationOptions(5));
+        var model = new GoalSeeker(79);
+        var steps = new List<EvaluationStep>();
+        var r = InContextEvaluator.Run(model, Envs(), new PolicyPlanner(new PolicyPlannerOptions(Seed: 3)), new EvaluationOptions(5), null, default, steps.Add);
+
+        Assert.Equal(plain.Returns, r.Returns);
+        Assert.Equal(8 * 5 * 20, steps.Count);
+        var log = model.Sessions.Single().Log;
+        for (var i = 0; i < 8; i++)
+        {
+            var mine = steps.Where(s => s.Environment == i).ToArray();
+            Assert.Equal(log[i].Count, mine.Length);
+            for (var t = 0; t < mine.Length; t++)
+            {
+                // The observer's record is exactly the transition the session was given, at its place in the episodes.
+                Assert.Equal((t / 20, t % 20), (mine[t].Episode, mine[t].Step));
+                Assert.Equal(log[i][t].S, mine[t].Observation);
+                Assert.Equal([log[i][t].A], mine[t].Action);
+                Assert.Equal(log[i][t].R, mine[t].Reward);
+                Assert.Equal(log[i][t].N, mine[t].NextObservation);
+                Assert.Equal(log[i][t].D, mine[t].Done);
+                Assert.False(mine[t].Planned); // the policy planner never plans
+                Assert.Empty(mine[t].PredictedRewards);
+            }
+        }
+    }
+
+    [Fact]
     public void EvaluationIsDeterministicForASeedAndGreedyIsArgmax()
     {
         var a = InContextEvaluator.Run(new GoalSeeker(79), Envs(), new PolicyPlanner(new PolicyPlannerOptions(Seed: 5)), new EvaluationOptions(4));
