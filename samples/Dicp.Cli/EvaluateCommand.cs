@@ -83,7 +83,7 @@ internal static class EvaluateCommand
             else Console.Error.WriteLine($"note: {runDir} has no {RunIdentity.FileName} (trained by an earlier Dicp): model and split from its {RunConfig.FileName}.");
             var path = output ?? (expect is null ? Path.Combine(runDir, "results.json") : null);
             if (path is not null) CheckOutput(path);
-            if (trace is not null) CheckOutput(trace, "--trace");
+            if (trace is not null) CheckOutput(trace, "--trace", "trace.csv");
             if (expect is not null)
             {
                 // Whatever the command line leaves open is taken from the file, so that `--expect FILE` alone re-runs it.
@@ -173,9 +173,9 @@ internal static class EvaluateCommand
     /// Checks before any long work that the results file can be written: not a directory, its folder created, writable.
     /// </summary>
     /// <exception cref="ConfigException">It cannot be written (the message names the path).</exception>
-    internal static void CheckOutput(string path, string option = "--out")
+    internal static void CheckOutput(string path, string option = "--out", string example = "results.json")
     {
-        if (Directory.Exists(path)) throw new ConfigException($"{option} {path}: a directory; give the file's path (e.g. {Path.Combine(path, option == "--out" ? "results.json" : "trace.csv")}).");
+        if (Directory.Exists(path)) throw new ConfigException($"{option} {path}: a directory; give the file's path (e.g. {Path.Combine(path, example)}).");
         try
         {
             var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;

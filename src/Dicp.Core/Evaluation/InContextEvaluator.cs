@@ -74,7 +74,6 @@ public static class InContextEvaluator
         // limits the planning depth by each episode's steps left.
         var agent = new InContextAgent(model, planner, n, new AgentOptions([.. environments.Select(env => env.MaxEpisodeSteps)], targets, options.Seed, options.ImaginationReserve));
         if (stepObserver is not null) agent.Trace = new PlanTrace();
-        var episodeSteps = new int[n];
         var reported = 0;
         long steps = 0;
         while (reported < episodes)
@@ -82,12 +81,13 @@ public static class InContextEvaluator
             cancellationToken.ThrowIfCancellationRequested();
             agent.Act(obs, actions);
             vec.Step(actions, next, rewards, dones, final, results);
+            if (stepObserver is not null) // before Observe, the agent's EpisodeSteps is this step's index
+                for (var i = 0; i < n; i++)
+                    if (completed[i] < episodes) Observe(stepObserver, agent.Trace!, i, completed[i], agent.EpisodeSteps[i], o, a, obs, actions, rewards, final, dones);
             agent.Observe(rewards, final, dones);
             steps++;
             for (var i = 0; i < n; i++)
             {
-                if (stepObserver is not null && completed[i] < episodes) Observe(stepObserver, agent.Trace!, i, completed[i], episodeSteps[i], o, a, obs, actions, rewards, final, dones);
-                episodeSteps[i] = dones[i] ? 0 : episodeSteps[i] + 1;
                 running[i] += rewards[i];
                 succeeded[i] |= results[i].Success;
                 if (!dones[i]) continue;
