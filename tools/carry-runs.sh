@@ -10,6 +10,10 @@
 #                                           (default: every run under $RUNS/runs that has a checkpoint but no model)
 #   tools/carry-runs.sh save --live [RUN ...]   the same for runs that are training now, without stopping them: the
 #                                           carried state is their last periodic checkpoint (every 1 000 steps)
+#   tools/carry-runs.sh watch [MINUTES]     save --live every unfinished run every MINUTES (default 30) until killed:
+#                                           start it beside the runs (setsid nohup …), so that a session cut off
+#                                           early leaves a carry at most MINUTES old in the checkout to commit or
+#                                           recover; a failed save is reported on stderr and retried next time
 #   tools/carry-runs.sh restore [RUN ...]   copy each carried run back into $RUNS/runs/RUN unless that run is already
 #                                           at the same or a later checkpoint (default: every carried run)
 #
@@ -67,6 +71,12 @@ case ${1:-} in
       status=$(status_of "$CARRY/$n") || exit 2
       echo "saved $n: checkpoint step $(checkpoint_step "$status") -> ${CARRY#"$ROOT"/}/$n ($(du -sh "$CARRY/$n" | cut -f1))"
     done ;;
+  watch)
+    every=${2:-30}; [[ "$every" =~ ^[1-9][0-9]*$ ]] || die "watch: MINUTES must be a positive whole number, not '$every'"
+    while :; do
+      sleep "$((every * 60))"
+      "$0" save --live || echo "$(date -u +%FT%TZ) watch: save failed; retrying in $every min" >&2
+    done ;;
   restore)
     shift; names=("$@")
     if [ ${#names[@]} -eq 0 ]; then for d in "$CARRY"/*/; do [ -d "$d" ] && names+=("$(basename "$d")"); done; fi
@@ -85,5 +95,5 @@ case ${1:-} in
       copy_run "$c" "$d"
       echo "restored $n: checkpoint step $carried -> $d"
     done ;;
-  *) die "usage: tools/carry-runs.sh save [--live] [RUN ...] | restore [RUN ...]" ;;
+  *) die "usage: tools/carry-runs.sh save [--live] [RUN ...] | watch [MINUTES] | restore [RUN ...]" ;;
 esac
