@@ -72,6 +72,7 @@ case ${1:-} in
       echo "saved $n: checkpoint step $(checkpoint_step "$status") -> ${CARRY#"$ROOT"/}/$n ($(du -sh "$CARRY/$n" | cut -f1))"
     done ;;
   watch)
+    [ $# -le 2 ] || die "watch takes one argument (MINUTES), not $(($# - 1))"
     every=${2:-30}; [[ "$every" =~ ^[1-9][0-9]*$ ]] || die "watch: MINUTES must be a positive whole number, not '$every'"
     while :; do
       sleep "$((every * 60))"
