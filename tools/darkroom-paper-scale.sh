@@ -62,12 +62,17 @@ timed() {
   log "end $name rc=$rc"; return $rc
 }
 suffix=; [ "$SPLIT" = 0 ] || suffix=-split$SPLIT
+# The collections are made under an exclusive lock ($RUNS/collect.lock): a second invocation started meanwhile (another
+# split, another model) waits for the first one's collection and then finds it made, instead of collecting the same
+# folder at the same time.
+exec 9> collect.lock; flock 9
 [ -f data/darkroom/manifest.json ] || timed collect-darkroom "$DICP" collect --env darkroom --out data/darkroom -q
 # Another split seed holds out other goals of the same histories: its collection (data/darkroom-splitN) takes split
 # 0's task files (`--histories-from`: checked, hard-linked, copied where links fail) and writes only its manifest (seconds).
 data=data/darkroom$suffix
 [ -f "$data/manifest.json" ] || timed collect-darkroom$suffix "$DICP" collect --env darkroom --out "$data" --split-seed "$SPLIT" \
     --histories-from data/darkroom -q
+flock -u 9; exec 9>&-
 train() {
   local out=runs/$1-darkroom$suffix
   [ -f "$out/model.safetensors" ] || timed train-$1$suffix "$DICP" train --config "$CONFIGS/$1-darkroom.yaml" --data "$data" \
