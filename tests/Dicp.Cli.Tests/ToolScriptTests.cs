@@ -47,9 +47,11 @@ public sealed class ToolScriptTests : IDisposable
 
     private static (int ExitCode, string Stderr) Finish(Process p)
     {
+        // Both streams are drained asynchronously, so that a tool that hangs fails at the timeout instead of blocking a read.
         var stderr = p.StandardError.ReadToEndAsync();
-        _ = p.StandardOutput.ReadToEnd();
+        var stdout = p.StandardOutput.ReadToEndAsync();
         Assert.True(p.WaitForExit(60_000), "the tool did not finish within 60 s");
+        _ = stdout.Result;
         return (p.ExitCode, stderr.Result);
     }
 
